@@ -1,0 +1,1 @@
+"""The Footnotes desktop window and command line."""

@@ -1,0 +1,1 @@
+"""Files -> pages of text -> chunks -> embeddings -> FAISS + SQLite: the library on disk."""

@@ -1,0 +1,253 @@
+"""The Indexer: runs files through load -> chunk -> embed -> store, as a two-stage pipeline.
+
+A reader thread hashes, loads and chunks files while the calling thread embeds and writes the
+previous one, so neither the parser nor the model waits on the other. Each file is written in
+one transaction; a cancel or a kill leaves the library before or after any file, never between.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from indexer.chunker import Chunker, ChunkSettings
+from indexer.embedder import Embedder
+from indexer.loaders import LoadError, load
+from indexer.scan import FileIssue, ScanSettings, content_hash, scan
+from indexer.store import FileFacts, Store
+from indexer.types import Chunk, Page
+
+EMBED_BATCH = 32
+SAVE_EVERY_SECONDS = 60.0
+
+
+@dataclass
+class IndexProgress:
+    """A snapshot of a run for a progress bar; sent after every file and every embedded batch."""
+
+    files_total: int = 0
+    files_done: int = 0
+    chunks_embedded: int = 0
+    current_file: str = ""
+    issues: list[FileIssue] = field(default_factory=list)
+
+
+@dataclass
+class IndexReport:
+    """What a run did."""
+
+    indexed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[FileIssue] = field(default_factory=list)
+    skipped: list[FileIssue] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    chunks_embedded: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    facts: FileFacts
+    extractor: str
+    pages: list[Page]
+    chunks: list[Chunk]
+
+
+@dataclass(frozen=True)
+class _Failed:
+    facts: FileFacts | None
+    issue: FileIssue
+
+
+@dataclass(frozen=True)
+class _Unchanged:
+    path: str
+
+
+@dataclass(frozen=True)
+class _Reuse:
+    facts: FileFacts
+    source_id: int
+    extractor: str
+
+
+_DONE = object()
+ProgressCallback = Callable[[IndexProgress], None]
+
+
+class Indexer:
+    """Indexes files and folders into a `Store` with an `Embedder`."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        chunking: ChunkSettings | None = None,
+        scanning: ScanSettings | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunking = chunking or ChunkSettings()
+        self.scanning = scanning or ScanSettings()
+        store.bind_embedder(embedder.name, embedder.dim)
+
+    def run(
+        self,
+        paths: list[Path] | None = None,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexReport:
+        """Index `paths` (or the library's known roots); unchanged files are not re-embedded,
+        changed ones replace their chunks, and files gone from a scanned folder are removed."""
+        started = time.perf_counter()
+        cancel = cancel or threading.Event()
+        roots = [Path(p).expanduser().absolute() for p in paths] if paths else self.store.roots()
+        found = scan(roots, self.scanning)
+        report = IndexReport(skipped=list(found.skipped), missing=[str(p) for p in found.missing])
+        self.store.add_roots([r for r in roots if r.exists()])
+        report.removed = self._remove_vanished(roots, {str(f) for f in found.files})
+        state = IndexProgress(files_total=len(found.files), issues=list(found.skipped))
+        self.store.vectors()  # load or rebuild once, so each write updates it in place
+
+        work: queue.Queue[object] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+        reader = threading.Thread(
+            target=self._read, args=(found.files, work, cancel, stop), daemon=True, name="footnotes-reader"
+        )
+        reader.start()
+        last_save = time.perf_counter()
+        try:
+            while (item := work.get()) is not _DONE:
+                self._handle(item, report, state, progress, cancel)
+                if not cancel.is_set():
+                    state.files_done += 1
+                    if progress:
+                        progress(state)
+                if time.perf_counter() - last_save > SAVE_EVERY_SECONDS:
+                    self.store.save_vectors()
+                    last_save = time.perf_counter()
+        finally:
+            stop.set()  # the reader stops too if we leave early
+            while reader.is_alive():
+                try:
+                    work.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            self.store.save_vectors()
+        report.cancelled = cancel.is_set()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _remove_vanished(self, roots: list[Path], found: set[str]) -> list[str]:
+        """Drop catalogue entries under the roots whose files no longer exist."""
+        prefixes = [str(r) for r in roots]
+        vanished = [
+            d.path
+            for d in self.store.documents()
+            if d.path not in found
+            and not Path(d.path).exists()
+            and any(d.path == p or d.path.startswith(p.rstrip("/") + "/") for p in prefixes)
+        ]
+        self.store.remove_documents(vanished)
+        return vanished
+
+    def _read(
+        self, files: list[Path], work: queue.Queue[object], cancel: threading.Event, stop: threading.Event
+    ) -> None:
+        """Reader stage: hash, compare with the catalogue, load and chunk."""
+        chunker = Chunker(self.embedder.token_spans_factory(), self.chunking)
+        try:
+            for path in files:
+                if cancel.is_set() or stop.is_set():
+                    break
+                work.put(self._prepare(path, chunker))
+        finally:
+            work.put(_DONE)
+
+    def _prepare(self, path: Path, chunker: Chunker) -> object:
+        try:
+            stat = path.stat()
+            facts = FileFacts(str(path), content_hash(path), stat.st_size, stat.st_mtime)
+        except OSError as exc:
+            return _Failed(None, FileIssue(str(path), "unreadable", f"cannot read the file: {exc.strerror or exc}"))
+        known = self.store.document(facts.path)
+        if known and known.status == "indexed" and known.content_hash == facts.content_hash:
+            return _Unchanged(facts.path)
+        twin = self.store.indexed_with_hash(facts.content_hash)
+        if twin is not None:
+            return _Reuse(facts, twin.id, twin.extractor or "")
+        try:
+            document = load(path)
+        except LoadError as exc:
+            return _Failed(facts, FileIssue(facts.path, exc.kind, exc.reason))
+        chunks = chunker.chunk_pages(0, document.pages)
+        if not chunks:
+            return _Failed(facts, FileIssue(facts.path, "no-text", "no text could be extracted"))
+        return _Loaded(facts, document.extractor, document.pages, chunks)
+
+    def _handle(
+        self,
+        item: object,
+        report: IndexReport,
+        state: IndexProgress,
+        progress: ProgressCallback | None,
+        cancel: threading.Event,
+    ) -> None:
+        """Writer stage: embed and store one prepared file."""
+        if isinstance(item, _Unchanged):
+            report.unchanged.append(item.path)
+        elif isinstance(item, _Failed):
+            if item.facts is not None:
+                self.store.record_failure(item.facts, item.issue.reason)
+            report.failed.append(item.issue)
+            state.issues.append(item.issue)
+        elif isinstance(item, _Reuse):
+            state.current_file = item.facts.path
+            chunks, vectors = self.store.document_chunks(item.source_id)
+            pages = self.store.pages(item.source_id)
+            self.store.write_document(item.facts, item.extractor, pages, chunks, vectors)
+            report.reused.append(item.facts.path)
+        elif isinstance(item, _Loaded):
+            state.current_file = item.facts.path
+            if progress:
+                progress(state)
+            vectors = self._embed(item.chunks, report, state, progress, cancel)
+            if vectors is None:
+                return
+            self.store.write_document(item.facts, item.extractor, item.pages, item.chunks, vectors)
+            report.indexed.append(item.facts.path)
+            report.pages += len(item.pages)
+
+    def _embed(
+        self,
+        chunks: list[Chunk],
+        report: IndexReport,
+        state: IndexProgress,
+        progress: ProgressCallback | None,
+        cancel: threading.Event,
+    ) -> np.ndarray | None:
+        """Embed in batches, reporting each; None when cancelled part-way (nothing is written)."""
+        parts: list[np.ndarray] = []
+        for start in range(0, len(chunks), EMBED_BATCH):
+            if cancel.is_set():
+                return None
+            began = time.perf_counter()
+            parts.append(self.embedder.embed([c.text for c in chunks[start : start + EMBED_BATCH]]))
+            report.embed_seconds += time.perf_counter() - began
+            done = len(parts[-1])
+            report.chunks_embedded += done
+            state.chunks_embedded += done
+            if progress:
+                progress(state)
+        return np.concatenate(parts)

@@ -1,0 +1,52 @@
+"""Loaders turn a file into pages of text; one per file type, chosen by extension."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from indexer.loaders.docx import load_docx
+from indexer.loaders.errors import LoadError
+from indexer.loaders.html import load_html
+from indexer.loaders.pdf import load_pdf
+from indexer.loaders.text import load_text
+from indexer.types import Document
+
+Loader = Callable[[Path], Document]
+
+_TEXT_SUFFIXES = (".txt", ".text", ".md", ".markdown", ".rst", ".org", ".log", ".csv", ".tex")
+LOADERS: dict[str, Loader] = {
+    ".pdf": load_pdf,
+    ".html": load_html,
+    ".htm": load_html,
+    ".xhtml": load_html,
+    ".docx": load_docx,
+    **{suffix: load_text for suffix in _TEXT_SUFFIXES},
+}
+
+
+def is_supported(path: Path) -> bool:
+    """True when a loader exists for the file's extension."""
+    return path.suffix.lower() in LOADERS
+
+
+def load(path: Path) -> Document:
+    """Load any supported file; raise LoadError with a user-facing reason otherwise."""
+    loader = LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise LoadError("unsupported", f"no loader for '{path.suffix or 'files without an extension'}'")
+    try:
+        return loader(path)
+    except LoadError:
+        raise
+    except MemoryError as exc:
+        raise LoadError("too-large", "the file is too large to read in memory") from exc
+    except RecursionError as exc:
+        raise LoadError("corrupt", "damaged file (its structure is nested without end)") from exc
+    except OSError as exc:
+        raise LoadError("unreadable", f"cannot read the file: {exc.strerror or exc}") from exc
+    except Exception as exc:
+        raise LoadError("corrupt", f"could not parse the file ({type(exc).__name__}: {exc})") from exc
+
+
+__all__ = ["LOADERS", "LoadError", "is_supported", "load"]

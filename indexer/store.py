@@ -1,0 +1,543 @@
+"""A library on disk: a SQLite catalogue (documents, pages, chunks, FTS5 keyword index, meta)
+beside a FAISS index of the chunks' vectors.
+
+SQLite is the source of truth and holds every chunk's vector too; each document is written in
+one transaction, so a kill leaves the catalogue before or after that document, never between.
+The FAISS file is a cache named after the catalogue's generation (``vectors.g<N>.faiss``): if a
+run dies before saving it, the next open finds no file for the current generation and rebuilds
+the index from the catalogue's vectors.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from indexer.types import Chunk, Hit, Page
+from indexer.vectors import VectorIndex
+
+SCHEMA_VERSION = 1
+CATALOGUE = "catalogue.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS roots(path TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS documents(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    content_hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('indexed', 'failed')),
+    error TEXT,
+    extractor TEXT,
+    page_count INTEGER NOT NULL DEFAULT 0,
+    indexed_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pages(
+    doc_id INTEGER NOT NULL REFERENCES documents(id),
+    number INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (doc_id, number)
+);
+CREATE TABLE IF NOT EXISTS chunks(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id INTEGER NOT NULL REFERENCES documents(id),
+    page INTEGER NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, content='chunks', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+"""
+
+
+class StoreError(Exception):
+    """The library cannot be opened or used as asked."""
+
+
+class EmbedderMismatch(StoreError):
+    """The library was built with another embedding model than the one offered."""
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One row of the catalogue's documents table."""
+
+    id: int
+    path: str
+    content_hash: str
+    size: int
+    mtime: float
+    status: str
+    error: str | None
+    extractor: str | None
+    page_count: int
+    chunk_count: int
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What the indexer learned of a file before loading it."""
+
+    path: str
+    content_hash: str
+    size: int
+    mtime: float
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """A library at a glance, for `footnotes status` and the GUI."""
+
+    folder: Path
+    documents: int
+    failed: int
+    chunks: int
+    pages: int
+    embedder: str | None
+    dim: int | None
+    index_kind: str
+    disk_bytes: int
+
+
+class Store:
+    """One library folder: catalogue plus vector index. Safe to share between threads."""
+
+    def __init__(self, folder: Path, index_kind: str | None = None) -> None:
+        self.folder = Path(folder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                self.folder / CATALOGUE, check_same_thread=False, isolation_level=None, timeout=30
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the library at {self.folder}: {exc}") from exc
+        self._lock = threading.RLock()
+        self._vectors: VectorIndex | None = None
+        self._vectors_generation = -1
+        version = self._meta("schema_version")
+        if version is None:
+            self._set_meta("schema_version", str(SCHEMA_VERSION))
+        elif int(version) != SCHEMA_VERSION:
+            raise StoreError(
+                f"the library at {self.folder} has schema {version}; this Footnotes reads {SCHEMA_VERSION}"
+            )
+        if index_kind is not None and index_kind != self.index_kind:
+            self._set_meta("index_kind", index_kind)
+
+    # -- meta -------------------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    @property
+    def generation(self) -> int:
+        """Counter bumped by every committed change to the chunks."""
+        return int(self._meta("generation") or 0)
+
+    @property
+    def index_kind(self) -> str:
+        """``flat`` (exact) or ``hnsw`` (approximate)."""
+        return self._meta("index_kind") or "flat"
+
+    @property
+    def embedder(self) -> tuple[str, int] | None:
+        """(name, dimension) of the model that built the library, if any."""
+        name, dim = self._meta("embedder_name"), self._meta("embedder_dim")
+        return (name, int(dim)) if name and dim else None
+
+    def bind_embedder(self, name: str, dim: int) -> None:
+        """Record the embedder for a new library, or refuse one that differs from the library's."""
+        with self._lock:
+            current = self.embedder
+            if current == (name, dim):
+                return
+            if current is not None and self.chunk_count() > 0:
+                raise EmbedderMismatch(
+                    f"this library was built with the embedder '{current[0]}' ({current[1]} dimensions), "
+                    f"not '{name}' ({dim}); re-index it with --reindex or choose another --library"
+                )
+            self._set_meta("embedder_name", name)
+            self._set_meta("embedder_dim", str(dim))
+            self._vectors, self._vectors_generation = None, -1
+
+    # -- roots ------------------------------------------------------------------------------
+    def add_roots(self, paths: list[Path]) -> None:
+        """Remember folders and files the user indexed, so a bare `index` refreshes them."""
+        with self._lock:
+            self._conn.executemany("INSERT OR IGNORE INTO roots(path) VALUES (?)", [(str(p),) for p in paths])
+
+    def roots(self) -> list[Path]:
+        """Folders and files indexed before."""
+        return [Path(r[0]) for r in self._conn.execute("SELECT path FROM roots ORDER BY path")]
+
+    # -- documents --------------------------------------------------------------------------
+    _DOC_SELECT = """
+        SELECT d.id, d.path, d.content_hash, d.size, d.mtime, d.status, d.error, d.extractor, d.page_count,
+               (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id)
+        FROM documents d
+    """
+
+    def documents(self) -> list[DocumentRecord]:
+        """Every document in the catalogue, by path."""
+        with self._lock:
+            rows = self._conn.execute(self._DOC_SELECT + " ORDER BY d.path").fetchall()
+        return [DocumentRecord(*row) for row in rows]
+
+    def document(self, path: str) -> DocumentRecord | None:
+        """The catalogue row of one path, if any."""
+        with self._lock:
+            row = self._conn.execute(self._DOC_SELECT + " WHERE d.path = ?", (path,)).fetchone()
+        return DocumentRecord(*row) if row else None
+
+    def indexed_with_hash(self, content_hash: str) -> DocumentRecord | None:
+        """An indexed document with this content, whose chunks and vectors can be reused."""
+        with self._lock:
+            row = self._conn.execute(
+                self._DOC_SELECT + " WHERE d.content_hash = ? AND d.status = 'indexed' LIMIT 1", (content_hash,)
+            ).fetchone()
+        return DocumentRecord(*row) if row else None
+
+    def pages(self, doc_id: int) -> list[Page]:
+        """The stored text of each page of a document: the text chunk spans point into."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT number, text FROM pages WHERE doc_id = ? ORDER BY number", (doc_id,)
+            ).fetchall()
+        return [Page(number=n, text=t) for n, t in rows]
+
+    def document_chunks(self, doc_id: int) -> tuple[list[Chunk], np.ndarray]:
+        """A document's chunks and their vectors, in chunk order."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, page, char_start, char_end, text, embedding FROM chunks WHERE doc_id = ? ORDER BY id",
+                (doc_id,),
+            ).fetchall()
+        chunks = [Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i) for i, p, s, e, t, _ in rows]
+        return chunks, self._stack([r[5] for r in rows])
+
+    def _stack(self, blobs: list[bytes]) -> np.ndarray:
+        dim = self.embedder[1] if self.embedder else 0
+        if not blobs:
+            return np.zeros((0, dim), dtype=np.float32)
+        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+
+    def write_document(
+        self, facts: FileFacts, extractor: str, pages: list[Page], chunks: list[Chunk], vectors: np.ndarray
+    ) -> int:
+        """Insert or replace a document with its pages, chunks and vectors in one transaction."""
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk is required")
+        with self._lock:
+            vectors_index = self._current_vectors()
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                old_ids = self._delete_document(facts.path) or []
+                doc_id = self._insert_document(facts, "indexed", None, extractor, len(pages))
+                self._conn.executemany(
+                    "INSERT INTO pages(doc_id, number, text) VALUES (?, ?, ?)",
+                    [(doc_id, p.number, p.text) for p in pages],
+                )
+                new_ids = []
+                for chunk, vector in zip(chunks, vectors, strict=True):
+                    cursor = self._conn.execute(
+                        "INSERT INTO chunks(doc_id, page, char_start, char_end, text, embedding) VALUES (?,?,?,?,?,?)",
+                        (
+                            doc_id,
+                            chunk.page,
+                            chunk.char_start,
+                            chunk.char_end,
+                            chunk.text,
+                            np.asarray(vector, dtype=np.float32).tobytes(),
+                        ),
+                    )
+                    new_ids.append(cursor.lastrowid)
+                self._bump_generation()
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+            self._apply_to_vectors(
+                vectors_index, np.array(old_ids, dtype=np.int64), np.array(new_ids, dtype=np.int64), vectors
+            )
+            return doc_id
+
+    def record_failure(self, facts: FileFacts, reason: str) -> None:
+        """Record that a file could not be indexed, dropping any chunks an earlier version had."""
+        with self._lock:
+            vectors_index = self._current_vectors()
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                old_ids = self._delete_document(facts.path) or []
+                self._insert_document(facts, "failed", reason, None, 0)
+                self._bump_generation()
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+            self._apply_to_vectors(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
+
+    def remove_documents(self, paths: list[str]) -> int:
+        """Remove documents (and their chunks) by path; returns how many existed."""
+        if not paths:
+            return 0
+        with self._lock:
+            vectors_index = self._current_vectors()
+            removed, old_ids = 0, []
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                for path in paths:
+                    ids = self._delete_document(path)
+                    if ids is not None:
+                        removed += 1
+                        old_ids.extend(ids)
+                self._bump_generation()
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+            self._apply_to_vectors(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
+            return removed
+
+    def _insert_document(
+        self, facts: FileFacts, status: str, error: str | None, extractor: str | None, page_count: int
+    ) -> int:
+        cursor = self._conn.execute(
+            "INSERT INTO documents(path, content_hash, size, mtime, status, error, extractor, page_count, indexed_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                facts.path,
+                facts.content_hash,
+                facts.size,
+                facts.mtime,
+                status,
+                error,
+                extractor,
+                page_count,
+                time.time(),
+            ),
+        )
+        return int(cursor.lastrowid)
+
+    def _delete_document(self, path: str) -> list[int] | None:
+        row = self._conn.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
+        if row is None:
+            return None
+        doc_id = row[0]
+        ids = [r[0] for r in self._conn.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+        self._conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        self._conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
+        self._conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        return ids
+
+    def _bump_generation(self) -> None:
+        self._set_meta("generation", str(self.generation + 1))
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    # -- vectors ----------------------------------------------------------------------------
+    def _vector_path(self, generation: int) -> Path:
+        return self.folder / f"vectors.g{generation}.faiss"
+
+    def _current_vectors(self) -> VectorIndex | None:
+        """The in-memory index if it matches the catalogue's generation, else None."""
+        if self._vectors is not None and self._vectors_generation == self.generation:
+            return self._vectors
+        return None
+
+    def _apply_to_vectors(
+        self, index: VectorIndex | None, old_ids: np.ndarray, new_ids: np.ndarray, vectors: np.ndarray | None
+    ) -> None:
+        """Mirror a committed change in the in-memory index, or drop it to be rebuilt lazily."""
+        if index is None or (len(old_ids) and not index.supports_removal):
+            self._vectors, self._vectors_generation = None, -1
+            return
+        index.remove(old_ids)
+        if vectors is not None:
+            index.add(new_ids, vectors)
+        self._vectors_generation = self.generation
+
+    def vectors(self) -> VectorIndex:
+        """The FAISS index for the current generation: in memory, from disk, or rebuilt."""
+        with self._lock:
+            current = self._current_vectors()
+            if current is not None:
+                return current
+            generation = self.generation
+            path = self._vector_path(generation)
+            dim = self.embedder[1] if self.embedder else 0
+            index: VectorIndex | None = None
+            if path.exists() and dim:
+                try:
+                    index = VectorIndex.load(path, dim, self.index_kind)
+                except (RuntimeError, ValueError):
+                    index = None
+            if index is None:
+                index = self._rebuild_vectors(dim)
+            self._vectors, self._vectors_generation = index, generation
+            return index
+
+    def _rebuild_vectors(self, dim: int) -> VectorIndex:
+        index = VectorIndex(dim, self.index_kind)
+        cursor = self._conn.execute("SELECT id, embedding FROM chunks ORDER BY id")
+        while batch := cursor.fetchmany(8192):
+            index.add(np.array([r[0] for r in batch], dtype=np.int64), self._stack([r[1] for r in batch]))
+        return index
+
+    def save_vectors(self) -> None:
+        """Persist the vector index for the current generation and delete older files."""
+        with self._lock:
+            index = self.vectors()
+            generation = self._vectors_generation
+            path = self._vector_path(generation)
+            if not path.exists():
+                index.save(path)
+            for old in self.folder.glob("vectors.g*.faiss"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+
+    # -- search -----------------------------------------------------------------------------
+    def search_dense(self, query_vector: np.ndarray, k: int) -> list[Hit]:
+        """Nearest chunks to a query vector by inner product (cosine on unit vectors)."""
+        found = self.vectors().search(query_vector, k)
+        chunks = self.chunks_by_id([i for i, _ in found])
+        return [Hit(chunks[i], score) for i, score in found if i in chunks]
+
+    def search_keyword(self, query: str, k: int) -> list[Hit]:
+        """Chunks matching any word of the query, ranked by FTS5's BM25 (score = -bm25)."""
+        terms = re.findall(r"\w+", query.lower())
+        if not terms or k <= 0:
+            return []
+        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts)"
+                " LIMIT ?",
+                (match, k),
+            ).fetchall()
+        chunks = self.chunks_by_id([r[0] for r in rows])
+        return [Hit(chunks[i], -score) for i, score in rows if i in chunks]
+
+    def chunks_by_id(self, ids: list[int]) -> dict[int, Chunk]:
+        """Chunks (with their document's path) by chunk id."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT c.id, c.doc_id, c.page, c.char_start, c.char_end, c.text, d.path FROM chunks c"
+                f" JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
+                ids,
+            ).fetchall()
+        return {
+            r[0]: Chunk(id=r[0], doc_id=r[1], page=r[2], char_start=r[3], char_end=r[4], text=r[5], path=r[6])
+            for r in rows
+        }
+
+    # -- health -----------------------------------------------------------------------------
+    def chunk_count(self) -> int:
+        """How many chunks the library holds."""
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def stats(self) -> StoreStats:
+        """Counts, embedder and size on disk."""
+        with self._lock:
+            docs, failed = self._conn.execute(
+                "SELECT count(*), coalesce(sum(status = 'failed'), 0) FROM documents"
+            ).fetchone()
+            pages = self._conn.execute("SELECT count(*) FROM pages").fetchone()[0]
+        embedder = self.embedder
+        size = sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
+        return StoreStats(
+            self.folder,
+            docs - failed,
+            failed,
+            self.chunk_count(),
+            pages,
+            embedder[0] if embedder else None,
+            embedder[1] if embedder else None,
+            self.index_kind,
+            size,
+        )
+
+    def check(self) -> list[str]:
+        """Integrity problems of the library; an empty list means it is sound.
+
+        Checks SQLite itself, the FTS index against the chunks, orphan rows, that every chunk's
+        text is the span of its page it claims, and that the saved vector index (if any) holds
+        exactly the catalogue's chunk ids.
+        """
+        problems: list[str] = []
+        with self._lock:
+            status = self._conn.execute("PRAGMA integrity_check").fetchone()[0]
+            if status != "ok":
+                problems.append(f"SQLite integrity: {status}")
+            try:
+                self._conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
+            except sqlite3.DatabaseError as exc:
+                problems.append(f"keyword index does not match the chunks: {exc}")
+            queries = {
+                "chunks without a document": "SELECT count(*) FROM chunks"
+                " WHERE doc_id NOT IN (SELECT id FROM documents)",
+                "pages without a document": "SELECT count(*) FROM pages WHERE doc_id NOT IN (SELECT id FROM documents)",
+                "indexed documents without chunks": "SELECT count(*) FROM documents d WHERE status = 'indexed'"
+                " AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.doc_id = d.id)",
+                "chunks whose text is not their page span": "SELECT count(*) FROM chunks c LEFT JOIN pages p"
+                " ON p.doc_id = c.doc_id AND p.number = c.page WHERE p.text IS NULL"
+                " OR substr(p.text, c.char_start + 1, c.char_end - c.char_start) != c.text",
+            }
+            for label, sql in queries.items():
+                count = self._conn.execute(sql).fetchone()[0]
+                if count:
+                    problems.append(f"{count} {label}")
+            chunk_ids = {r[0] for r in self._conn.execute("SELECT id FROM chunks")}
+            saved = self._vector_path(self.generation)
+            if saved.exists() and self.embedder:
+                try:
+                    on_disk = VectorIndex.load(saved, self.embedder[1], self.index_kind)
+                    ids = set(on_disk.ids().tolist())
+                    if ids != chunk_ids:
+                        problems.append(
+                            f"vector index differs from the chunks ({len(ids - chunk_ids)} extra, "
+                            f"{len(chunk_ids - ids)} missing)"
+                        )
+                except (RuntimeError, ValueError) as exc:
+                    problems.append(f"vector index unreadable: {exc}")
+        return problems
+
+    def close(self) -> None:
+        """Close the catalogue connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,50 @@
+"""Typed records passed between the loaders, the chunker, the embedder and the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a document's text; `number` is 1-based."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded file: its pages of text and how they were extracted."""
+
+    path: Path
+    pages: list[Page]
+    extractor: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def char_count(self) -> int:
+        """Total characters of text over all pages."""
+        return sum(len(p.text) for p in self.pages)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of one page: `text == page_text[char_start:char_end]`."""
+
+    doc_id: int
+    page: int
+    char_start: int
+    char_end: int
+    text: str
+    id: int | None = None
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk returned by a search, with its score (higher is better)."""
+
+    chunk: Chunk
+    score: float

@@ -1,0 +1,1 @@
+"""Local text generation backends and the bundled default models."""

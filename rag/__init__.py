@@ -1,0 +1,1 @@
+"""Question answering over an indexed library: retrieval, context budget, prompts, citations, export."""

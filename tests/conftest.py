@@ -1,0 +1,68 @@
+"""Shared fixtures: the real embedder, PDFs made on the spot, and the Debian FAQ library."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from indexer.embedder import Embedder
+from indexer.indexer import Indexer
+from indexer.store import Store
+
+FAQ_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "debian-faq"
+FAQ_PDF = FAQ_DIR / "debian-faq.en.pdf"
+FAQ_QUESTIONS = FAQ_DIR / "questions.jsonl"
+
+
+def make_pdf(path: Path, pages: list[str], *, image_only: bool = False) -> Path:
+    """Write a PDF with one page per string (wrapped lines), or pages of shapes and no text."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    for text in pages:
+        if image_only:
+            pdf.rect(72, 400, 300, 200, fill=1)
+        else:
+            y = 800
+            for paragraph in text.split("\n"):
+                for line in textwrap.wrap(paragraph, 90) or [""]:
+                    pdf.drawString(50, y, line)
+                    y -= 14
+        pdf.showPage()
+    pdf.save()
+    return path
+
+
+def encrypt_pdf(source: Path, target: Path, user_password: str, owner_password: str = "owner") -> Path:
+    """Write an AES-encrypted copy of a PDF."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(str(source)))
+    writer.encrypt(user_password=user_password, owner_password=owner_password, algorithm="AES-256")
+    with open(target, "wb") as handle:
+        writer.write(handle)
+    return target
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The bundled all-MiniLM-L6-v2, loaded once."""
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def faq_library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Store:
+    """A library holding the Debian FAQ PDF, indexed once per test session."""
+    if not FAQ_PDF.exists():
+        pytest.fail(f"the evaluation PDF is missing: {FAQ_PDF}")
+    store = Store(tmp_path_factory.mktemp("faq-library"))
+    Indexer(store, embedder).run([FAQ_PDF])
+    return store
