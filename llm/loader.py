@@ -1,0 +1,74 @@
+"""Pick and load a generator: a bundled preset or a local model, on the fastest backend available."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from llm.base import Generator
+from llm.bundled import PRESETS, BundledModelError, assemble, model_cache_dir
+from llm.device import choose_device
+
+BACKENDS = ("auto", "transformers", "llama.cpp")
+DEFAULT_CONTEXT = 4096
+
+
+def resolve_model(model: str | Path) -> Path:
+    """A preset name (``quality``, ``light``) to its assembled GGUF file, or a local path as given."""
+    if isinstance(model, str) and model in PRESETS:
+        return assemble(PRESETS[model])
+    path = Path(model).expanduser()
+    if not path.exists():
+        raise BundledModelError(f"no model at {path}: give a preset ({', '.join(PRESETS)}), a GGUF file or a folder")
+    return path
+
+
+def pick_backend(model: Path, backend: str, device: str) -> str:
+    """``auto``: llama.cpp for a GGUF on the CPU when installed (about 5x faster there), else transformers."""
+    from llm import llamacpp_backend
+
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+    is_gguf = model.suffix.lower() == ".gguf"
+    if backend == "llama.cpp":
+        if not is_gguf:
+            raise ValueError("the llama.cpp backend runs GGUF files; this model is a folder")
+        if not llamacpp_backend.available():
+            raise ValueError("llama-cpp-python is not installed (pip install 'footnotes[llama]')")
+        return backend
+    if backend == "transformers":
+        return backend
+    on_cpu = choose_device(device) == "cpu"
+    return "llama.cpp" if is_gguf and on_cpu and llamacpp_backend.available() else "transformers"
+
+
+def load_generator(
+    model: str | Path = "quality",
+    backend: str = "auto",
+    device: str = "auto",
+    context_window: int = DEFAULT_CONTEXT,
+    status: Callable[[str], None] | None = None,
+) -> Generator:
+    """Load a model for generation, reporting what it does through `status`."""
+    say = status or (lambda _message: None)
+    say(f"Preparing model {model}…")
+    path = resolve_model(model)
+    chosen = pick_backend(path, backend, device)
+    say(
+        f"Loading {path.name} with {chosen}"
+        + (
+            " (first use converts the GGUF: about a minute)…"
+            if chosen == "transformers" and path.suffix == ".gguf"
+            else "…"
+        )
+    )
+    if chosen == "llama.cpp":
+        from llm.llamacpp_backend import LlamaCppGenerator
+
+        generator: Generator = LlamaCppGenerator(path, context_window=context_window)
+    else:
+        from llm.transformers_backend import TransformersGenerator
+
+        generator = TransformersGenerator(path, model_cache_dir(), device=device, context_window=context_window)
+    say(f"Ready: {generator.describe()}")
+    return generator
