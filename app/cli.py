@@ -1,11 +1,13 @@
-"""The `footnotes` command line: index, status, search, check; with no command, the window."""
+"""The `footnotes` command line: index, status, search, ask, chat, check; with no command, the window."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +22,13 @@ from indexer.library import default_library_dir
 from indexer.scan import FileIssue, ScanSettings
 from indexer.store import CATALOGUE, Store, StoreError
 from indexer.vectors import INDEX_KINDS
+from llm.bundled import LIGHT, QUALITY, BundledModelError, is_installed
+from llm.device import DEVICES
+from llm.loader import BACKENDS, load_generator
+from rag.answer import Answerer, AnswerSettings, Conversation, Turn
+from rag.citations import CitedAnswer
+from rag.export import FORMATS, export
+from rag.retriever import RetrievalSettings
 
 
 class CliError(Exception):
@@ -146,6 +155,85 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_model() -> str:
+    """The quality preset when its packages are installed, else the light one."""
+    return QUALITY.preset if is_installed(QUALITY) else LIGHT.preset
+
+
+def _answerer(args: argparse.Namespace, store: Store) -> Answerer:
+    embedder = _embedder(args)
+    store.bind_embedder(embedder.name, embedder.dim)
+    started = time.perf_counter()
+    generator = load_generator(
+        args.model or default_model(),
+        args.backend,
+        args.device,
+        status=lambda message: print(message, file=sys.stderr, flush=True),
+    )
+    print(f"Model ready in {time.perf_counter() - started:.0f} s.", file=sys.stderr, flush=True)
+    settings = AnswerSettings(retrieval=RetrievalSettings(top_k=args.top_k))
+    return Answerer(store, embedder, generator, settings)
+
+
+def _answer(
+    answerer: Answerer, question: str, conversation: Conversation | None, args: argparse.Namespace
+) -> CitedAnswer:
+    prepared = answerer.prepare(question, conversation)
+    if args.show_context and prepared.plan is not None:
+        print(prepared.plan.describe(), file=sys.stderr, flush=True)
+    streaming = not args.json
+    answer = answerer.generate(prepared, on_token=(lambda t: print(t, end="", flush=True)) if streaming else None)
+    if conversation is not None:
+        conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print()
+        _print_sources(answer)
+    return answer
+
+
+def _print_sources(answer: CitedAnswer) -> None:
+    if answer.withheld:
+        print("(withheld: no sentence of that draft was supported by the sources)")
+    if answer.removed_markers:
+        print(f"(removed citations that pointed at no source: {answer.removed_markers})")
+    for check in answer.weak_sentences:
+        print(f"(weakly supported: “{check.text}”: {check.reason})")
+    for n in answer.cited:
+        chunk = answer.sources[n]
+        excerpt = " ".join(chunk.text.split())
+        print(f"[{n}] {Path(chunk.path).name}, p. {chunk.page}: {excerpt[:160]}{'…' if len(excerpt) > 160 else ''}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question with citations."""
+    with _open_store(args) as store:
+        answerer = _answerer(args, store)
+        answer = _answer(answerer, args.question, None, args)
+    if args.export:
+        print(f"Exported to {export([answer], Path(args.export))}", file=sys.stderr)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A small REPL with follow-up questions; an empty line or EOF ends it."""
+    with _open_store(args) as store:
+        answerer = _answerer(args, store)
+        conversation = Conversation()
+        while True:
+            try:
+                question = input("\nyou> ").strip()
+            except EOFError:
+                break
+            if not question or question in ("exit", "quit"):
+                break
+            _answer(answerer, question, conversation, args)
+    if args.export and conversation.turns:
+        print(f"Exported to {export([t.answer for t in conversation.turns], Path(args.export))}", file=sys.stderr)
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Check the library's integrity; exit 1 when a problem is found."""
     with _open_store(args) as store:
@@ -181,6 +269,22 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("-k", "--top-k", type=int, default=5)
     search.set_defaults(func=cmd_search)
 
+    for name, func, helptext in (
+        ("ask", cmd_ask, "answer a question with citations"),
+        ("chat", cmd_chat, "ask questions with follow-ups"),
+    ):
+        sub = commands.add_parser(name, help=helptext)
+        if name == "ask":
+            sub.add_argument("question")
+        sub.add_argument("--model", help="'quality', 'light', or a local GGUF file or model folder")
+        sub.add_argument("--backend", choices=BACKENDS, default="auto")
+        sub.add_argument("--device", choices=DEVICES, default="auto")
+        sub.add_argument("--top-k", type=int, default=RetrievalSettings.top_k, help="passages given to the model")
+        sub.add_argument("--show-context", action="store_true", help="print how the context window is spent")
+        sub.add_argument("--json", action="store_true", help="print the cited answer as JSON")
+        sub.add_argument("--export", help=f"also write the answer to a file ({', '.join(FORMATS)})")
+        sub.set_defaults(func=func)
+
     check = commands.add_parser("check", help="verify the library's integrity")
     check.set_defaults(func=cmd_check)
     return parser
@@ -195,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_app(_library(args))
     try:
         return int(args.func(args))
-    except (CliError, StoreError, EmbedderError, ValueError, OSError) as exc:
+    except (CliError, StoreError, EmbedderError, BundledModelError, ValueError, OSError) as exc:
         print(f"footnotes: error: {exc}", file=sys.stderr)
         return 1
 

@@ -229,6 +229,23 @@ class Store:
             ).fetchall()
         return [Page(number=n, text=t) for n, t in rows]
 
+    def page_text(self, doc_id: int, number: int) -> str | None:
+        """The stored text of one page, or None."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT text FROM pages WHERE doc_id = ? AND number = ?", (doc_id, number)
+            ).fetchone()
+        return row[0] if row else None
+
+    def chunk_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of chunks by id."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            rows = self._conn.execute(f"SELECT id, embedding FROM chunks WHERE id IN ({marks})", ids).fetchall()
+        return {i: np.frombuffer(blob, dtype=np.float32) for i, blob in rows}
+
     def document_chunks(self, doc_id: int) -> tuple[list[Chunk], np.ndarray]:
         """A document's chunks and their vectors, in chunk order."""
         with self._lock:

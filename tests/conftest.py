@@ -15,6 +15,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer
 from indexer.store import Store
+from llm.base import Generator
+from llm.loader import load_generator
 
 FAQ_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "debian-faq"
 FAQ_PDF = FAQ_DIR / "debian-faq.en.pdf"
@@ -56,6 +58,12 @@ def encrypt_pdf(source: Path, target: Path, user_password: str, owner_password: 
 def embedder() -> Embedder:
     """The bundled all-MiniLM-L6-v2, loaded once."""
     return Embedder()
+
+
+@pytest.fixture(scope="session")
+def generator() -> Generator:
+    """The bundled light model (Qwen2.5-Coder-0.5B-Instruct) on transformers, loaded once."""
+    return load_generator("light", backend="transformers")
 
 
 @pytest.fixture(scope="session")

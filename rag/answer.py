@@ -1,0 +1,186 @@
+"""One question in, one cited answer out: retrieve, budget the context, stream, cite.
+
+`prepare` does the fast part (retrieval and the context plan, which the GUI shows as its meter
+before the first token); `generate` streams the model's answer and checks its citations.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from indexer.embedder import Embedder
+from indexer.store import Store
+from indexer.types import Hit
+from llm.base import Generator, Message
+from rag.citations import CitedAnswer, cite
+from rag.context import DEFAULT_ANSWER_RESERVE, ContextPlan, plan_context
+from rag.prompt import REFUSAL
+from rag.retriever import CrossEncoderReranker, RetrievalSettings, Retriever
+
+_ANAPHORA = re.compile(r"\b(it|its|this|that|these|those|they|them|their|he|she|his|her|there|also|else|more)\b", re.I)
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """How answers are made; one object, with sensible defaults for a CPU laptop."""
+
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    max_new_tokens: int = 300
+    temperature: float = 0.0
+    answer_reserve: int = DEFAULT_ANSWER_RESERVE
+    relevance_floor: float = 0.27
+    """Best dense similarity under which the library is taken to hold nothing on the question:
+    the answer is a refusal without asking the model (calibrated on the Debian FAQ questions)."""
+
+
+@dataclass
+class Turn:
+    """One exchange of a conversation."""
+
+    question: str
+    answer: CitedAnswer
+    passages: list[Hit]
+
+
+@dataclass
+class Conversation:
+    """The turns so far; older ones are paged out of the prompt when the window is full."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+    def history(self) -> list[Message]:
+        """Past turns as chat messages, oldest first."""
+        messages: list[Message] = []
+        for turn in self.turns:
+            messages += [Message("user", turn.question), Message("assistant", turn.answer.text)]
+        return messages
+
+
+@dataclass
+class Prepared:
+    """A question ready to generate: its standalone query, passages and context plan."""
+
+    question: str
+    query: str
+    hits: list[Hit]
+    plan: ContextPlan | None
+    best_similarity: float
+
+    @property
+    def answerable(self) -> bool:
+        """False when retrieval found nothing relevant (the answer will be a refusal)."""
+        return self.plan is not None
+
+
+def standalone_query(question: str, conversation: Conversation | None) -> str:
+    """Make a follow-up searchable on its own: a short or pronoun-led follow-up carries the previous
+    question's words with it ("and how much does it cost?" -> "<previous question> and how much…")."""
+    if not conversation or not conversation.turns:
+        return question
+    if len(question.split()) <= 6 or _ANAPHORA.search(question):
+        return f"{conversation.turns[-1].question} {question}"
+    return question
+
+
+class Answerer:
+    """Answers questions over one library with one generator."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        generator: Generator,
+        settings: AnswerSettings | None = None,
+        reranker: CrossEncoderReranker | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.generator = generator
+        self.settings = settings or AnswerSettings()
+        self.retriever = Retriever(store, embedder.embed, self.settings.retrieval, reranker)
+
+    def prepare(self, question: str, conversation: Conversation | None = None) -> Prepared:
+        """Retrieve passages (keeping still-relevant ones from the last turn) and plan the context."""
+        query = standalone_query(question, conversation)
+        query_vector = self.embedder.embed([query])[0]
+        best = self.store.search_dense(query_vector, 1)
+        best_similarity = best[0].score if best else 0.0
+        resident = self._resident(query_vector, conversation)
+        if best_similarity < self.settings.relevance_floor and not resident:
+            return Prepared(question, query, [], None, best_similarity)
+        hits = self.retriever.retrieve(query, resident=resident)
+        plan = plan_context(
+            self.generator,
+            question,
+            hits,
+            conversation.history() if conversation else [],
+            answer_reserve=self.settings.answer_reserve,
+        )
+        return Prepared(question, query, hits, plan, best_similarity)
+
+    def _resident(self, query_vector: np.ndarray, conversation: Conversation | None) -> list[Hit]:
+        """Passages of the previous turn that are still relevant to the new query, best first."""
+        if not conversation or not conversation.turns:
+            return []
+        previous = conversation.turns[-1].passages
+        vectors = self.store.chunk_vectors([h.chunk.id for h in previous if h.chunk.id is not None])
+        scored = [
+            Hit(h.chunk, float(np.dot(vectors[h.chunk.id], query_vector))) for h in previous if h.chunk.id in vectors
+        ]
+        return sorted((h for h in scored if h.score >= self.settings.relevance_floor), key=lambda h: -h.score)
+
+    def generate(
+        self, prepared: Prepared, on_token: Callable[[str], None] | None = None, cancel: threading.Event | None = None
+    ) -> CitedAnswer:
+        """Stream the answer to `on_token` and return it with resolved, checked citations."""
+        if prepared.plan is None:
+            if on_token:
+                on_token(REFUSAL)
+            answer = cite(prepared.question, REFUSAL, [], self.embedder.embed, self.generator.name)
+            answer.timing = {"retrieval_best_similarity": prepared.best_similarity}
+            return answer
+        started = time.perf_counter()
+        first: float | None = None
+        pieces: list[str] = []
+        tokens = min(self.settings.max_new_tokens, self.settings.answer_reserve)
+        for piece in self.generator.stream(
+            prepared.plan.messages, max_new_tokens=tokens, temperature=self.settings.temperature, cancel=cancel
+        ):
+            if first is None:
+                first = time.perf_counter() - started
+            pieces.append(piece)
+            if on_token:
+                on_token(piece)
+        elapsed = time.perf_counter() - started
+        raw = "".join(pieces)
+        answer = cite(prepared.question, raw, prepared.plan.included, self.embedder.embed, self.generator.name)
+        generated = self.generator.count_tokens(raw)
+        decode = elapsed - (first or 0.0)
+        answer.timing = {
+            "seconds_to_first_token": first or 0.0,
+            "seconds": elapsed,
+            "tokens": generated,
+            "tokens_per_second": (generated - 1) / decode if decode > 0 and generated > 1 else 0.0,
+            "prompt_tokens": prepared.plan.prompt_tokens,
+        }
+        return answer
+
+    def ask(
+        self,
+        question: str,
+        conversation: Conversation | None = None,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> CitedAnswer:
+        """Prepare and generate in one call; records the turn in `conversation` when given."""
+        prepared = self.prepare(question, conversation)
+        answer = self.generate(prepared, on_token, cancel)
+        if conversation is not None:
+            conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))
+        return answer

@@ -1,0 +1,153 @@
+"""The context budget: the model's window is RAM, and this module decides what is paged in.
+
+The window is split into segments (system prompt, conversation history, retrieved passages, the
+question, chat-template overhead, a reserve for the answer) filled by priority with exact counts
+from the model's own tokenizer. When it does not all fit, the oldest history is evicted first,
+then the weakest passages. The final prompt is rendered and counted, so the plan can never exceed
+the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from indexer.types import Hit
+from llm.base import Generator, Message
+from rag.prompt import format_source, question_message, system_prompt
+
+DEFAULT_ANSWER_RESERVE = 384
+
+
+class ContextOverflow(Exception):
+    """Even the system prompt, the question and the answer reserve do not fit the window."""
+
+
+@dataclass(frozen=True)
+class ContextPlan:
+    """What goes into one prompt and what each part costs, in the model's tokens."""
+
+    window: int
+    system: int
+    history: int
+    passages: int
+    question: int
+    template: int
+    answer_reserve: int
+    included: list[Hit]
+    dropped: list[Hit]
+    history_messages: int
+    dropped_messages: int
+    messages: list[Message] = field(repr=False)
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Tokens of the rendered prompt."""
+        return self.system + self.history + self.passages + self.question + self.template
+
+    @property
+    def free(self) -> int:
+        """Tokens of the window left unused after the prompt and the answer reserve."""
+        return self.window - self.prompt_tokens - self.answer_reserve
+
+    def segments(self) -> dict[str, int]:
+        """Segment name -> tokens, in the order the meter draws them; they sum to the window."""
+        return {
+            "system": self.system,
+            "history": self.history,
+            "passages": self.passages,
+            "question": self.question,
+            "template": self.template,
+            "answer reserve": self.answer_reserve,
+            "free": self.free,
+        }
+
+    def describe(self) -> str:
+        """The plan as a few lines for ``--show-context``."""
+        lines = [f"Context window: {self.window} tokens"]
+        for name, tokens in self.segments().items():
+            share = tokens / self.window if self.window else 0
+            lines.append(f"  {name:<15}{tokens:>6}  {'█' * round(share * 40)}")
+        for number, hit in enumerate(self.included, start=1):
+            lines.append(f"  [{number}] {hit.chunk.path.rsplit('/', 1)[-1]} p. {hit.chunk.page}")
+        if self.dropped:
+            lines.append(f"  {len(self.dropped)} passage(s) did not fit")
+        if self.dropped_messages:
+            lines.append(f"  {self.dropped_messages} older message(s) paged out")
+        return "\n".join(lines)
+
+
+def plan_context(
+    generator: Generator,
+    question: str,
+    hits: Sequence[Hit],
+    history: Sequence[Message] = (),
+    answer_reserve: int = DEFAULT_ANSWER_RESERVE,
+    window: int | None = None,
+) -> ContextPlan:
+    """Fill the window by priority: system, question and answer reserve first; then passages by rank;
+    then history, newest first. Evicts oldest history, then weakest passages, until the rendered prompt
+    fits."""
+    window = window or generator.context_window
+    count = generator.count_tokens
+    controls = generator.control_tokens
+    system = system_prompt()
+
+    def rendered_tokens(messages: Sequence[Message]) -> int:
+        return count(generator.render(messages))
+
+    fixed = rendered_tokens([Message("system", system), Message("user", question_message(question, []))])
+    if fixed + answer_reserve > window:
+        raise ContextOverflow(
+            f"the question needs {fixed} tokens and the answer {answer_reserve}, more than the {window}-token window"
+        )
+    budget = window - answer_reserve - fixed
+    included: list[Hit] = []
+    blocks: list[str] = []
+    dropped: list[Hit] = []
+    for position, hit in enumerate(hits):
+        block = format_source(len(blocks) + 1, hit, controls)
+        cost = count(block + "\n\n")
+        if cost > budget:  # this and every weaker passage stay on disk: passages page in by rank
+            dropped = list(hits[position:])
+            break
+        included.append(hit)
+        blocks.append(block)
+        budget -= cost
+    kept_history: list[Message] = []
+    for message in reversed(history):
+        cost = count(message.content) + 8  # role markers of the chat template
+        if cost > budget:
+            break
+        kept_history.insert(0, message)
+        budget -= cost
+
+    while True:
+        messages = [Message("system", system), *kept_history, Message("user", question_message(question, blocks))]
+        total = rendered_tokens(messages)
+        if total + answer_reserve <= window:
+            break
+        if kept_history:
+            kept_history.pop(0)
+        else:
+            dropped.insert(0, included.pop())
+            blocks.pop()
+
+    system_tokens = count(system)
+    history_tokens = sum(count(m.content) for m in kept_history)
+    passage_tokens = sum(count(b + "\n\n") for b in blocks)
+    question_tokens = count(question_message(question, blocks)) - passage_tokens
+    return ContextPlan(
+        window=window,
+        system=system_tokens,
+        history=history_tokens,
+        passages=passage_tokens,
+        question=question_tokens,
+        template=total - system_tokens - history_tokens - passage_tokens - question_tokens,
+        answer_reserve=answer_reserve,
+        included=included,
+        dropped=dropped,
+        history_messages=len(kept_history),
+        dropped_messages=len(history) - len(kept_history),
+        messages=messages,
+    )
