@@ -296,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         from app.window import run_app
 
-        return run_app(_library(args))
+        return run_app(Path(args.library).expanduser() if args.library else None)
     try:
         return int(args.func(args))
     except (CliError, StoreError, EmbedderError, BundledModelError, ValueError, OSError) as exc:

@@ -1,14 +1,18 @@
-"""The Footnotes window: the library on the left (drop files or folders on it), search in the centre."""
+"""The Footnotes window: library (left), conversation (centre), source (right).
+
+A thin layer: every piece of work is a core call on Qt's thread pool (`app.workers.Job`), and the
+widgets only show what those calls report.
+"""
 
 from __future__ import annotations
 
-import html
-import os
+import json
 import sys
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QThreadPool
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QFileSystemWatcher, QSettings, Qt, QThreadPool, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -16,122 +20,157 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableView,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
+from app.chat_view import ChatTurn, ChatView
+from app.context_meter import ContextMeter
 from app.engine import Engine
+from app.library_panel import LibraryPanel
+from app.preferences import Preferences, load_preferences, save_preferences
+from app.settings_dialog import SettingsDialog
+from app.source_viewer import SourceViewer
 from app.workers import Job
 from indexer.indexer import IndexProgress, IndexReport
-from indexer.store import DocumentRecord
-from indexer.types import Hit
+from rag.answer import Turn
+from rag.citations import CitedAnswer
+from rag.export import FORMATS, export, to_markdown
 
-Index = QModelIndex | QPersistentModelIndex
-
-
-class LibraryModel(QAbstractTableModel):
-    """Documents of the library: name, status, chunks; the full path and any error on hover."""
-
-    HEADERS = ("File", "Status", "Chunks")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[DocumentRecord] = []
-
-    def set_records(self, records: list[DocumentRecord]) -> None:
-        """Replace the rows."""
-        self.beginResetModel()
-        self.records = records
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self.records)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        record = self.records[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (Path(record.path).name, record.status, str(record.chunk_count))[index.column()]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{record.path}\n{record.error}" if record.error else record.path
-        return None
+WATCH_DEBOUNCE_MS = 2000
 
 
 class MainWindow(QMainWindow):
-    """Library, search and indexing progress; all core work runs in pool jobs."""
+    """The main window over one `Engine`."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, settings: QSettings | None = None, preferences: Preferences | None = None
+    ) -> None:
         super().__init__()
         self.engine = engine
+        self.settings = settings or QSettings("Footnotes", "Footnotes")
+        self.preferences = preferences or Preferences(library=str(engine.store.folder), model=engine.model)
         self.setWindowTitle("Footnotes")
         self.setAcceptDrops(True)
-        self.resize(1100, 700)
-        self._job: Job | None = None
+        self.resize(1400, 860)
+        self._index_job: Job | None = None
+        self._answer_job: Job | None = None
+        self._started = 0.0
 
-        self.library = LibraryModel()
-        self.library_view = QTableView()
-        self.library_view.setModel(self.library)
-        self.library_view.horizontalHeader().setStretchLastSection(True)
-        self.library_view.verticalHeader().hide()
-        self.library_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.library_view.setToolTip("Drop files or folders here to index them")
-
-        self.query = QLineEdit(placeholderText="Search your files…")
-        self.query.returnPressed.connect(self.search)
-        self.results = QTextBrowser(openExternalLinks=False)
-        self.results.setPlaceholderText("Drop files or folders on the window to add them to your library.")
-
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m files")
-        self.progress.hide()
-        self.status_label = QLabel()
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_indexing)
-        self.cancel_button.hide()
+        self.library = LibraryPanel()
+        self.library.add_files.connect(self._choose_files)
+        self.library.add_folder.connect(self._choose_folder)
+        self.chat = ChatView()
+        self.chat.citation_clicked.connect(self.open_citation)
+        self.viewer = SourceViewer()
+        self.query = QLineEdit(placeholderText="Ask a question about your files…")
+        self.query.returnPressed.connect(self.ask)
+        self.send_button = QPushButton("Send")
+        self.send_button.setDefault(True)
+        self.send_button.clicked.connect(self.ask)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop generating (Esc)")
+        self.stop_button.clicked.connect(self.stop_answer)
+        self.stop_button.setEnabled(False)
+        self.meter = ContextMeter()
+        self.meter_label = QLabel()
+        self.meter_label.setStyleSheet("color: gray")
 
         centre = QWidget()
         column = QVBoxLayout(centre)
-        column.addWidget(self.query)
-        column.addWidget(self.results)
-        splitter = QSplitter()
-        splitter.addWidget(self.library_view)
-        splitter.addWidget(centre)
-        splitter.setSizes([380, 720])
-        footer = QHBoxLayout()
-        footer.addWidget(self.status_label, 1)
-        footer.addWidget(self.progress)
-        footer.addWidget(self.cancel_button)
-        root = QWidget()
-        layout = QVBoxLayout(root)
-        layout.addWidget(splitter, 1)
-        layout.addLayout(footer)
-        self.setCentralWidget(root)
-        self._build_menu()
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.chat, 1)
+        ask_row = QHBoxLayout()
+        ask_row.addWidget(self.query, 1)
+        ask_row.addWidget(self.send_button)
+        ask_row.addWidget(self.stop_button)
+        column.addLayout(ask_row)
+        meter_row = QHBoxLayout()
+        meter_row.addWidget(self.meter, 1)
+        meter_row.addWidget(self.meter_label)
+        column.addLayout(meter_row)
+
+        self.splitter = QSplitter()
+        for widget in (self.library, centre, self.viewer):
+            self.splitter.addWidget(widget)
+        self.splitter.setSizes([320, 560, 520])
+        self.setCentralWidget(self.splitter)
+
+        self.status_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(240)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_indexing)
+        self.cancel_button.hide()
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+
+        self.watcher = QFileSystemWatcher(self)
+        self.watcher.directoryChanged.connect(self._schedule_refresh)
+        self.watcher.fileChanged.connect(self._schedule_refresh)
+        self._refresh_timer = QTimer(self, singleShot=True, interval=WATCH_DEBOUNCE_MS)
+        self._refresh_timer.timeout.connect(self._refresh_from_disk)
+        self._tick = QTimer(self, interval=1000)
+        self._tick.timeout.connect(self._show_elapsed)
+
+        self._build_menus()
+        self._restore_state()
         self.refresh_library()
 
-    def _build_menu(self) -> None:
-        menu = self.menuBar().addMenu("&File")
-        add_files = QAction("Add &files…", self, shortcut=QKeySequence.StandardKey.Open)
-        add_files.triggered.connect(self._choose_files)
-        add_folder = QAction("Add f&older…", self)
-        add_folder.triggered.connect(self._choose_folder)
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        for action in (add_files, add_folder, quit_action):
-            menu.addAction(action)
+    # -- menus and state --------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        def action(menu, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:
+            item = QAction(text, self)
+            if shortcut is not None:
+                item.setShortcut(QKeySequence(shortcut))
+            item.triggered.connect(slot)
+            menu.addAction(item)
+            return item
 
+        file_menu = self.menuBar().addMenu("&File")
+        action(file_menu, "&New chat", self.new_chat, QKeySequence.StandardKey.New)
+        action(file_menu, "Add &files…", self._choose_files, QKeySequence.StandardKey.Open)
+        action(file_menu, "Add f&older…", self._choose_folder, "Ctrl+Shift+O")
+        action(file_menu, "&Export chat…", self.export_chat, "Ctrl+E")
+        action(file_menu, "&Copy answer with sources", self.copy_answer, "Ctrl+Shift+C")
+        file_menu.addSeparator()
+        action(file_menu, "&Settings…", self.open_settings, "Ctrl+,")
+        action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        chat_menu = self.menuBar().addMenu("&Chat")
+        action(chat_menu, "&Stop generating", self.stop_answer, Qt.Key.Key_Escape)
+        action(chat_menu, "Re-index &library", lambda: self.index_paths([], force=True))
+
+    def _restore_state(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        splitter = self.settings.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
+        saved = self.settings.value(f"chat/{self.engine.store.folder}")
+        if isinstance(saved, str) and saved:
+            try:
+                turns = [ChatTurn(t["question"], answer=CitedAnswer.from_dict(t["answer"])) for t in json.loads(saved)]
+            except (ValueError, KeyError, TypeError):
+                turns = []
+            self.chat.show_turns(turns)
+            self.engine.conversation.turns = [Turn(t.question, t.answer, []) for t in turns if t.answer]
+
+    def _save_state(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        turns = [{"question": t.question, "answer": t.answer.to_dict()} for t in self.chat.turns if t.answer]
+        self.settings.setValue(f"chat/{self.engine.store.folder}", json.dumps(turns[-20:]))
+        save_preferences(self.settings, self.preferences)
+        self.settings.sync()
+
+    # -- library ----------------------------------------------------------------------------
     def _choose_files(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Add files to the library")
         if files:
@@ -142,7 +181,6 @@ class MainWindow(QMainWindow):
         if folder:
             self.index_paths([Path(folder)])
 
-    # -- drag and drop ----------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
@@ -153,23 +191,23 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.index_paths(paths)
 
-    # -- indexing ---------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
         """True while an indexing job runs."""
-        return self._job is not None
+        return self._index_job is not None
 
-    def index_paths(self, paths: list[Path]) -> None:
-        """Index files and folders in the background, showing progress."""
+    def index_paths(self, paths: list[Path], force: bool = False) -> None:
+        """Index files and folders (none: refresh the library) in the background, showing progress."""
         if self.busy:
-            self.status_label.setText("Indexing is already running; drop again when it has finished.")
+            self.status_label.setText("Indexing is already running; try again when it has finished.")
             return
-        job = Job(lambda report, cancel: self.engine.index(paths, report, cancel))
-        job.signals.progress.connect(self._on_progress)
+        job = Job(lambda report, cancel: self.engine.index(paths, report, cancel, force=force))
+        job.signals.progress.connect(self._on_index_progress)
         job.signals.done.connect(self._on_indexed)
-        job.signals.failed.connect(self._on_failed)
-        self._job = job
-        self.status_label.setText("Loading the embedding model…")
+        job.signals.failed.connect(self._on_index_failed)
+        self._index_job = job
+        self._started = time.perf_counter()
+        self.status_label.setText("Preparing to index (loading the embedding model)…")
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_button.show()
@@ -177,79 +215,229 @@ class MainWindow(QMainWindow):
 
     def cancel_indexing(self) -> None:
         """Stop after the current batch; finished files stay indexed."""
-        if self._job is not None:
-            self._job.cancel.set()
-            self.status_label.setText("Cancelling…")
+        if self._index_job is not None:
+            self._index_job.cancel.set()
+            self.status_label.setText("Cancelling… finished files are kept.")
 
-    def _on_progress(self, state: IndexProgress) -> None:
+    def _on_index_progress(self, state: IndexProgress) -> None:
+        if state.files_done != self.progress.value():
+            self.library.show_records(self.engine.store.documents())  # files appear as they finish
         self.progress.setRange(0, max(state.files_total, 1))
         self.progress.setValue(state.files_done)
+        self.progress.setFormat(f"{state.files_done} / {state.files_total} files")
+        elapsed = time.perf_counter() - self._started
+        left = ""
+        if state.files_done:
+            remaining = elapsed / state.files_done * (state.files_total - state.files_done)
+            left = f" · about {remaining:.0f} s left"
         current = Path(state.current_file).name if state.current_file else ""
-        self.status_label.setText(f"Indexing {current} · {state.chunks_embedded} passages embedded")
+        self.status_label.setText(f"Indexing {current} · {state.chunks_embedded} passages{left}")
 
     def _on_indexed(self, report: IndexReport) -> None:
-        self._finish_job()
+        self._end_indexing()
         done = len(report.indexed) + len(report.reused)
-        problems = len(report.failed) + len(report.skipped)
-        verb = "Cancelled after" if report.cancelled else "Indexed"
+        problems = report.failed + report.skipped
+        verb = "Cancelled after indexing" if report.cancelled else "Indexed"
         self.status_label.setText(
             f"{verb} {done} file(s), {report.chunks_embedded} passages in {report.seconds:.0f} s"
-            + (f"; {problems} skipped or failed (hover the library for reasons)" if problems else "")
+            + (f"; {len(problems)} skipped or failed (listed under the library)" if problems else "")
         )
+        self.library.show_problems(problems)
         self.refresh_library()
 
-    def _on_failed(self, message: str) -> None:
-        self._finish_job()
-        self.status_label.setText(f"Error: {message}")
+    def _on_index_failed(self, message: str) -> None:
+        self._end_indexing()
+        self.status_label.setText(f"Indexing stopped: {message}")
         self.refresh_library()
 
-    def _finish_job(self) -> None:
-        self._job = None
+    def _end_indexing(self) -> None:
+        self._index_job = None
         self.progress.hide()
         self.cancel_button.hide()
 
     def refresh_library(self) -> None:
-        """Reload the document list from the catalogue."""
-        self.library.set_records(self.engine.store.documents())
-        self.library_view.resizeColumnsToContents()
+        """Reload the document list and watch the indexed folders for changes."""
+        self.library.show_records(self.engine.store.documents())
+        roots = [str(r) for r in self.engine.store.roots() if r.exists()]
+        watched = set(self.watcher.directories() + self.watcher.files())
+        new = [r for r in roots if r not in watched]
+        if new:
+            self.watcher.addPaths(new)
 
-    # -- search -----------------------------------------------------------------------------
-    def search(self) -> None:
-        """Show the passages nearest to the query, computed in the background."""
-        query = self.query.text().strip()
-        if not query:
+    def _schedule_refresh(self, _path: str) -> None:
+        self._refresh_timer.start()
+
+    def _refresh_from_disk(self) -> None:
+        """Re-index the library's folders after they changed on disk (debounced), unless busy."""
+        if self.busy:
+            self._refresh_timer.start()
+        else:
+            self.index_paths([])
+
+    # -- answers ----------------------------------------------------------------------------
+    @property
+    def answering(self) -> bool:
+        """True while an answer is being generated."""
+        return self._answer_job is not None
+
+    def ask(self) -> None:
+        """Answer the question in the background, streaming it into the conversation."""
+        question = self.query.text().strip()
+        if not question or self.answering:
             return
-        job = Job(lambda _report, _cancel: self.engine.search(query))
-        job.signals.done.connect(self._show_hits)
-        job.signals.failed.connect(lambda message: self.results.setPlainText(f"Error: {message}"))
-        self._search_job = job
-        self.results.setPlainText("Searching…")
+        self.query.clear()
+        self.chat.start_turn(question)
+        job = Job(
+            lambda report, cancel: self.engine.ask(
+                question,
+                on_token=lambda token: report(("token", token)),
+                on_plan=lambda plan: report(("plan", plan)),
+                status=lambda message: report(("status", message)),
+                cancel=cancel,
+            )
+        )
+        job.signals.progress.connect(self._on_answer_progress)
+        job.signals.done.connect(self._on_answered)
+        job.signals.failed.connect(self._on_answer_failed)
+        self._answer_job = job
+        self._started = time.perf_counter()
+        self._tick.start()
+        self.send_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
         job.start()
 
-    def _show_hits(self, hits: list[Hit]) -> None:
-        if not hits:
-            self.results.setPlainText("No passages found. Drop files on the window to build your library.")
-            return
-        blocks = [
-            f"<p><b>[{n}] {html.escape(Path(h.chunk.path).name)}</b>, page {h.chunk.page}"
-            f" <span style='color:gray'>({h.score:.2f})</span><br>{html.escape(h.chunk.text)}</p>"
-            for n, h in enumerate(hits, start=1)
-        ]
-        self.results.setHtml("".join(blocks))
+    def stop_answer(self) -> None:
+        """Stop generating; the text so far stays."""
+        if self._answer_job is not None:
+            self._answer_job.cancel.set()
 
-    def closeEvent(self, event) -> None:
-        """Cancel indexing and wait for the current file to finish before closing."""
-        if self._job is not None:
-            self._job.cancel.set()
-        QThreadPool.globalInstance().waitForDone(30_000)
+    def _on_answer_progress(self, event: tuple[str, object]) -> None:
+        kind, value = event
+        if kind == "token":
+            if self._tick.isActive():
+                self._tick.stop()
+                self.status_label.setText(f"Answering with {self.engine.model}…")
+            self.chat.append_token(str(value))
+        elif kind == "plan":
+            self.meter.show_plan(value)
+            plan = self.meter.plan
+            self.meter_label.setText(
+                f"{plan.prompt_tokens + plan.answer_reserve} / {plan.window} tokens" if plan else "no relevant passages"
+            )
+        else:
+            self._status_message = str(value)
+            self._show_elapsed()
+
+    def _show_elapsed(self) -> None:
+        message = getattr(self, "_status_message", "Retrieving passages…")
+        self.status_label.setText(f"{message} ({time.perf_counter() - self._started:.0f} s)")
+
+    def _on_answered(self, answer: CitedAnswer) -> None:
+        self._end_answer()
+        self.chat.finish_turn(answer)
+        timing = answer.timing
+        if "tokens_per_second" in timing:
+            self.status_label.setText(
+                f"Answered in {timing['seconds']:.1f} s (first token after "
+                f"{timing['seconds_to_first_token']:.1f} s, {timing['tokens_per_second']:.1f} tokens/s)"
+            )
+        else:
+            self.status_label.setText("The library holds nothing relevant to that question.")
+
+    def _on_answer_failed(self, message: str) -> None:
+        self._end_answer()
+        self.chat.fail_turn(f"Error: {message}")
+        self.status_label.setText(f"Error: {message}")
+
+    def _end_answer(self) -> None:
+        self._answer_job = None
+        self._tick.stop()
+        self.send_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def open_citation(self, turn: int, number: int) -> None:
+        """Show the passage behind citation `number` of answer `turn` in the source viewer."""
+        answer = self.chat.turns[turn].answer
+        if answer is None or number not in answer.sources:
+            return
+        chunk = answer.sources[number]
+        record = self.engine.store.document(chunk.path)
+        page_text = self.engine.store.page_text(record.id, chunk.page) if record else None
+        self.viewer.show_chunk(chunk, page_text)
+
+    def new_chat(self) -> None:
+        """Start a new conversation."""
+        self.stop_answer()
+        self.engine.new_chat()
+        self.chat.reset()
+        self.meter.show_plan(None)
+        self.meter_label.clear()
+
+    # -- export and settings ----------------------------------------------------------------
+    def export_chat(self) -> None:
+        """Save the conversation's answers with their sources as Markdown, HTML or PDF."""
+        if not self.chat.answers:
+            self.status_label.setText("Nothing to export yet: ask a question first.")
+            return
+        filters = "PDF (*.pdf);;Markdown (*.md);;HTML (*.html)"
+        path, chosen = QFileDialog.getSaveFileName(self, "Export chat", "footnotes-answer.pdf", filters)
+        if not path:
+            return
+        target = Path(path)
+        if target.suffix.lower() not in FORMATS:
+            target = target.with_suffix(".pdf" if "PDF" in chosen else ".md" if "Markdown" in chosen else ".html")
+        export(self.chat.answers, target)
+        self.status_label.setText(f"Exported to {target}")
+
+    def copy_answer(self) -> None:
+        """Copy the last answer with its sources, as Markdown, to the clipboard."""
+        if self.chat.answers:
+            QGuiApplication.clipboard().setText(to_markdown(self.chat.answers[-1:]))
+            self.status_label.setText("Answer and sources copied.")
+
+    def open_settings(self) -> None:
+        """Edit settings; a new chunk size offers to re-index."""
+        dialog = SettingsDialog(self.preferences, self)
+        if not dialog.exec():
+            return
+        old, new = self.preferences, dialog.result_preferences()
+        self.preferences = new
+        self.engine.configure(new.model, new.backend, new.device, new.top_k, new.chunk_tokens)
+        save_preferences(self.settings, new)
+        if new.library != old.library:
+            QMessageBox.information(self, "Footnotes", "The new library folder is used from the next start.")
+        if new.chunk_tokens != old.chunk_tokens and self.engine.store.documents():
+            answer = QMessageBox.question(self, "Footnotes", "Re-index the library with the new chunk size now?")
+            if answer == QMessageBox.StandardButton.Yes:
+                self.index_paths([], force=True)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop work safely (the current file finishes or is cancelled whole), save state, close."""
+        for job in (self._index_job, self._answer_job):
+            if job is not None:
+                job.cancel.set()
+        QThreadPool.globalInstance().waitForDone(60_000)
+        self._save_state()
         super().closeEvent(event)
 
 
-def run_app(library: Path) -> int:
-    """Open the window on a library and run the event loop."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+def run_app(library: Path | None = None) -> int:
+    """Open the window on the saved (or given) library and run the event loop."""
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Footnotes")
-    window = MainWindow(Engine(library))
+    app.setOrganizationName("Footnotes")
+    settings = QSettings("Footnotes", "Footnotes")
+    preferences = load_preferences(settings)
+    if library is not None:
+        preferences.library = str(library)
+    engine = Engine(
+        Path(preferences.library),
+        preferences.model,
+        preferences.backend,
+        preferences.device,
+        preferences.top_k,
+        preferences.chunk_tokens,
+    )
+    window = MainWindow(engine, settings, preferences)
     window.show()
     return app.exec()

@@ -107,9 +107,11 @@ class Indexer:
         paths: list[Path] | None = None,
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
+        force: bool = False,
     ) -> IndexReport:
-        """Index `paths` (or the library's known roots); unchanged files are not re-embedded,
-        changed ones replace their chunks, and files gone from a scanned folder are removed."""
+        """Index `paths` (or the library's known roots); unchanged files are not re-embedded (unless
+        `force`, after a chunking change), changed ones replace their chunks, and files gone from a
+        scanned folder are removed."""
         started = time.perf_counter()
         cancel = cancel or threading.Event()
         roots = [Path(p).expanduser().absolute() for p in paths] if paths else self.store.roots()
@@ -123,7 +125,7 @@ class Indexer:
         work: queue.Queue[object] = queue.Queue(maxsize=2)
         stop = threading.Event()
         reader = threading.Thread(
-            target=self._read, args=(found.files, work, cancel, stop), daemon=True, name="footnotes-reader"
+            target=self._read, args=(found.files, work, cancel, stop, force), daemon=True, name="footnotes-reader"
         )
         reader.start()
         last_save = time.perf_counter()
@@ -163,7 +165,12 @@ class Indexer:
         return vanished
 
     def _read(
-        self, files: list[Path], work: queue.Queue[object], cancel: threading.Event, stop: threading.Event
+        self,
+        files: list[Path],
+        work: queue.Queue[object],
+        cancel: threading.Event,
+        stop: threading.Event,
+        force: bool,
     ) -> None:
         """Reader stage: hash, compare with the catalogue, load and chunk."""
         chunker = Chunker(self.embedder.token_spans_factory(), self.chunking)
@@ -171,22 +178,27 @@ class Indexer:
             for path in files:
                 if cancel.is_set() or stop.is_set():
                     break
-                work.put(self._prepare(path, chunker))
+                work.put(self._prepare(path, chunker, force))
         finally:
             work.put(_DONE)
 
-    def _prepare(self, path: Path, chunker: Chunker) -> object:
+    def _prepare(self, path: Path, chunker: Chunker, force: bool) -> object:
         try:
             stat = path.stat()
             facts = FileFacts(str(path), content_hash(path), stat.st_size, stat.st_mtime)
         except OSError as exc:
             return _Failed(None, FileIssue(str(path), "unreadable", f"cannot read the file: {exc.strerror or exc}"))
+        if force:
+            return self._load(path, facts, chunker)
         known = self.store.document(facts.path)
         if known and known.status == "indexed" and known.content_hash == facts.content_hash:
             return _Unchanged(facts.path)
         twin = self.store.indexed_with_hash(facts.content_hash)
         if twin is not None:
             return _Reuse(facts, twin.id, twin.extractor or "")
+        return self._load(path, facts, chunker)
+
+    def _load(self, path: Path, facts: FileFacts, chunker: Chunker) -> object:
         try:
             document = load(path)
         except LoadError as exc:

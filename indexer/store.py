@@ -14,6 +14,8 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -270,8 +272,7 @@ class Store:
             raise ValueError("one vector per chunk is required")
         with self._lock:
             vectors_index = self._current_vectors()
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
+            with self._change():
                 old_ids = self._delete_document(facts.path) or []
                 doc_id = self._insert_document(facts, "indexed", None, extractor, len(pages))
                 self._conn.executemany(
@@ -292,11 +293,6 @@ class Store:
                         ),
                     )
                     new_ids.append(cursor.lastrowid)
-                self._bump_generation()
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
             self._apply_to_vectors(
                 vectors_index, np.array(old_ids, dtype=np.int64), np.array(new_ids, dtype=np.int64), vectors
             )
@@ -306,15 +302,9 @@ class Store:
         """Record that a file could not be indexed, dropping any chunks an earlier version had."""
         with self._lock:
             vectors_index = self._current_vectors()
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
+            with self._change():
                 old_ids = self._delete_document(facts.path) or []
                 self._insert_document(facts, "failed", reason, None, 0)
-                self._bump_generation()
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
             self._apply_to_vectors(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
 
     def remove_documents(self, paths: list[str]) -> int:
@@ -324,18 +314,12 @@ class Store:
         with self._lock:
             vectors_index = self._current_vectors()
             removed, old_ids = 0, []
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
+            with self._change():
                 for path in paths:
                     ids = self._delete_document(path)
                     if ids is not None:
                         removed += 1
                         old_ids.extend(ids)
-                self._bump_generation()
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
             self._apply_to_vectors(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
             return removed
 
@@ -370,12 +354,18 @@ class Store:
         self._conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         return ids
 
-    def _bump_generation(self) -> None:
-        self._set_meta("generation", str(self.generation + 1))
-
-    def _rollback(self) -> None:
-        if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
+    @contextmanager
+    def _change(self) -> Iterator[None]:
+        """One atomic change of the catalogue: all of it and a new generation are committed, or nothing."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._set_meta("generation", str(self.generation + 1))
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
 
     # -- vectors ----------------------------------------------------------------------------
     def _vector_path(self, generation: int) -> Path:

@@ -177,9 +177,13 @@ class Answerer:
         conversation: Conversation | None = None,
         on_token: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
+        on_plan: Callable[[ContextPlan | None], None] | None = None,
     ) -> CitedAnswer:
-        """Prepare and generate in one call; records the turn in `conversation` when given."""
+        """Prepare and generate in one call; the plan goes to `on_plan` before the first token, and
+        the turn joins `conversation` when given."""
         prepared = self.prepare(question, conversation)
+        if on_plan:
+            on_plan(prepared.plan)
         answer = self.generate(prepared, on_token, cancel)
         if conversation is not None:
             conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))

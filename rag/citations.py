@@ -58,6 +58,14 @@ class CitedAnswer:
         data["sources"] = {str(n): asdict(chunk) for n, chunk in self.sources.items()}
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict) -> CitedAnswer:
+        """The inverse of `to_dict`."""
+        fields = dict(data)
+        fields["sources"] = {int(n): Chunk(**chunk) for n, chunk in data["sources"].items()}
+        fields["sentences"] = [SentenceCheck(**s) for s in data.get("sentences", [])]
+        return cls(**fields)
+
     @property
     def weak_sentences(self) -> list[SentenceCheck]:
         """Sentences flagged as weakly supported or uncited."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import textwrap
 from pathlib import Path
 
@@ -17,6 +19,40 @@ from indexer.indexer import Indexer
 from indexer.store import Store
 from llm.base import Generator
 from llm.loader import load_generator
+
+
+def is_loopback(address: object) -> bool:
+    """True for a loopback (or local Unix socket) address; the only kind tests may connect to."""
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX paths stay on this machine
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _offline_connect(self: socket.socket, address: object) -> None:
+    if not is_loopback(address):
+        raise OSError(f"Footnotes tests run offline: refused a connection to {address!r}")
+    _real_connect(self, address)
+
+
+def _offline_connect_ex(self: socket.socket, address: object) -> int:
+    if not is_loopback(address):
+        raise OSError(f"Footnotes tests run offline: refused a connection to {address!r}")
+    return _real_connect_ex(self, address)
+
+
+# Nothing in the suite may reach the network: every non-loopback connection fails the test that made it.
+socket.socket.connect = _offline_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _offline_connect_ex  # type: ignore[method-assign]
 
 FAQ_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval" / "debian-faq"
 FAQ_PDF = FAQ_DIR / "debian-faq.en.pdf"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def test_adjacent_chunks_of_a_page_merge_into_one_exact_passage(tmp_path: Path, 
     for hit in hits:
         assert hit.chunk.text == page[hit.chunk.char_start : hit.chunk.char_end]
     spans = sorted((h.chunk.char_start, h.chunk.char_end) for h in hits)
-    assert all(a_end < b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+    assert all(a_end < b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
 
 
 def test_per_document_cap(tmp_path: Path, embedder: Embedder) -> None:

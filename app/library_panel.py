@@ -1,0 +1,117 @@
+"""The library pane: every document with its status, counts, add buttons and the problems list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from indexer.scan import FileIssue
+from indexer.store import DocumentRecord
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class LibraryModel(QAbstractTableModel):
+    """Documents of the library as rows: name, status, pages, passages; path and error on hover.
+
+    A plain model over a list, so ten thousand files cost ten thousand rows of data, not widgets."""
+
+    HEADERS = ("File", "Status", "Pages", "Passages")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[DocumentRecord] = []
+
+    def set_records(self, records: list[DocumentRecord]) -> None:
+        """Replace the rows."""
+        self.beginResetModel()
+        self.records = records
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        record = self.records[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            name = Path(record.path).name
+            return (name, record.status, str(record.page_count or ""), str(record.chunk_count or ""))[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{record.path}\n{record.error}" if record.error else record.path
+        if role == Qt.ItemDataRole.ForegroundRole and record.status == "failed":
+            return QColor("#b3261e")
+        return None
+
+
+class LibraryPanel(QWidget):
+    """The left pane. Emits `add_files` / `add_folder` when its buttons are pressed."""
+
+    add_files = Signal()
+    add_folder = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = LibraryModel()
+        self.view = QTableView()
+        self.view.setModel(self.model)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.verticalHeader().hide()
+        self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.view.setAlternatingRowColors(True)
+        self.view.setToolTip("Drop files or folders anywhere on the window to index them")
+        self.counts = QLabel()
+        self.problems = QListWidget()
+        self.problems.setMaximumHeight(110)
+        self.problems.hide()
+        files = QPushButton("Add files…")
+        folder = QPushButton("Add folder…")
+        files.clicked.connect(self.add_files)
+        folder.clicked.connect(self.add_folder)
+        buttons = QHBoxLayout()
+        buttons.addWidget(files)
+        buttons.addWidget(folder)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        title = QLabel("<b>Library</b>")
+        layout.addWidget(title)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.counts)
+        layout.addWidget(self.problems)
+        layout.addLayout(buttons)
+
+    def show_records(self, records: list[DocumentRecord]) -> None:
+        """Show the catalogue's documents and their counts."""
+        self.model.set_records(records)
+        self.view.resizeColumnsToContents()
+        indexed = [r for r in records if r.status == "indexed"]
+        failed = len(records) - len(indexed)
+        passages = sum(r.chunk_count for r in indexed)
+        self.counts.setText(
+            f"{len(indexed)} documents · {passages} passages" + (f" · {failed} failed" if failed else "")
+        )
+
+    def show_problems(self, issues: list[FileIssue]) -> None:
+        """List the files the last run skipped or could not read, with reasons (no dialog storms)."""
+        self.problems.clear()
+        for issue in issues:
+            self.problems.addItem(f"{Path(issue.path).name}: {issue.reason}")
+        self.problems.setVisible(bool(issues))

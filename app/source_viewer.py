@@ -1,0 +1,175 @@
+"""The source pane: the cited file opened at the cited page, the passage highlighted.
+
+PDF pages are rendered with QtPdf and the passage is found in pdfium's own text of the page (it
+differs from our extraction in whitespace and hyphens, so `app.text_match.locate` matches letters
+and digits); text, Markdown, HTML and Word sources show the stored page text with the span selected.
+Invisible control characters (bidi overrides, zero-width spaces) are shown as visible marks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QUrl
+from PySide6.QtGui import QColor, QDesktopServices, QImage, QPainter, QPixmap, QTextCharFormat, QTextCursor
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.text_match import locate
+from indexer.types import Chunk
+
+_INVISIBLE = {
+    chr(c) for c in [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+}
+HIGHLIGHT = QColor(255, 213, 0, 110)
+
+
+def make_visible(text: str) -> tuple[str, list[int]]:
+    """Text with invisible control characters spelled out (``⟦U+202E⟧``), and for each original
+    index its index in the result (one extra entry for the end)."""
+    out: list[str] = []
+    positions: list[int] = []
+    length = 0
+    for char in text:
+        positions.append(length)
+        shown = f"⟦U+{ord(char):04X}⟧" if char in _INVISIBLE else char
+        out.append(shown)
+        length += len(shown)
+    positions.append(length)
+    return "".join(out), positions
+
+
+class SourceViewer(QWidget):
+    """Shows one cited passage in its file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = QLabel("<b>Source</b>")
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.title.setWordWrap(True)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.open_button = QPushButton("Open in system viewer")
+        self.open_button.setEnabled(False)
+        self.open_button.clicked.connect(self._open_externally)
+        self.page_label = QLabel()
+        self.page_area = QScrollArea()
+        self.page_area.setWidget(self.page_label)
+        self.page_area.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.text_view = QPlainTextEdit()
+        self.text_view.setReadOnly(True)
+        self.empty = QLabel("Click a citation to see the passage in its file.")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.stack = QStackedWidget()
+        for widget in (self.empty, self.page_area, self.text_view):
+            self.stack.addWidget(widget)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.open_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(header)
+        layout.addWidget(self.note)
+        layout.addWidget(self.stack, 1)
+        self._documents: dict[str, QPdfDocument] = {}
+        self._path: Path | None = None
+        self.current_page = 0
+        self.highlighted_text = ""
+
+    def show_chunk(self, chunk: Chunk, page_text: str | None) -> None:
+        """Open the chunk's file at its page with the passage highlighted."""
+        self._path = Path(chunk.path)
+        self.current_page = chunk.page
+        self.highlighted_text = ""
+        self.title.setText(f"<b>{self._path.name}</b> · page {chunk.page}")
+        self.open_button.setEnabled(self._path.exists())
+        self.note.clear()
+        if self._path.suffix.lower() == ".pdf" and self._path.exists() and self._show_pdf(chunk):
+            return
+        if not self._path.exists():
+            self.note.setText("The file is no longer at this path; showing the indexed text.")
+        self._show_text(chunk, page_text if page_text is not None else chunk.text)
+
+    # -- PDF --------------------------------------------------------------------------------
+    def _document(self, path: Path) -> QPdfDocument | None:
+        key = str(path)
+        if key not in self._documents:
+            document = QPdfDocument(self)
+            document.load(key)
+            if document.status() != QPdfDocument.Status.Ready:
+                return None
+            self._documents[key] = document
+        return self._documents[key]
+
+    def _show_pdf(self, chunk: Chunk) -> bool:
+        document = self._document(Path(chunk.path))
+        if document is None or not 1 <= chunk.page <= document.pageCount():
+            return False
+        index = chunk.page - 1
+        points = document.pagePointSize(index)
+        width = max(400, self.page_area.viewport().width() - 24)
+        scale = width / points.width()
+        image = document.render(index, QSize(int(points.width() * scale), int(points.height() * scale)))
+        span = locate(document.getAllText(index).text(), chunk.text)
+        top = 0.0
+        if span is not None:
+            selection = document.getSelectionAtIndex(index, span[0], span[1] - span[0])
+            self.highlighted_text = selection.text()
+            image = _paint_highlight(image, [p.boundingRect() for p in selection.bounds()], scale)
+            top = selection.boundingRectangle().top() * scale
+        else:
+            self.note.setText("The passage could not be located on the rendered page; it is on this page.")
+        self.page_label.setPixmap(QPixmap.fromImage(image))
+        self.page_label.resize(image.size())
+        self.stack.setCurrentWidget(self.page_area)
+        self.page_area.verticalScrollBar().setValue(max(0, int(top) - 80))
+        return True
+
+    # -- text -------------------------------------------------------------------------------
+    def _show_text(self, chunk: Chunk, page_text: str) -> None:
+        shown, positions = make_visible(page_text)
+        self.text_view.setPlainText(shown)
+        start, end = chunk.char_start, chunk.char_end
+        if page_text[start:end] != chunk.text:  # a merged or moved passage: find it by content
+            found = locate(page_text, chunk.text)
+            start, end = found if found else (0, 0)
+        cursor = QTextCursor(self.text_view.document())
+        cursor.setPosition(positions[start])
+        cursor.setPosition(positions[end], QTextCursor.MoveMode.KeepAnchor)
+        selection = QTextEdit.ExtraSelection()
+        selection.cursor = cursor
+        text_format = QTextCharFormat()
+        text_format.setBackground(HIGHLIGHT)
+        selection.format = text_format
+        self.text_view.setExtraSelections([selection])
+        self.highlighted_text = page_text[start:end]
+        self.text_view.setTextCursor(QTextCursor(cursor.document().findBlock(positions[start])))
+        self.text_view.centerCursor()
+        self.stack.setCurrentWidget(self.text_view)
+
+    def _open_externally(self) -> None:
+        if self._path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._path)))
+
+
+def _paint_highlight(image: QImage, rects: list[QRectF], scale: float) -> QImage:
+    """A copy of the page image with translucent marks over the passage's line boxes (page points)."""
+    painted = image.convertToFormat(QImage.Format.Format_ARGB32)
+    painter = QPainter(painted)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Multiply)
+    for rect in rects:
+        scaled = QRectF(QPointF(rect.left() * scale, rect.top() * scale), rect.size() * scale)
+        painter.fillRect(scaled.adjusted(-2, -2, 2, 2), HIGHLIGHT)
+    painter.end()
+    return painted
