@@ -22,7 +22,7 @@ from indexer.library import default_library_dir
 from indexer.scan import FileIssue, ScanSettings
 from indexer.store import CATALOGUE, Store, StoreError
 from indexer.vectors import INDEX_KINDS
-from llm.bundled import LIGHT, QUALITY, BundledModelError, is_installed
+from llm.bundled import BundledModelError, default_preset
 from llm.device import DEVICES
 from llm.loader import BACKENDS, load_generator
 from rag.answer import Answerer, AnswerSettings, Conversation, Turn
@@ -155,17 +155,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_model() -> str:
-    """The quality preset when its packages are installed, else the light one."""
-    return QUALITY.preset if is_installed(QUALITY) else LIGHT.preset
-
-
 def _answerer(args: argparse.Namespace, store: Store) -> Answerer:
     embedder = _embedder(args)
     store.bind_embedder(embedder.name, embedder.dim)
     started = time.perf_counter()
     generator = load_generator(
-        args.model or default_model(),
+        args.model or default_preset(),
         args.backend,
         args.device,
         status=lambda message: print(message, file=sys.stderr, flush=True),

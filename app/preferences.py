@@ -8,12 +8,7 @@ from PySide6.QtCore import QSettings
 
 from indexer.chunker import ChunkSettings
 from indexer.library import default_library_dir
-from llm.bundled import LIGHT, QUALITY, is_installed
-
-
-def default_model() -> str:
-    """The quality preset when its packages are installed, else the light one."""
-    return QUALITY.preset if is_installed(QUALITY) else LIGHT.preset
+from llm.bundled import default_preset
 
 
 @dataclass
@@ -29,7 +24,7 @@ class Preferences:
 
     def __post_init__(self) -> None:
         self.library = self.library or str(default_library_dir())
-        self.model = self.model or default_model()
+        self.model = self.model or default_preset()
 
 
 def load_preferences(settings: QSettings) -> Preferences:

@@ -23,9 +23,9 @@ from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from app.engine import Engine  # noqa: E402
-from app.preferences import default_model  # noqa: E402
 from app.settings_dialog import SettingsDialog  # noqa: E402
 from app.window import MainWindow  # noqa: E402
+from llm.bundled import default_preset  # noqa: E402
 
 QUESTION = "How often should I descale the Aurora 3, and what happens to the warranty if I don't?"
 
@@ -57,7 +57,7 @@ def main() -> None:
     app = QApplication.instance() or QApplication(sys.argv)
     with tempfile.TemporaryDirectory() as scratch:
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
-        engine = Engine(Path(scratch) / "library", model=args.model or default_model())
+        engine = Engine(Path(scratch) / "library", model=args.model or default_preset())
         window = MainWindow(engine, settings)
         window.resize(1500, 880)
         window.show()

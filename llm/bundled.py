@@ -84,6 +84,11 @@ def is_installed(model: BundledModel) -> bool:
     return all(importlib.util.find_spec(f"{model.module_prefix}{n}") for n in range(1, model.parts + 1))
 
 
+def default_preset() -> str:
+    """The app's default model: ``quality`` when its packages are installed, else ``light``."""
+    return QUALITY.preset if is_installed(QUALITY) else LIGHT.preset
+
+
 def gguf_architecture(path: Path) -> str:
     """The ``general.architecture`` value of a GGUF file's header."""
     from gguf import GGUFReader
