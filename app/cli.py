@@ -123,6 +123,22 @@ def _print_issues(title: str, issues: list[FileIssue]) -> None:
         print(f"  {count} file(s): {reason}")
 
 
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """Index a locked PDF with its password, asked for here and never stored."""
+    import getpass
+
+    path = Path(args.file).expanduser().absolute()
+    if not path.is_file():
+        raise CliError(f"no file at {path}")
+    password = (
+        sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {path.name}: ")
+    )
+    with _open_store(args, must_exist=False) as store:
+        report = Indexer(store, _embedder(args)).run([path], passwords={str(path): password})
+        _print_report(report, store.folder)
+    return 0 if report.indexed else 1
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Print what the library holds."""
     with _open_store(args) as store:
@@ -255,6 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--reindex", action="store_true", help="discard the library's index and build it anew")
     index.add_argument("--quiet", action="store_true", help="plain progress lines instead of a bar")
     index.set_defaults(func=cmd_index)
+
+    unlock = commands.add_parser("unlock", help="index a password-protected PDF (the password is never stored)")
+    unlock.add_argument("file")
+    unlock.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    unlock.set_defaults(func=cmd_unlock)
 
     status = commands.add_parser("status", help="what the library holds")
     status.set_defaults(func=cmd_status)

@@ -63,11 +63,16 @@ class Engine:
             return self._embedder
 
     def index(
-        self, paths: list[Path], progress: Callable[[IndexProgress], None], cancel: threading.Event, force: bool = False
+        self,
+        paths: list[Path],
+        progress: Callable[[IndexProgress], None],
+        cancel: threading.Event,
+        force: bool = False,
+        passwords: dict[str, str] | None = None,
     ) -> IndexReport:
-        """Index files and folders (none: the library's known roots) into the library."""
+        """Index files and folders (none: the library's known roots); `passwords` unlock PDFs for this run."""
         indexer = Indexer(self.store, self.embedder(), chunking=self.chunking)
-        return indexer.run(paths or None, progress=progress, cancel=cancel, force=force)
+        return indexer.run(paths or None, progress=progress, cancel=cancel, force=force, passwords=passwords)
 
     def answerer(self, status: Status) -> Answerer:
         """Load the language model on first use (seconds to a minute), reporting what it does."""

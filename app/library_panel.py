@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QMenu,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -54,9 +55,11 @@ class LibraryModel(QAbstractTableModel):
         record = self.records[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             name = Path(record.path).name
-            return (name, record.status, str(record.page_count or ""), str(record.chunk_count or ""))[index.column()]
+            status = "locked" if record.error_kind == "locked" else record.status
+            return (name, status, str(record.page_count or ""), str(record.chunk_count or ""))[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{record.path}\n{record.error}" if record.error else record.path
+            hint = "\nDouble-click to unlock it with its password." if record.error_kind == "locked" else ""
+            return f"{record.path}\n{record.error}{hint}" if record.error else record.path
         if role == Qt.ItemDataRole.ForegroundRole and record.status == "failed":
             return QColor("#b3261e")
         return None
@@ -67,6 +70,8 @@ class LibraryPanel(QWidget):
 
     add_files = Signal()
     add_folder = Signal()
+    unlock = Signal(str)
+    """A locked PDF's path, when the user asks to unlock it."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -78,6 +83,9 @@ class LibraryPanel(QWidget):
         self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.view.setAlternatingRowColors(True)
         self.view.setToolTip("Drop files or folders anywhere on the window to index them")
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
+        self.view.doubleClicked.connect(self._activated)
         self.counts = QLabel()
         self.problems = QListWidget()
         self.problems.setMaximumHeight(110)
@@ -97,6 +105,22 @@ class LibraryPanel(QWidget):
         layout.addWidget(self.counts)
         layout.addWidget(self.problems)
         layout.addLayout(buttons)
+
+    def _record_at(self, index: QModelIndex) -> DocumentRecord | None:
+        return self.model.records[index.row()] if index.isValid() else None
+
+    def _context_menu(self, position: QPoint) -> None:
+        record = self._record_at(self.view.indexAt(position))
+        if record is None or record.error_kind != "locked":
+            return
+        menu = QMenu(self)
+        menu.addAction("Unlock with password…", lambda: self.unlock.emit(record.path))
+        menu.exec(self.view.viewport().mapToGlobal(position))
+
+    def _activated(self, index: QModelIndex) -> None:
+        record = self._record_at(index)
+        if record is not None and record.error_kind == "locked":
+            self.unlock.emit(record.path)
 
     def show_records(self, records: list[DocumentRecord]) -> None:
         """Show the catalogue's documents and their counts."""

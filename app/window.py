@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.library = LibraryPanel()
         self.library.add_files.connect(self._choose_files)
         self.library.add_folder.connect(self._choose_folder)
+        self.library.unlock.connect(self.unlock_document)
         self.chat = ChatView()
         self.chat.citation_clicked.connect(self.open_citation)
         self.viewer = SourceViewer()
@@ -196,12 +198,20 @@ class MainWindow(QMainWindow):
         """True while an indexing job runs."""
         return self._index_job is not None
 
-    def index_paths(self, paths: list[Path], force: bool = False) -> None:
+    def unlock_document(self, path: str) -> None:
+        """Ask for a locked PDF's password and index it; the password lives only in this request."""
+        password, ok = QInputDialog.getText(
+            self, "Unlock PDF", f"Password for {Path(path).name}:", QLineEdit.EchoMode.Password
+        )
+        if ok and password:
+            self.index_paths([Path(path)], passwords={path: password})
+
+    def index_paths(self, paths: list[Path], force: bool = False, passwords: dict[str, str] | None = None) -> None:
         """Index files and folders (none: refresh the library) in the background, showing progress."""
         if self.busy:
             self.status_label.setText("Indexing is already running; try again when it has finished.")
             return
-        job = Job(lambda report, cancel: self.engine.index(paths, report, cancel, force=force))
+        job = Job(lambda report, cancel: self.engine.index(paths, report, cancel, force=force, passwords=passwords))
         job.signals.progress.connect(self._on_index_progress)
         job.signals.done.connect(self._on_indexed)
         job.signals.failed.connect(self._on_index_failed)

@@ -18,7 +18,8 @@ import numpy as np
 
 from indexer.chunker import Chunker, ChunkSettings
 from indexer.embedder import Embedder
-from indexer.loaders import LoadError, load
+from indexer.loaders import LoadError
+from indexer.sandbox import SandboxedLoader, SandboxSettings
 from indexer.scan import FileIssue, ScanSettings, content_hash, scan
 from indexer.store import FileFacts, Store
 from indexer.types import Chunk, Page
@@ -83,6 +84,42 @@ class _Reuse:
 
 
 _DONE = object()
+
+
+@dataclass
+class _FileReader:
+    """Turns a path into work for the writer: unchanged, reusable, loaded and chunked, or failed."""
+
+    store: Store
+    chunker: Chunker
+    loader: SandboxedLoader
+    force: bool
+    passwords: dict[str, str]
+
+    def prepare(self, path: Path) -> object:
+        """Hash the file, compare with the catalogue, and load and chunk it when needed."""
+        try:
+            stat = path.stat()
+            facts = FileFacts(str(path), content_hash(path), stat.st_size, stat.st_mtime)
+        except OSError as exc:
+            return _Failed(None, FileIssue(str(path), "unreadable", f"cannot read the file: {exc.strerror or exc}"))
+        if not self.force:
+            known = self.store.document(facts.path)
+            if known and known.status == "indexed" and known.content_hash == facts.content_hash:
+                return _Unchanged(facts.path)
+            twin = self.store.indexed_with_hash(facts.content_hash)
+            if twin is not None:
+                return _Reuse(facts, twin.id, twin.extractor or "")
+        try:
+            document = self.loader.load(path, self.passwords.get(facts.path))
+        except LoadError as exc:
+            return _Failed(facts, FileIssue(facts.path, exc.kind, exc.reason))
+        chunks = self.chunker.chunk_pages(0, document.pages)
+        if not chunks:
+            return _Failed(facts, FileIssue(facts.path, "no-text", "no text could be extracted"))
+        return _Loaded(facts, document.extractor, document.pages, chunks)
+
+
 ProgressCallback = Callable[[IndexProgress], None]
 
 
@@ -95,11 +132,13 @@ class Indexer:
         embedder: Embedder,
         chunking: ChunkSettings | None = None,
         scanning: ScanSettings | None = None,
+        sandboxing: SandboxSettings | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunking = chunking or ChunkSettings()
         self.scanning = scanning or ScanSettings()
+        self.sandboxing = sandboxing or SandboxSettings()
         store.bind_embedder(embedder.name, embedder.dim)
 
     def run(
@@ -108,10 +147,12 @@ class Indexer:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
         force: bool = False,
+        passwords: dict[str, str] | None = None,
     ) -> IndexReport:
         """Index `paths` (or the library's known roots); unchanged files are not re-embedded (unless
         `force`, after a chunking change), changed ones replace their chunks, and files gone from a
-        scanned folder are removed."""
+        scanned folder are removed. `passwords` maps a locked PDF's path to its password, used for
+        this run only and never stored."""
         started = time.perf_counter()
         cancel = cancel or threading.Event()
         roots = [Path(p).expanduser().absolute() for p in paths] if paths else self.store.roots()
@@ -124,8 +165,18 @@ class Indexer:
 
         work: queue.Queue[object] = queue.Queue(maxsize=2)
         stop = threading.Event()
+        file_reader = _FileReader(
+            self.store,
+            Chunker(self.embedder.token_spans_factory(), self.chunking),
+            SandboxedLoader(self.sandboxing),
+            force,
+            passwords or {},
+        )
         reader = threading.Thread(
-            target=self._read, args=(found.files, work, cancel, stop, force), daemon=True, name="footnotes-reader"
+            target=self._read,
+            args=(found.files, work, cancel, stop, file_reader),
+            daemon=True,
+            name="footnotes-reader",
         )
         reader.start()
         last_save = time.perf_counter()
@@ -170,43 +221,17 @@ class Indexer:
         work: queue.Queue[object],
         cancel: threading.Event,
         stop: threading.Event,
-        force: bool,
+        reader: _FileReader,
     ) -> None:
-        """Reader stage: hash, compare with the catalogue, load and chunk."""
-        chunker = Chunker(self.embedder.token_spans_factory(), self.chunking)
+        """Reader stage: prepare each file in turn, until done, cancelled or stopped."""
         try:
             for path in files:
                 if cancel.is_set() or stop.is_set():
                     break
-                work.put(self._prepare(path, chunker, force))
+                work.put(reader.prepare(path))
         finally:
+            reader.loader.close()
             work.put(_DONE)
-
-    def _prepare(self, path: Path, chunker: Chunker, force: bool) -> object:
-        try:
-            stat = path.stat()
-            facts = FileFacts(str(path), content_hash(path), stat.st_size, stat.st_mtime)
-        except OSError as exc:
-            return _Failed(None, FileIssue(str(path), "unreadable", f"cannot read the file: {exc.strerror or exc}"))
-        if force:
-            return self._load(path, facts, chunker)
-        known = self.store.document(facts.path)
-        if known and known.status == "indexed" and known.content_hash == facts.content_hash:
-            return _Unchanged(facts.path)
-        twin = self.store.indexed_with_hash(facts.content_hash)
-        if twin is not None:
-            return _Reuse(facts, twin.id, twin.extractor or "")
-        return self._load(path, facts, chunker)
-
-    def _load(self, path: Path, facts: FileFacts, chunker: Chunker) -> object:
-        try:
-            document = load(path)
-        except LoadError as exc:
-            return _Failed(facts, FileIssue(facts.path, exc.kind, exc.reason))
-        chunks = chunker.chunk_pages(0, document.pages)
-        if not chunks:
-            return _Failed(facts, FileIssue(facts.path, "no-text", "no text could be extracted"))
-        return _Loaded(facts, document.extractor, document.pages, chunks)
 
     def _handle(
         self,
@@ -221,7 +246,7 @@ class Indexer:
             report.unchanged.append(item.path)
         elif isinstance(item, _Failed):
             if item.facts is not None:
-                self.store.record_failure(item.facts, item.issue.reason)
+                self.store.record_failure(item.facts, item.issue.reason, item.issue.kind)
             report.failed.append(item.issue)
             state.issues.append(item.issue)
         elif isinstance(item, _Reuse):

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS documents(
     mtime REAL NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('indexed', 'failed')),
     error TEXT,
+    error_kind TEXT,
     extractor TEXT,
     page_count INTEGER NOT NULL DEFAULT 0,
     indexed_at REAL NOT NULL
@@ -89,6 +90,7 @@ class DocumentRecord:
     mtime: float
     status: str
     error: str | None
+    error_kind: str | None
     extractor: str | None
     page_count: int
     chunk_count: int
@@ -198,7 +200,8 @@ class Store:
 
     # -- documents --------------------------------------------------------------------------
     _DOC_SELECT = """
-        SELECT d.id, d.path, d.content_hash, d.size, d.mtime, d.status, d.error, d.extractor, d.page_count,
+        SELECT d.id, d.path, d.content_hash, d.size, d.mtime, d.status, d.error, d.error_kind, d.extractor,
+               d.page_count,
                (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id)
         FROM documents d
     """
@@ -298,13 +301,13 @@ class Store:
             )
             return doc_id
 
-    def record_failure(self, facts: FileFacts, reason: str) -> None:
+    def record_failure(self, facts: FileFacts, reason: str, kind: str = "") -> None:
         """Record that a file could not be indexed, dropping any chunks an earlier version had."""
         with self._lock:
             vectors_index = self._current_vectors()
             with self._change():
                 old_ids = self._delete_document(facts.path) or []
-                self._insert_document(facts, "failed", reason, None, 0)
+                self._insert_document(facts, "failed", reason, None, 0, kind or None)
             self._apply_to_vectors(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
 
     def remove_documents(self, paths: list[str]) -> int:
@@ -324,11 +327,17 @@ class Store:
             return removed
 
     def _insert_document(
-        self, facts: FileFacts, status: str, error: str | None, extractor: str | None, page_count: int
+        self,
+        facts: FileFacts,
+        status: str,
+        error: str | None,
+        extractor: str | None,
+        page_count: int,
+        error_kind: str | None = None,
     ) -> int:
         cursor = self._conn.execute(
-            "INSERT INTO documents(path, content_hash, size, mtime, status, error, extractor, page_count, indexed_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO documents(path, content_hash, size, mtime, status, error, error_kind, extractor, page_count,"
+            " indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 facts.path,
                 facts.content_hash,
@@ -336,6 +345,7 @@ class Store:
                 facts.mtime,
                 status,
                 error,
+                error_kind,
                 extractor,
                 page_count,
                 time.time(),

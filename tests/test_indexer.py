@@ -89,7 +89,7 @@ def test_bad_files_are_reported_while_the_rest_index(library: tuple[Store, Index
     failed = {Path(i.path).name: i.kind for i in report.failed}
     assert failed == {
         "corrupt.pdf": "corrupt",
-        "locked.pdf": "encrypted",
+        "locked.pdf": "locked",
         "empty.txt": "empty",
         "program.txt": "binary",
         "scan.pdf": "no-text",
@@ -98,7 +98,7 @@ def test_bad_files_are_reported_while_the_rest_index(library: tuple[Store, Index
     assert [Path(i.path).name for i in report.skipped] == ["photo.png"]
     assert sorted(Path(p).name for p in report.indexed) == ["cars.txt", "garden.md", "trip.pdf"]
     recorded = {Path(d.path).name: d.error for d in store.documents() if d.status == "failed"}
-    assert "password" in recorded["locked.pdf"] and "scanned" in recorded["scan.pdf"]
+    assert "password" in recorded["locked.pdf"] and "text layer" in recorded["scan.pdf"]
     assert store.check() == []
 
 

@@ -109,7 +109,7 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
     empty.write_bytes(b"")
     return {
         "corrupt": corrupt,
-        "encrypted": encrypt_pdf(good, tmp_path / "locked.pdf", user_password="secret"),
+        "locked": encrypt_pdf(good, tmp_path / "locked.pdf", user_password="secret"),
         "binary": binary,
         "empty": empty,
         "no-text": make_pdf(tmp_path / "scan.pdf", ["", ""], image_only=True),

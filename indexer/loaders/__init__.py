@@ -30,13 +30,14 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in LOADERS
 
 
-def load(path: Path) -> Document:
-    """Load any supported file; raise LoadError with a user-facing reason otherwise."""
+def load(path: Path, password: str | None = None) -> Document:
+    """Load any supported file (a PDF with its password, if one is given); raise LoadError with a
+    user-facing reason otherwise."""
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise LoadError("unsupported", f"no loader for '{path.suffix or 'files without an extension'}'")
     try:
-        return loader(path)
+        return load_pdf(path, password) if loader is load_pdf else loader(path)
     except LoadError:
         raise
     except MemoryError as exc:

@@ -15,6 +15,7 @@ from pypdf import PasswordType, PdfReader
 from pypdf.errors import DependencyError, PdfReadError
 
 from indexer.loaders.errors import LoadError
+from indexer.ocr import INSTALL_HINT, ocr_pages, tesseract_available
 from indexer.types import Document, Page
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -40,18 +41,20 @@ def text_damage(text: str) -> float:
     return (glued + garbage) / visible
 
 
-def _open(path: Path) -> PdfReader:
+def _open(path: Path, password: str | None) -> PdfReader:
     try:
         reader = PdfReader(str(path), strict=False)
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, IndexError) as exc:
         raise LoadError("corrupt", f"damaged PDF: {exc}") from exc
     if reader.is_encrypted:
         try:
-            opened = reader.decrypt("")
+            opened = reader.decrypt(password or "")
         except (NotImplementedError, DependencyError) as exc:
             raise LoadError("encrypted", f"encrypted PDF that cannot be opened here: {exc}") from exc
         if opened == PasswordType.NOT_DECRYPTED:
-            raise LoadError("encrypted", "encrypted PDF: it needs a password to open")
+            if password:
+                raise LoadError("locked", "locked PDF: the password given does not open it")
+            raise LoadError("locked", "locked PDF: it needs a password (footnotes unlock FILE, or Library > Unlock)")
     return reader
 
 
@@ -70,37 +73,44 @@ def _pypdf_pages(reader: PdfReader) -> list[str]:
     return texts
 
 
-def _pdfminer_pages(path: Path, page_count: int) -> list[str] | None:
+def _pdfminer_pages(path: Path, page_count: int, password: str | None) -> list[str] | None:
     from pdfminer.high_level import extract_pages
     from pdfminer.layout import LAParams, LTTextContainer
 
     try:
         texts = [
             "".join(item.get_text() for item in layout if isinstance(item, LTTextContainer))
-            for layout in extract_pages(str(path), laparams=LAParams())
+            for layout in extract_pages(str(path), password=password or "", laparams=LAParams())
         ]
     except Exception:  # noqa: BLE001 - the fallback failing leaves pypdf's text in place
         return None
     return texts if len(texts) == page_count else None
 
 
-def load_pdf(path: Path) -> Document:
-    """Load a PDF, one `Page` per PDF page (1-based), choosing the better of pypdf and pdfminer."""
-    reader = _open(path)
+def load_pdf(path: Path, password: str | None = None) -> Document:
+    """Load a PDF, one `Page` per PDF page (1-based), choosing the better of pypdf and pdfminer, and
+    reading pages without a text layer by OCR when Tesseract is installed."""
+    reader = _open(path, password)
     texts = _pypdf_pages(reader)
     extractor = "pypdf"
     notes: list[str] = []
     damage = text_damage("\n".join(texts))
     if damage > DAMAGE_THRESHOLD:
-        fallback = _pdfminer_pages(path, len(texts))
+        fallback = _pdfminer_pages(path, len(texts), password)
         if fallback is not None and text_damage("\n".join(fallback)) < damage:
             texts, extractor = fallback, "pdfminer.six"
             notes.append(f"pypdf text was damaged ({damage:.0%} of characters); read with pdfminer.six")
+    blank = [number for number, text in enumerate(texts, start=1) if not text.strip()]
+    if blank and tesseract_available():
+        for number, text in ocr_pages(path, blank, password).items():
+            texts[number - 1] = text
+        if any(texts[n - 1].strip() for n in blank):
+            extractor += "+tesseract"
+            notes.append(f"{len(blank)} page(s) without a text layer read by OCR")
     if not any(t.strip() for t in texts):
-        raise LoadError(
-            "no-text",
-            "no text layer: it looks like a scanned or image-only PDF (OCR is not available yet)",
-        )
+        if blank and tesseract_available():
+            raise LoadError("no-text", "no text layer, and OCR found no text on its pages")
+        raise LoadError("no-text", f"no text layer (a scanned or image-only PDF): {INSTALL_HINT}")
     pages = [Page(number=i, text=_clean(t)) for i, t in enumerate(texts, start=1)]
     return Document(path=path, pages=pages, extractor=extractor, notes=notes)
 
