@@ -25,6 +25,9 @@ from indexer.types import Chunk, Hit, Page
 from indexer.vectors import VectorIndex
 
 SCHEMA_VERSION = 1
+AUTO_HNSW_CHUNKS = 300_000
+"""Above this many chunks an ``auto`` library searches an HNSW graph instead of every vector:
+exact search past it takes more than about 50 ms here (bench/scale.py, table in the README)."""
 CATALOGUE = "catalogue.sqlite"
 
 _SCHEMA = """
@@ -164,8 +167,8 @@ class Store:
 
     @property
     def index_kind(self) -> str:
-        """``flat`` (exact) or ``hnsw`` (approximate)."""
-        return self._meta("index_kind") or "flat"
+        """``auto`` (the default), ``flat`` (exact) or ``hnsw`` (approximate), as chosen for the library."""
+        return self._meta("index_kind") or "auto"
 
     @property
     def embedder(self) -> tuple[str, int] | None:
@@ -378,8 +381,15 @@ class Store:
             raise
 
     # -- vectors ----------------------------------------------------------------------------
-    def _vector_path(self, generation: int) -> Path:
-        return self.folder / f"vectors.g{generation}.faiss"
+    def _vector_path(self, generation: int, kind: str) -> Path:
+        return self.folder / f"vectors.g{generation}.{kind}.faiss"
+
+    def effective_index_kind(self, chunks: int | None = None) -> str:
+        """``flat`` or ``hnsw``; ``auto`` becomes HNSW once the library passes AUTO_HNSW_CHUNKS."""
+        if self.index_kind != "auto":
+            return self.index_kind
+        count = self.chunk_count() if chunks is None else chunks
+        return "hnsw" if count >= AUTO_HNSW_CHUNKS else "flat"
 
     def _current_vectors(self) -> VectorIndex | None:
         """The in-memory index if it matches the catalogue's generation, else None."""
@@ -406,32 +416,36 @@ class Store:
             if current is not None:
                 return current
             generation = self.generation
-            path = self._vector_path(generation)
+            kind = self.effective_index_kind()
+            path = self._vector_path(generation, kind)
             dim = self.embedder[1] if self.embedder else 0
             index: VectorIndex | None = None
             if path.exists() and dim:
                 try:
-                    index = VectorIndex.load(path, dim, self.index_kind)
+                    index = VectorIndex.load(path, dim, kind)
                 except (RuntimeError, ValueError):
                     index = None
             if index is None:
-                index = self._rebuild_vectors(dim)
+                index = self._rebuild_vectors(dim, kind)
             self._vectors, self._vectors_generation = index, generation
             return index
 
-    def _rebuild_vectors(self, dim: int) -> VectorIndex:
-        index = VectorIndex(dim, self.index_kind)
+    def _rebuild_vectors(self, dim: int, kind: str) -> VectorIndex:
+        index = VectorIndex(dim, kind)
         cursor = self._conn.execute("SELECT id, embedding FROM chunks ORDER BY id")
         while batch := cursor.fetchmany(8192):
             index.add(np.array([r[0] for r in batch], dtype=np.int64), self._stack([r[1] for r in batch]))
         return index
 
     def save_vectors(self) -> None:
-        """Persist the vector index for the current generation and delete older files."""
+        """Persist the vector index for the current generation and delete older files; an ``auto``
+        library that has grown past the threshold is rebuilt as HNSW first."""
         with self._lock:
             index = self.vectors()
-            generation = self._vectors_generation
-            path = self._vector_path(generation)
+            if index.kind != self.effective_index_kind(len(index)):
+                self._vectors = None
+                index = self.vectors()
+            path = self._vector_path(self._vectors_generation, index.kind)
             if not path.exists():
                 index.save(path)
             for old in self.folder.glob("vectors.g*.faiss"):
@@ -490,6 +504,8 @@ class Store:
             ).fetchone()
             pages = self._conn.execute("SELECT count(*) FROM pages").fetchone()[0]
         embedder = self.embedder
+        kind = self.index_kind
+        shown_kind = f"auto ({self.effective_index_kind()} now)" if kind == "auto" else kind
         size = sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
         return StoreStats(
             self.folder,
@@ -499,7 +515,7 @@ class Store:
             pages,
             embedder[0] if embedder else None,
             embedder[1] if embedder else None,
-            self.index_kind,
+            shown_kind,
             size,
         )
 
@@ -534,10 +550,11 @@ class Store:
                 if count:
                     problems.append(f"{count} {label}")
             chunk_ids = {r[0] for r in self._conn.execute("SELECT id FROM chunks")}
-            saved = self._vector_path(self.generation)
+            kind = self.effective_index_kind(len(chunk_ids))
+            saved = self._vector_path(self.generation, kind)
             if saved.exists() and self.embedder:
                 try:
-                    on_disk = VectorIndex.load(saved, self.embedder[1], self.index_kind)
+                    on_disk = VectorIndex.load(saved, self.embedder[1], kind)
                     ids = set(on_disk.ids().tolist())
                     if ids != chunk_ids:
                         problems.append(

@@ -8,16 +8,17 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-INDEX_KINDS = ("flat", "hnsw")
-"""``flat``: exact inner-product search; ``hnsw``: approximate graph search for large libraries."""
+INDEX_KINDS = ("auto", "flat", "hnsw")
+"""``flat``: exact inner-product search; ``hnsw``: approximate graph search for large libraries;
+``auto``: flat until the library is large enough for HNSW to pay (the store decides)."""
 
 
 class VectorIndex:
     """FAISS index of unit vectors whose ids are chunk row ids."""
 
     def __init__(self, dim: int, kind: str = "flat") -> None:
-        if kind not in INDEX_KINDS:
-            raise ValueError(f"unknown index kind {kind!r}; choose one of {', '.join(INDEX_KINDS)}")
+        if kind not in ("flat", "hnsw"):
+            raise ValueError(f"unknown index kind {kind!r}; choose flat or hnsw")
         self.dim, self.kind = dim, kind
         self._index = faiss.IndexIDMap2(self._make_inner())
 

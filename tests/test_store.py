@@ -116,3 +116,22 @@ def test_check_reports_a_damaged_catalogue(store: Store, tmp_path: Path) -> None
         raw.execute("UPDATE pages SET text = 'something else entirely'")
     problems = store.check()
     assert any("not their page span" in p for p in problems)
+
+
+def test_auto_index_switches_to_hnsw_past_the_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import indexer.store as store_module
+
+    monkeypatch.setattr(store_module, "AUTO_HNSW_CHUNKS", 10)
+    store = Store(tmp_path / "auto")
+    store.bind_embedder("test-embedder", DIM)
+    assert store.index_kind == "auto"
+    _add(store, "/small.txt", ["One.", "Two."], seed=1)
+    store.save_vectors()
+    assert [f.name.split(".")[2] for f in (tmp_path / "auto").glob("vectors.*.faiss")] == ["flat"]
+    for i in range(12):
+        _add(store, f"/{i}.txt", [f"Document {i}."], seed=200 + i)
+    store.save_vectors()
+    assert [f.name.split(".")[2] for f in (tmp_path / "auto").glob("vectors.*.faiss")] == ["hnsw"]
+    assert store.search_dense(_unit(205), 1)[0].chunk.path == "/5.txt"
+    assert store.check() == []
+    assert "auto (hnsw now)" == store.stats().index_kind
