@@ -10,6 +10,7 @@ the index from the catalogue's vectors.
 
 from __future__ import annotations
 
+import errno
 import re
 import sqlite3
 import threading
@@ -76,6 +77,16 @@ END;
 
 class StoreError(Exception):
     """The library cannot be opened or used as asked."""
+
+
+def _explain_write_error(folder: Path, exc: BaseException) -> str:
+    """A sentence a user can act on for a failed write; the library is unchanged by it."""
+    message = str(exc).lower()
+    if "full" in message or getattr(exc, "errno", None) == errno.ENOSPC:
+        return f"the disk holding the library is full ({folder}); free some space and rerun: nothing was lost"
+    if "readonly" in message or "read-only" in message or getattr(exc, "errno", None) in (errno.EROFS, errno.EACCES):
+        return f"the library folder is read-only ({folder}); choose a writable --library: nothing was lost"
+    return f"could not write to the library at {folder}: {exc}; nothing was lost"
 
 
 class EmbedderMismatch(StoreError):
@@ -187,14 +198,15 @@ class Store:
                     f"this library was built with the embedder '{current[0]}' ({current[1]} dimensions), "
                     f"not '{name}' ({dim}); re-index it with --reindex or choose another --library"
                 )
-            self._set_meta("embedder_name", name)
-            self._set_meta("embedder_dim", str(dim))
+            with self._change(chunks=False):
+                self._set_meta("embedder_name", name)
+                self._set_meta("embedder_dim", str(dim))
             self._vectors, self._vectors_generation = None, -1
 
     # -- roots ------------------------------------------------------------------------------
     def add_roots(self, paths: list[Path]) -> None:
         """Remember folders and files the user indexed, so a bare `index` refreshes them."""
-        with self._lock:
+        with self._lock, self._change(chunks=False):
             self._conn.executemany("INSERT OR IGNORE INTO roots(path) VALUES (?)", [(str(p),) for p in paths])
 
     def roots(self) -> list[Path]:
@@ -368,16 +380,21 @@ class Store:
         return ids
 
     @contextmanager
-    def _change(self) -> Iterator[None]:
-        """One atomic change of the catalogue: all of it and a new generation are committed, or nothing."""
-        self._conn.execute("BEGIN IMMEDIATE")
+    def _change(self, chunks: bool = True) -> Iterator[None]:
+        """One atomic change of the catalogue: all of it (and, when it touches `chunks`, a new generation)
+        is committed, or nothing. A full disk or a read-only library becomes a StoreError that says so;
+        the library stays as it was."""
         try:
+            self._conn.execute("BEGIN IMMEDIATE")
             yield
-            self._set_meta("generation", str(self.generation + 1))
+            if chunks:
+                self._set_meta("generation", str(self.generation + 1))
             self._conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
+                raise StoreError(_explain_write_error(self.folder, exc)) from exc
             raise
 
     # -- vectors ----------------------------------------------------------------------------
@@ -447,7 +464,10 @@ class Store:
                 index = self.vectors()
             path = self._vector_path(self._vectors_generation, index.kind)
             if not path.exists():
-                index.save(path)
+                try:
+                    index.save(path)
+                except (OSError, RuntimeError) as exc:  # the cache can wait: the catalogue holds every vector
+                    raise StoreError(_explain_write_error(self.folder, exc)) from exc
             for old in self.folder.glob("vectors.g*.faiss"):
                 if old != path:
                     old.unlink(missing_ok=True)

@@ -156,3 +156,28 @@ def test_a_text_citation_highlights_its_exact_span(qtbot: QtBot, tmp_path: Path,
     assert window.viewer.text_view.extraSelections()[0].cursor.selectedText() == answer.sources[number].text.replace(
         "\n", "\u2029"
     )
+
+
+def test_a_library_of_ten_thousand_files_stays_responsive(qtbot: QtBot, tmp_path: Path) -> None:
+    from indexer.store import DocumentRecord
+
+    window = _window(qtbot, tmp_path)
+    records = [
+        DocumentRecord(i, f"/archive/{i:05d}-letter.pdf", "h", 1, 0.0, "indexed", None, None, "pypdf", 3, 7)
+        for i in range(10_000)
+    ]
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(20)
+    started = time.perf_counter()
+    window.library.show_records(records)
+    for row in range(0, 10_000, 500):  # scroll through the whole list
+        window.library.view.scrollTo(window.library.model.index(row, 0))
+        qtbot.wait(5)
+    qtbot.wait(100)
+    timer.stop()
+    assert window.library.model.rowCount() == 10_000
+    assert "10000 documents" in window.library.counts.text()
+    gaps = [b - a for a, b in itertools.pairwise([started, *ticks])]
+    assert max(gaps) < 1.0, "the window froze while showing 10,000 files"
