@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self._index_job: Job | None = None
         self._answer_job: Job | None = None
         self._started = 0.0
+        self._status_message = ""
 
         self.library = LibraryPanel()
         self.library.add_files.connect(self._choose_files)
@@ -311,6 +312,7 @@ class MainWindow(QMainWindow):
         job.signals.failed.connect(self._on_answer_failed)
         self._answer_job = job
         self._started = time.perf_counter()
+        self._status_message = ""
         self._tick.start()
         self.send_button.setEnabled(False)
         self.stop_button.setEnabled(True)
@@ -339,7 +341,7 @@ class MainWindow(QMainWindow):
             self._show_elapsed()
 
     def _show_elapsed(self) -> None:
-        message = getattr(self, "_status_message", "Retrieving passages…")
+        message = self._status_message or "Retrieving passages…"
         self.status_label.setText(f"{message} ({time.perf_counter() - self._started:.0f} s)")
 
     def _on_answered(self, answer: CitedAnswer) -> None:

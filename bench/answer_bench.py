@@ -59,9 +59,16 @@ def retrieval_table(store: Store, embedder: Embedder, questions: list[dict]) -> 
         print(f"retrieval {mode:<8} hit@5 {found / len(questions):6.1%}  ({found}/{len(questions)})")
 
 
+def _fresh(generator: Generator) -> None:
+    """Forget llama.cpp's cached prompt, so neither path gets the other's prompt processing for free."""
+    if generator.backend == "llama.cpp":
+        generator._llm.reset()
+
+
 def direct_seconds(generator: Generator, prompt: str, tokens: int) -> float:
     """The same prompt through the backend's own library, without our streaming layer. Both paths
     decode greedily, so with the same token limit they produce the same tokens."""
+    _fresh(generator)
     started = time.perf_counter()
     if generator.backend == "llama.cpp":
         llm = generator._llm
@@ -74,13 +81,20 @@ def direct_seconds(generator: Generator, prompt: str, tokens: int) -> float:
         inputs = generator._tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(generator.device)
         with torch.inference_mode():
             generator._model.generate(
-                **inputs, max_new_tokens=tokens, do_sample=False, pad_token_id=generator._tokenizer.eos_token_id
+                **inputs,
+                max_new_tokens=tokens,
+                do_sample=False,
+                temperature=None,
+                top_p=None,
+                top_k=None,
+                pad_token_id=generator._tokenizer.eos_token_id,
             )
     return time.perf_counter() - started
 
 
 def ours(generator: Generator, prompt: str, tokens: int) -> tuple[float, int]:
     """Seconds and tokens generated for the prompt through `Generator.stream_prompt`."""
+    _fresh(generator)
     started = time.perf_counter()
     text = "".join(generator.stream_prompt(prompt, tokens, 0.0, Halt(threading.Event())))
     return time.perf_counter() - started, generator.count_tokens(text)
@@ -116,10 +130,12 @@ def overhead(answerer: Answerer, questions: list[dict], tokens: int = 48) -> Non
         if prepared.plan is None:
             continue
         prompt = answerer.generator.render(prepared.plan.messages)
-        seconds, produced = ours(answerer.generator, prompt, tokens)
-        mine += seconds
-        generated += produced
-        direct += direct_seconds(answerer.generator, prompt, max(produced, 1))
+        _, produced = ours(answerer.generator, prompt, tokens)  # warm-up, and the token count to match
+        for _ in range(2):  # alternate the two paths so drift on a noisy machine falls on both
+            direct += direct_seconds(answerer.generator, prompt, max(produced, 1))
+            seconds, _ = ours(answerer.generator, prompt, tokens)
+            mine += seconds
+        generated += 2 * produced
     print(
         f"{answerer.generator.backend:<12} overhead: ours {mine:.1f} s / direct {direct:.1f} s = {mine / direct:.2f}x "
         f"({len(questions)} prompts, {generated} tokens generated)"

@@ -28,7 +28,7 @@ ACTIONABLE = {
     "corrupt": "damaged: re-download or repair it",
     "locked": "needs a password: footnotes unlock FILE",
     "encrypted": "encryption this build cannot open",
-    "no-text": "no text layer: install Tesseract OCR",
+    "no-text": "no text to read: OCR found none (or Tesseract is not installed)",
     "empty": "empty",
     "too-large": "too large for the memory ceiling",
     "timeout": "over the time limit",

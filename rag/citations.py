@@ -108,7 +108,8 @@ def check_sentences(
     embed: Callable[[Sequence[str]], np.ndarray],
     threshold: float = SUPPORT_THRESHOLD,
 ) -> list[SentenceCheck]:
-    """Each sentence's support: the best cosine similarity to a passage it cites."""
+    """Each sentence's support: the best cosine similarity to a passage it cites (or, uncited, to the
+    passages of the next citation after it)."""
     sentences = [m.group().strip() for m in _SENTENCE.finditer(text) if len(m.group().strip()) > 2]
     if not sentences:
         return []
@@ -119,17 +120,24 @@ def check_sentences(
         vectors[: len(plain)],
         dict(zip(cited_numbers, vectors[len(plain) :], strict=True)),
     )
+    own = [[n for n in markers(sentence) if n in sources] for sentence in sentences]
     checks = []
-    for sentence, vector in zip(sentences, sentence_vectors, strict=True):
-        cites = [n for n in markers(sentence) if n in sources]
+    for index, (sentence, vector) in enumerate(zip(sentences, sentence_vectors, strict=True)):
+        cites = own[index] or _following_citations(own, index)
         if not cites:
             checks.append(SentenceCheck(sentence, [], 0.0, is_refusal(sentence), "cites no source"))
             continue
         support = max(float(np.dot(vector, passage_vectors[n])) for n in cites)
         ok = support >= threshold
         reason = "" if ok else f"the cited passage barely matches it (similarity {support:.2f})"
-        checks.append(SentenceCheck(sentence, cites, support, ok, reason))
+        checks.append(SentenceCheck(sentence, own[index], support, ok, reason))
     return checks
+
+
+def _following_citations(own: list[list[int]], index: int) -> list[int]:
+    """Models often cite once at the end of a run of sentences: an uncited sentence is checked
+    against the next citation that follows it."""
+    return next((cites for cites in own[index + 1 :] if cites), [])
 
 
 def cite(

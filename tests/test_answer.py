@@ -116,3 +116,28 @@ def test_exports_hold_answer_sources_pages_and_quotes(
         assert Path(chunk.path).name in flat
         assert f"page {chunk.page}" in flat
         assert "covered by a warranty of seven years" in flat
+
+
+def test_sentences_cited_together_at_the_end_are_checked_against_that_citation(embedder: Embedder) -> None:
+    from indexer.types import Chunk, Hit
+    from rag.citations import cite
+
+    warranty = Chunk(
+        doc_id=1,
+        page=6,
+        char_start=0,
+        char_end=60,
+        id=1,
+        path="/guide.pdf",
+        text="The Aurora 3 is covered by a warranty of three years from the date of purchase.",
+    )
+    answer = cite(
+        "warranty?",
+        "The Aurora 3 has a three-year warranty from purchase. It starts on the date of "
+        "purchase [1]. Penguins live in Antarctica.",
+        [Hit(warranty, 1.0)],
+        embedder.embed,
+    )
+    by_text = {check.text: check for check in answer.sentences}
+    assert by_text["The Aurora 3 has a three-year warranty from purchase."].supported
+    assert not by_text["Penguins live in Antarctica."].supported  # nothing after it cites a source
