@@ -26,7 +26,7 @@ from indexer.types import Chunk, Hit, Page
 from indexer.vectors import VectorIndex
 
 SCHEMA_VERSION = 1
-AUTO_HNSW_CHUNKS = 300_000
+AUTO_HNSW_CHUNKS = 250_000
 """Above this many chunks an ``auto`` library searches an HNSW graph instead of every vector:
 exact search past it takes more than about 50 ms here (bench/scale.py, table in the README)."""
 CATALOGUE = "catalogue.sqlite"
