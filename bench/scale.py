@@ -93,7 +93,7 @@ def main() -> None:
     real = real_sentences(args.real)
     real_vectors = embedder.embed(real)
     rng = np.random.default_rng(0)
-    vocabulary = sorted({w.lower() for s in real for w in re.findall(r"[A-Za-z]{3,}", s)})
+    vocabulary = np.array(sorted({w.lower() for s in real for w in re.findall(r"[A-Za-z]{3,}", s)}))
     query_texts = [real[i] for i in rng.choice(len(real), args.queries, replace=False)]
     queries = embedder.embed([" ".join(q.split()[:12]) for q in query_texts])
     by_query = dict(zip(query_texts, queries, strict=True))
