@@ -25,8 +25,9 @@ from indexer.vectors import INDEX_KINDS
 from llm.bundled import BundledModelError, default_preset
 from llm.device import DEVICES
 from llm.loader import BACKENDS, load_generator
-from rag.answer import Answerer, AnswerSettings, Conversation, Turn
+from rag.answer import Answerer, AnswerSettings, Conversation
 from rag.citations import CitedAnswer
+from rag.context import ContextPlan
 from rag.export import FORMATS, export
 from rag.retriever import RetrievalSettings
 
@@ -189,13 +190,12 @@ def _answerer(args: argparse.Namespace, store: Store) -> Answerer:
 def _answer(
     answerer: Answerer, question: str, conversation: Conversation | None, args: argparse.Namespace
 ) -> CitedAnswer:
-    prepared = answerer.prepare(question, conversation)
-    if args.show_context and prepared.plan is not None:
-        print(prepared.plan.describe(), file=sys.stderr, flush=True)
-    streaming = not args.json
-    answer = answerer.generate(prepared, on_token=(lambda t: print(t, end="", flush=True)) if streaming else None)
-    if conversation is not None:
-        conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))
+    def show_plan(plan: ContextPlan | None) -> None:
+        if args.show_context and plan is not None:
+            print(plan.describe(), file=sys.stderr, flush=True)
+
+    stream = None if args.json else (lambda token: print(token, end="", flush=True))
+    answer = answerer.ask(question, conversation, on_token=stream, on_plan=show_plan)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:

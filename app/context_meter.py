@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -40,18 +38,10 @@ class ContextMeter(QWidget):
         self.update()
 
     def describe(self) -> str:
-        """The tooltip: tokens per segment, then the passages paged in."""
+        """The tooltip: the plan as `ContextPlan.describe` writes it."""
         if self.plan is None:
             return "Context window: no passages were relevant, so the model was not asked"
-        plan = self.plan
-        lines = [f"Context window: {plan.window} tokens"]
-        lines += [f"{name}: {tokens}" for name, tokens in plan.segments().items()]
-        lines += [f"[{n}] {Path(hit.chunk.path).name} p. {hit.chunk.page}" for n, hit in enumerate(plan.included, 1)]
-        if plan.dropped:
-            lines.append(f"{len(plan.dropped)} passage(s) did not fit")
-        if plan.dropped_messages:
-            lines.append(f"{plan.dropped_messages} older message(s) paged out")
-        return "\n".join(lines)
+        return self.plan.describe()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)

@@ -524,14 +524,15 @@ class Store:
             ).fetchone()
             pages = self._conn.execute("SELECT count(*) FROM pages").fetchone()[0]
         embedder = self.embedder
+        chunks = self.chunk_count()
         kind = self.index_kind
-        shown_kind = f"auto ({self.effective_index_kind()} now)" if kind == "auto" else kind
+        shown_kind = f"auto ({self.effective_index_kind(chunks)} now)" if kind == "auto" else kind
         size = sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
         return StoreStats(
             self.folder,
             docs - failed,
             failed,
-            self.chunk_count(),
+            chunks,
             pages,
             embedder[0] if embedder else None,
             embedder[1] if embedder else None,

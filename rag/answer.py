@@ -72,11 +72,6 @@ class Prepared:
     plan: ContextPlan | None
     best_similarity: float
 
-    @property
-    def answerable(self) -> bool:
-        """False when retrieval found nothing relevant (the answer will be a refusal)."""
-        return self.plan is not None
-
 
 def standalone_query(question: str, conversation: Conversation | None) -> str:
     """Make a follow-up searchable on its own: a short or pronoun-led follow-up carries the previous
