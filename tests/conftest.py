@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The suite never writes to the user's own log folder.
+os.environ.setdefault("FOOTNOTES_LOG_DIR", tempfile.mkdtemp(prefix="footnotes-test-logs-"))
 
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer
