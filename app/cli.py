@@ -1,39 +1,75 @@
-"""The `footnotes` command line: index, status, search, ask, chat, check; with no command, the window."""
+"""The `footnotes` command line: index, status, search, ask, chat, check, doctor; with no command, the window.
+
+Global options (``--library``, ``--embedder``) work before or after the command. A user error is
+one line on stderr with an exit code per kind (see `app.errors`); anything else keeps its
+traceback and goes to the log (see `app.logs`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import logging
 import os
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from app.errors import (
+    NO_WINDOW,
+    CliError,
+    ContextTooSmall,
+    FileProblem,
+    Interrupted,
+    LibraryMissing,
+    Locked,
+    ModelProblem,
+    UsageError,
+    context_overflow_message,
+    describe,
+    exit_code,
+    is_user_error,
+)
+from app.logs import app_version, debug_logging, log_file, redact, setup_logging
 from indexer.chunker import ChunkSettings
-from indexer.embedder import Embedder, EmbedderError
+from indexer.embedder import Embedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
 from indexer.library import default_library_dir
 from indexer.scan import FileIssue, ScanSettings
-from indexer.store import CATALOGUE, Store, StoreError
+from indexer.store import CATALOGUE, Store
+from indexer.types import Hit
 from indexer.vectors import INDEX_KINDS
-from llm.bundled import BundledModelError, default_preset
+from llm.base import Generator
+from llm.bundled import PRESETS, default_preset
 from llm.device import DEVICES
-from llm.loader import BACKENDS, load_generator
+from llm.loader import BACKENDS, load_generator, pick_backend
 from rag.answer import Answerer, AnswerSettings, Conversation
 from rag.citations import CitedAnswer
-from rag.context import ContextPlan
+from rag.context import ContextOverflow, ContextPlan
 from rag.export import FORMATS, export
-from rag.retriever import RetrievalSettings
+from rag.retriever import RetrievalSettings, Retriever
 
+__all__ = ["CliError", "build_parser", "main"]
 
-class CliError(Exception):
-    """An error to print as one line before exiting non-zero."""
+logger = logging.getLogger("footnotes.cli")
+
+SEARCH_MODES = ("hybrid", "dense", "keyword")
+KIND_LABELS = {
+    "toc": "contents page",
+    "index": "index page",
+    "bibliography": "bibliography",
+    "lists": "list of figures or tables",
+}
 
 
 def _library(args: argparse.Namespace) -> Path:
@@ -43,7 +79,7 @@ def _library(args: argparse.Namespace) -> Path:
 def _open_store(args: argparse.Namespace, must_exist: bool = True, index_kind: str | None = None) -> Store:
     folder = _library(args)
     if must_exist and not (folder / CATALOGUE).exists():
-        raise CliError(f"no library at {folder}; index something first: footnotes index PATH")
+        raise LibraryMissing(f"no library at {folder}; index something first: footnotes index PATH")
     return Store(folder, index_kind=index_kind)
 
 
@@ -60,7 +96,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             file.unlink()
     with _open_store(args, must_exist=False, index_kind=args.index_kind) as store:
         if not args.paths and not store.roots():
-            raise CliError("nothing to index: give files or folders, e.g. footnotes index ~/Documents")
+            raise UsageError("nothing to index: give files or folders, e.g. footnotes index ~/Documents")
         indexer = Indexer(
             store,
             _embedder(args),
@@ -72,6 +108,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         _print_report(report, store.folder)
     if report.cancelled:
         return 130
+    if args.paths and not (report.indexed or report.reused or report.unchanged):
+        problems = len(report.failed) + len(report.skipped) + len(report.missing)
+        if problems:
+            raise FileProblem(f"none of the {problems} file(s) given could be indexed; see the reasons above")
     return 0
 
 
@@ -90,12 +130,13 @@ def _run_with_bar(indexer: Indexer, paths: list[Path], cancel: threading.Event, 
     try:
         return indexer.run(paths or None, progress=on_progress, cancel=cancel)
     except KeyboardInterrupt:
-        raise CliError("interrupted; the library keeps every file finished so far, rerun to resume") from None
+        raise Interrupted("interrupted; the library keeps every file finished so far, rerun to resume") from None
     finally:
         bar.close()
 
 
 def _print_report(report: IndexReport, folder: Path) -> None:
+    _log_report(report, folder)
     done = len(report.indexed) + len(report.reused)
     rate = f"{report.pages / report.seconds:.1f} pages/s" if report.seconds and report.pages else ""
     print(
@@ -110,6 +151,32 @@ def _print_report(report: IndexReport, folder: Path) -> None:
     if report.cancelled:
         print("Cancelled: finished files are kept; rerun to resume.")
     print(f"Library: {folder}")
+
+
+def _log_report(report: IndexReport, folder: Path) -> None:
+    """Every failure and skip with its reason (paths, never contents), then the run's totals."""
+    for issue in report.failed:
+        logger.warning("index failed: %s: %s (%s)", issue.path, issue.reason, issue.kind)
+    for issue in report.skipped:
+        logger.info("index skipped: %s: %s (%s)", issue.path, issue.reason, issue.kind)
+    for path in report.missing:
+        logger.info("index skipped: %s: not found", path)
+    logger.info(
+        "index of %s: %d indexed, %d reused, %d unchanged, %d removed, %d failed, %d skipped, %d pages, "
+        "%d chunks embedded in %.1f s (embedding %.1f s)%s",
+        folder,
+        len(report.indexed),
+        len(report.reused),
+        len(report.unchanged),
+        len(report.removed),
+        len(report.failed),
+        len(report.skipped),
+        report.pages,
+        report.chunks_embedded,
+        report.seconds,
+        report.embed_seconds,
+        ", cancelled" if report.cancelled else "",
+    )
 
 
 def _print_issues(title: str, issues: list[FileIssue]) -> None:
@@ -130,14 +197,20 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 
     path = Path(args.file).expanduser().absolute()
     if not path.is_file():
-        raise CliError(f"no file at {path}")
+        raise FileProblem(f"no file at {path}; check the path")
     password = (
         sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {path.name}: ")
     )
     with _open_store(args, must_exist=False) as store:
         report = Indexer(store, _embedder(args)).run([path], passwords={str(path): password})
         _print_report(report, store.folder)
-    return 0 if report.indexed else 1
+    if report.indexed or report.reused or report.unchanged:
+        return 0
+    issue = next(iter(report.failed + report.skipped), None)
+    if issue is not None and issue.kind == "locked":
+        raise Locked(f"{issue.reason}; run footnotes unlock {path.name} again with the right password")
+    reason = issue.reason if issue else "nothing was indexed"
+    raise FileProblem(f"{path.name}: {reason}; check the file")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -157,32 +230,109 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lazy_embed(args: argparse.Namespace, store: Store) -> Callable[[Sequence[str]], np.ndarray]:
+    """An embed function that loads the embedder (and binds it to the library) on its first call only,
+    so keyword search never waits for the model."""
+    loaded: list[Embedder] = []
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        if not loaded:
+            embedder = _embedder(args)
+            store.bind_embedder(embedder.name, embedder.dim)
+            loaded.append(embedder)
+        return loaded[0].embed(texts)
+
+    return embed
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    """Print the passages nearest to a query."""
+    """Print the passages the answering retriever finds for a query (hybrid, dense or keyword)."""
+    if args.top_k < 1:
+        raise UsageError(f"--top-k must be at least 1, not {args.top_k}")
     with _open_store(args) as store:
-        embedder = _embedder(args)
-        store.bind_embedder(embedder.name, embedder.dim)
-        hits = store.search_dense(embedder.embed([args.query])[0], args.top_k)
-        if not hits:
-            print("No passages found.")
-        for rank, hit in enumerate(hits, start=1):
-            excerpt = " ".join(hit.chunk.text.split())
-            print(f"{rank:>2}. {hit.score:.3f}  {Path(hit.chunk.path).name}  p. {hit.chunk.page}")
-            print(f"    {excerpt[:240]}{'…' if len(excerpt) > 240 else ''}")
+        retriever = Retriever(store, _lazy_embed(args, store), RetrievalSettings(top_k=args.top_k, mode=args.mode))
+        hits = _retrieve_all_kinds(retriever, args.query)
+    logger.info(
+        "search %s (%s, top %d): %d hit(s)",
+        redact(args.query, debug_logging(), "query"),
+        args.mode,
+        args.top_k,
+        len(hits),
+    )
+    if args.json:
+        print(
+            json.dumps([_hit_record(rank, hit) for rank, hit in enumerate(hits, start=1)], indent=2, ensure_ascii=False)
+        )
+        return 0
+    if not hits:
+        print("No passages found.")
+    for rank, hit in enumerate(hits, start=1):
+        excerpt = " ".join(hit.chunk.text.split())
+        label = _kind_label(_kind(hit))
+        print(f"{rank:>2}. {hit.score:.3f}  {Path(hit.chunk.path).name}  p. {hit.chunk.page}{label}")
+        print(f"    {excerpt[:240]}{'…' if len(excerpt) > 240 else ''}")
     return 0
 
 
+def _retrieve_all_kinds(retriever: Retriever, query: str) -> list[Hit]:
+    """The passages an answer would use, then the navigation pages (contents, index) that rank among
+    them, when the retriever tells them apart (``include_noncontent``)."""
+    if "include_noncontent" in inspect.signature(retriever.retrieve).parameters:
+        return retriever.retrieve(query, include_noncontent=True)
+    return retriever.retrieve(query)
+
+
+def _kind(hit: Hit) -> str:
+    return str(getattr(hit.chunk, "kind", "content") or "content")
+
+
+def _kind_label(kind: str) -> str:
+    """``  [contents page]`` for a non-content chunk; nothing for ordinary content."""
+    return "" if kind == "content" else f"  [{KIND_LABELS.get(kind, kind)}]"
+
+
+def _hit_record(rank: int, hit: Hit) -> dict[str, object]:
+    chunk = hit.chunk
+    return {
+        "rank": rank,
+        "score": round(float(hit.score), 6),
+        "file": Path(chunk.path).name,
+        "path": chunk.path,
+        "page": chunk.page,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "kind": _kind(hit),
+        "text": chunk.text,
+    }
+
+
+def _load_model(args: argparse.Namespace) -> Generator:
+    """The generator asked for, with each way it can fail turned into a user error of its kind."""
+    spec = args.model or default_preset()
+    model = Path(PRESETS[spec].filename) if spec in PRESETS else Path(spec).expanduser()
+    if spec not in PRESETS and not model.exists():
+        raise ModelProblem(
+            f"no model at {model}; give --model {' or '.join(PRESETS)}, a local GGUF file or a model folder"
+        )
+    try:
+        backend = pick_backend(model, args.backend, args.device)  # checks the options before a slow load
+    except ValueError as exc:
+        raise UsageError(describe(exc)) from exc
+    try:
+        return load_generator(
+            spec, backend, args.device, status=lambda message: print(message, file=sys.stderr, flush=True)
+        )
+    except (ValueError, OSError) as exc:
+        raise ModelProblem(f"cannot load the model {model.name}: {exc}; give a GGUF file or a model folder") from exc
+
+
 def _answerer(args: argparse.Namespace, store: Store) -> Answerer:
+    started = time.perf_counter()
+    generator = _load_model(args)
+    print(f"Model ready in {time.perf_counter() - started:.0f} s.", file=sys.stderr, flush=True)
+    logger.info("model ready in %.1f s: %s", time.perf_counter() - started, generator.describe())
     embedder = _embedder(args)
     store.bind_embedder(embedder.name, embedder.dim)
-    started = time.perf_counter()
-    generator = load_generator(
-        args.model or default_preset(),
-        args.backend,
-        args.device,
-        status=lambda message: print(message, file=sys.stderr, flush=True),
-    )
-    print(f"Model ready in {time.perf_counter() - started:.0f} s.", file=sys.stderr, flush=True)
     settings = AnswerSettings(retrieval=RetrievalSettings(top_k=args.top_k))
     return Answerer(store, embedder, generator, settings)
 
@@ -195,13 +345,32 @@ def _answer(
             print(plan.describe(), file=sys.stderr, flush=True)
 
     stream = None if args.json else (lambda token: print(token, end="", flush=True))
-    answer = answerer.ask(question, conversation, on_token=stream, on_plan=show_plan)
+    try:
+        answer = answerer.ask(question, conversation, on_token=stream, on_plan=show_plan)
+    except ContextOverflow as exc:
+        raise ContextTooSmall(context_overflow_message(answerer.generator.context_window)) from exc
+    _log_answer(answerer.generator, question, answer)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
         print()
         _print_sources(answer)
     return answer
+
+
+def _log_answer(generator: Generator, question: str, answer: CitedAnswer) -> None:
+    """The answer's model, backend and timings; the question only as its size unless debugging."""
+    timing = ", ".join(f"{key}={value:.3g}" for key, value in answer.timing.items())
+    logger.info(
+        "answer to %s by %s (%s on %s): %d source(s) cited%s; %s",
+        redact(question, debug_logging()),
+        answer.model or generator.name,
+        generator.backend,
+        generator.device,
+        len(answer.cited),
+        ", withheld" if answer.withheld else "",
+        timing or "no timings",
+    )
 
 
 def _print_sources(answer: CitedAnswer) -> None:
@@ -251,18 +420,51 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems = store.check()
     for problem in problems:
         print(f"problem: {problem}")
+        logger.warning("check: %s", problem)
     print("Library is sound." if not problems else f"{len(problems)} problem(s) found.")
     return 1 if problems else 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Report what this installation has and lacks; exit 1 when something essential is missing."""
+    from app.doctor import run_doctor
+
+    return run_doctor(_library(args), Path(args.embedder) if args.embedder else None, verify=args.verify)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``footnotes: error: <message>; see <prog> --help`` and exit 2."""
+        self.exit(2, f"footnotes: error: {message}; see {self.prog} --help\n")
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """``--library`` and ``--embedder``: real defaults on the main parser, SUPPRESS on each command's,
+    so the option works on either side of the command without one erasing the other."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--library", default=default, help=f"library folder (default: {default_library_dir()})")
+    parser.add_argument(
+        "--embedder", default=default, help="a local sentence-transformers model folder (default: bundled MiniLM)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="footnotes", description="Answers from your own files, with footnotes.")
-    parser.add_argument("--library", help=f"library folder (default: {default_library_dir()})")
-    parser.add_argument("--embedder", help="a local sentence-transformers model folder (default: bundled MiniLM)")
+    parser = _Parser(prog="footnotes", description="Answers from your own files, with footnotes.")
+    parser.add_argument("--version", action="version", version=f"footnotes {app_version()}")
+    _global_options(parser, suppress=False)
+    common = _Parser(add_help=False)
+    _global_options(common, suppress=True)
     commands = parser.add_subparsers(dest="command")
 
-    index = commands.add_parser("index", help="index files and folders")
+    def command(name: str, func: Callable[[argparse.Namespace], int], helptext: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, parents=[common], help=helptext, description=helptext)
+        sub.set_defaults(func=func)
+        return sub
+
+    index = command("index", cmd_index, "index files and folders")
     index.add_argument("paths", nargs="*", help="files or folders (default: refresh what was indexed before)")
     index.add_argument("--max-file-mb", type=float, default=ScanSettings.max_file_mb, help="skip larger files")
     index.add_argument("--chunk-tokens", type=int, default=ChunkSettings.max_tokens)
@@ -270,26 +472,24 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--index-kind", choices=INDEX_KINDS, help="flat (exact) or hnsw (approximate, large libraries)")
     index.add_argument("--reindex", action="store_true", help="discard the library's index and build it anew")
     index.add_argument("--quiet", action="store_true", help="plain progress lines instead of a bar")
-    index.set_defaults(func=cmd_index)
 
-    unlock = commands.add_parser("unlock", help="index a password-protected PDF (the password is never stored)")
+    unlock = command("unlock", cmd_unlock, "index a password-protected PDF (the password is never stored)")
     unlock.add_argument("file")
     unlock.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    unlock.set_defaults(func=cmd_unlock)
 
-    status = commands.add_parser("status", help="what the library holds")
-    status.set_defaults(func=cmd_status)
+    command("status", cmd_status, "what the library holds")
 
-    search = commands.add_parser("search", help="print the passages nearest to a query")
+    search = command("search", cmd_search, "print the passages an answer would draw on")
     search.add_argument("query")
     search.add_argument("-k", "--top-k", type=int, default=5)
-    search.set_defaults(func=cmd_search)
+    search.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="retrieval mode (default: hybrid)")
+    search.add_argument("--json", action="store_true", help="print the hits as a JSON list")
 
     for name, func, helptext in (
         ("ask", cmd_ask, "answer a question with citations"),
         ("chat", cmd_chat, "ask questions with follow-ups"),
     ):
-        sub = commands.add_parser(name, help=helptext)
+        sub = command(name, func, helptext)
         if name == "ask":
             sub.add_argument("question")
         sub.add_argument("--model", help="'quality', 'light', or a local GGUF file or model folder")
@@ -299,25 +499,53 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--show-context", action="store_true", help="print how the context window is spent")
         sub.add_argument("--json", action="store_true", help="print the cited answer as JSON")
         sub.add_argument("--export", help=f"also write the answer to a file ({', '.join(FORMATS)})")
-        sub.set_defaults(func=func)
 
-    check = commands.add_parser("check", help="verify the library's integrity")
-    check.set_defaults(func=cmd_check)
+    command("check", cmd_check, "verify the library's integrity")
+
+    doctor = command("doctor", cmd_doctor, "report what this installation has and lacks")
+    doctor.add_argument("--verify", action="store_true", help="also hash the bundled models (slow: about 1 GB read)")
     return parser
+
+
+def _fail(exc: BaseException) -> int:
+    """Print a user error as one line, log it, and return its exit code."""
+    message = describe(exc)
+    code = exit_code(exc)
+    print(f"footnotes: error: {message}", file=sys.stderr)
+    logger.warning("error (exit %d, %s): %s", code, type(exc).__name__, message)
+    return code
+
+
+def _open_window(args: argparse.Namespace) -> int:
+    """The window, after checking that Qt can open one here (Qt's own failure is an abort that names no fix)."""
+    from app.platform_check import window_problem
+
+    problem = window_problem()
+    if problem:
+        print(f"footnotes: {problem}", file=sys.stderr)
+        return NO_WINDOW
+    from app.window import run_app
+
+    return run_app(Path(args.library).expanduser() if args.library else None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `footnotes` console script."""
     args = build_parser().parse_args(argv)
     if args.command is None:
-        from app.window import run_app
-
-        return run_app(Path(args.library).expanduser() if args.library else None)
+        return _open_window(args)
+    setup_logging("cli")
+    logger.info("command: %s", args.command)
     try:
         return int(args.func(args))
-    except (CliError, StoreError, EmbedderError, BundledModelError, ValueError, OSError) as exc:
-        print(f"footnotes: error: {exc}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        return _fail(Interrupted("interrupted; rerun the command when you are ready"))
+    except Exception as exc:
+        if is_user_error(exc):
+            return _fail(exc)
+        logger.exception("unexpected error in footnotes %s", args.command)
+        print(f"footnotes: unexpected error; the log {log_file()} has the details", file=sys.stderr)
+        raise
 
 
 if __name__ == "__main__":

@@ -1,15 +1,48 @@
-"""The `footnotes` command line: index with a summary, status, search, check, and one-line errors."""
+"""The `footnotes` command line: index with a summary, status, search, check, global options on
+either side of the command, one-line errors with an exit code per kind, and a log without text."""
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from conftest import make_pdf
+from conftest import encrypt_pdf, make_pdf
 
 from app.cli import main
+from app.errors import describe, exit_code
+from app.logs import LOG_FILE
+from indexer.store import Store
+from indexer.types import Chunk
+from rag.context import ContextOverflow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def log_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test of this module logs into its own folder."""
+    folder = tmp_path / "logs"
+    monkeypatch.setenv("FOOTNOTES_LOG_DIR", str(folder))
+    return folder
+
+
+def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m app.cli` as a user would, with the log in FOOTNOTES_LOG_DIR."""
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        check=False,
+    )
 
 
 def test_index_status_search_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,15 +69,137 @@ def test_index_status_search_check(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "Library is sound." in capsys.readouterr().out
 
 
-def test_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--library", str(tmp_path / "none"), "search", "anything"],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[1],
-        check=False,
+def test_options_after_the_command_json_search_and_a_log_without_text(
+    tmp_path: Path, log_in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    make_pdf(
+        docs / "boat.pdf",
+        ["Hull maintenance schedule.", "Sails are stored dry.", "The bilge pump must be tested every spring."],
     )
-    assert result.returncode == 1
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
+    (docs / "drawing.xyz").write_bytes(b"\x00\x01")
+    library = str(tmp_path / "lib")
+
+    assert main(["index", str(docs), "--library", library, "--quiet"]) == 0
+    assert "Indexed 1 file(s): 3 pages" in capsys.readouterr().out
+    assert main(["status", "--library", library]) == 0
+    assert f"Library:    {library}" in capsys.readouterr().out
+
+    query = "when is the bilge pump tested"
+    assert main(["search", query, "--mode", "keyword", "--json", "-k", "2", "--library", library]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert set(hits[0]) == {"rank", "score", "file", "path", "page", "char_start", "char_end", "kind", "text"}
+    assert (hits[0]["rank"], hits[0]["file"], hits[0]["page"], hits[0]["kind"]) == (1, "boat.pdf", 3, "content")
+    assert "bilge pump must be tested" in hits[0]["text"]
+
+    log = (log_in_tmp / LOG_FILE).read_text()
+    assert "start cli: Footnotes" in log
+    assert "broken.pdf: damaged PDF" in log
+    assert "drawing.xyz: unsupported file type (.xyz)" in log
+    assert f"<query: {len(query)} chars>" in log
+    assert query not in log and "must be tested every spring" not in log
+
+
+def test_search_labels_a_contents_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if "kind" not in {f.name for f in fields(Chunk)}:
+        pytest.skip("chunks carry no page kind in this tree")
+    contents = "Contents\n" + "\n".join(
+        f"{title} . . . . . . . . . . . . . . . . {page}"
+        for page, title in enumerate(
+            ["Hull care", "Sails", "Bilge pump testing", "Engine", "Electrics", "Anchoring", "Winter storage"], 2
+        )
+    )
+    pdf = make_pdf(
+        tmp_path / "manual.pdf", [contents, "Hull care is done yearly.", "Sails are kept dry and folded loosely."]
+    )
+    library = str(tmp_path / "lib")
+    assert main(["index", str(pdf), "--library", library, "--quiet"]) == 0
+    capsys.readouterr()
+
+    assert main(["search", "bilge pump testing", "--mode", "keyword", "--library", library]) == 0
+    out = capsys.readouterr().out
+    assert "manual.pdf  p. 1  [contents page]" in out
+
+
+def test_version() -> None:
+    result = _cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("footnotes ") and len(result.stdout.split()) == 2
+
+
+def test_errors_are_one_line_without_a_traceback(tmp_path: Path) -> None:
+    result = _cli("--library", str(tmp_path / "none"), "search", "anything")
+    assert result.returncode == 3
     assert result.stderr.strip().splitlines() == [
         f"footnotes: error: no library at {tmp_path / 'none'}; index something first: footnotes index PATH"
     ]
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "message"),
+    [
+        ("model", 4, "no model at /nope.gguf; give --model quality or light, a local GGUF file or a model folder"),
+        ("top-k", 2, "--top-k must be at least 1, not 0"),
+        ("choice", 2, "argument --mode: invalid choice: 'fuzzy'"),
+        ("file", 7, "no file at /nope/statement.pdf; check the path"),
+        ("store", 8, "cannot open the library at"),
+        ("embedder", 9, "no sentence-transformers model in /nope; reinstall Footnotes"),
+    ],
+)
+def test_each_user_error_is_one_line_with_its_own_exit_code(tmp_path: Path, case: str, code: int, message: str) -> None:
+    library = tmp_path / "lib"
+    Store(library).close()
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("not a library")
+    args = {
+        "model": ["ask", "what?", "--model", "/nope.gguf", "--library", str(library)],
+        "top-k": ["search", "anything", "-k", "0", "--library", str(library)],
+        "choice": ["search", "anything", "--mode", "fuzzy"],
+        "file": ["unlock", "/nope/statement.pdf", "--password-stdin", "--library", str(library)],
+        "store": ["index", str(tmp_path), "--library", str(not_a_folder)],
+        "embedder": ["index", str(tmp_path), "--embedder", "/nope", "--library", str(library)],
+    }[case]
+    result = _cli(*args)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    assert lines[-1].startswith("footnotes: error: ") and message in lines[-1]
+    assert [line for line in lines if line.startswith("footnotes:")] == [lines[-1]]
+
+
+def test_a_wrong_password_exits_6(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = make_pdf(tmp_path / "plain.pdf", ["Account statement for March."])
+    locked = encrypt_pdf(plain, tmp_path / "statement.pdf", "right")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("wrong\n"))
+    code = main(["unlock", str(locked), "--password-stdin", "--library", str(tmp_path / "lib")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 6
+    assert err[-1] == (
+        "footnotes: error: locked PDF: the password given does not open it; "
+        "run footnotes unlock statement.pdf again with the right password"
+    )
+
+
+def test_a_context_overflow_says_what_to_do() -> None:
+    overflow = ContextOverflow("the question needs 4000 tokens and the answer 384, more than the 4096-token window")
+    assert exit_code(overflow) == 5
+    assert describe(overflow) == (
+        "the question and the answer reserve do not fit the model's 4096-token window; "
+        "ask a shorter question or choose a model with a larger context"
+    )
+
+
+def test_an_unwritable_log_folder_never_stops_the_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the log folder should be")
+    monkeypatch.setenv("FOOTNOTES_LOG_DIR", str(blocker / "logs"))
+    assert main(["status", "--library", str(tmp_path / "none")]) == 3
+    err = capsys.readouterr().err
+    assert "cannot write the log in" in err and "footnotes: error: no library at" in err
+    assert not (blocker / "logs").exists()

