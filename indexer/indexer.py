@@ -11,7 +11,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from indexer.chunker import Chunker, ChunkSettings
 from indexer.embedder import Embedder
 from indexer.loaders import LoadError
+from indexer.pagekind import PAGEKIND_VERSION, classify_chunks
 from indexer.sandbox import SandboxedLoader, SandboxSettings
 from indexer.scan import FileIssue, ScanSettings, content_hash, scan
 from indexer.store import FileFacts, Store
@@ -46,6 +47,8 @@ class IndexReport:
     indexed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
+    reclassified: list[str] = field(default_factory=list)
+    """Unchanged files whose chunks' kinds (content, toc, index...) were set anew, without re-embedding."""
     removed: list[str] = field(default_factory=list)
     failed: list[FileIssue] = field(default_factory=list)
     skipped: list[FileIssue] = field(default_factory=list)
@@ -74,6 +77,9 @@ class _Failed:
 @dataclass(frozen=True)
 class _Unchanged:
     path: str
+    doc_id: int = 0
+    kinds: dict[int, str] | None = None
+    """New kinds by chunk id when the stored ones predate the current page-kind rules."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,9 @@ class _FileReader:
         if not self.force:
             known = self.store.document(facts.path)
             if known and known.status == "indexed" and known.content_hash == facts.content_hash:
-                return _Unchanged(facts.path)
+                if known.pagekind_version == PAGEKIND_VERSION:
+                    return _Unchanged(facts.path)
+                return _Unchanged(facts.path, known.id, self._kinds_of_stored(known.id))
             twin = self.store.indexed_with_hash(facts.content_hash)
             if twin is not None:
                 return _Reuse(facts, twin.id, twin.extractor or "")
@@ -117,7 +125,20 @@ class _FileReader:
         chunks = self.chunker.chunk_pages(0, document.pages)
         if not chunks:
             return _Failed(facts, FileIssue(facts.path, "no-text", "no text could be extracted"))
-        return _Loaded(facts, document.extractor, document.pages, chunks)
+        return _Loaded(facts, document.extractor, document.pages, with_kinds(document.pages, chunks))
+
+    def _kinds_of_stored(self, doc_id: int) -> dict[int, str]:
+        """Kinds of an indexed document's chunks, from its stored page and chunk texts."""
+        chunks = with_kinds(self.store.pages(doc_id), self.store.chunks_of(doc_id))
+        return {chunk.id: chunk.kind for chunk in chunks if chunk.id is not None}
+
+
+def with_kinds(pages: list[Page], chunks: list[Chunk]) -> list[Chunk]:
+    """The chunks with `kind` set by `indexer.pagekind` from their own and their page's text."""
+    kinds = classify_chunks({p.number: p.text for p in pages}, [(c.page, c.text) for c in chunks])
+    return [
+        chunk if chunk.kind == kind else replace(chunk, kind=kind) for chunk, kind in zip(chunks, kinds, strict=True)
+    ]
 
 
 ProgressCallback = Callable[[IndexProgress], None]
@@ -244,6 +265,9 @@ class Indexer:
         """Writer stage: embed and store one prepared file."""
         if isinstance(item, _Unchanged):
             report.unchanged.append(item.path)
+            if item.kinds is not None:
+                self.store.set_chunk_kinds(item.doc_id, item.kinds, PAGEKIND_VERSION)
+                report.reclassified.append(item.path)
         elif isinstance(item, _Failed):
             if item.facts is not None:
                 self.store.record_failure(item.facts, item.issue.reason, item.issue.kind)
@@ -253,7 +277,8 @@ class Indexer:
             state.current_file = item.facts.path
             chunks, vectors = self.store.document_chunks(item.source_id)
             pages = self.store.pages(item.source_id)
-            self.store.write_document(item.facts, item.extractor, pages, chunks, vectors)
+            chunks = with_kinds(pages, chunks)
+            self.store.write_document(item.facts, item.extractor, pages, chunks, vectors, PAGEKIND_VERSION)
             report.reused.append(item.facts.path)
         elif isinstance(item, _Loaded):
             state.current_file = item.facts.path
@@ -262,7 +287,7 @@ class Indexer:
             vectors = self._embed(item.chunks, report, state, progress, cancel)
             if vectors is None:
                 return
-            self.store.write_document(item.facts, item.extractor, item.pages, item.chunks, vectors)
+            self.store.write_document(item.facts, item.extractor, item.pages, item.chunks, vectors, PAGEKIND_VERSION)
             report.indexed.append(item.facts.path)
             report.pages += len(item.pages)
 

@@ -15,17 +15,20 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from indexer.pagekind import KINDS
 from indexer.types import Chunk, Hit, Page
 from indexer.vectors import VectorIndex
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first catalogue; 2: chunks.kind and documents.pagekind_version (a version 1 catalogue is
+migrated in place when opened)."""
 AUTO_HNSW_CHUNKS = 250_000
 """Above this many chunks an ``auto`` library searches an HNSW graph instead of every vector:
 exact search past it takes more than about 50 ms here (bench/scale.py, table in the README)."""
@@ -45,7 +48,8 @@ CREATE TABLE IF NOT EXISTS documents(
     error_kind TEXT,
     extractor TEXT,
     page_count INTEGER NOT NULL DEFAULT 0,
-    indexed_at REAL NOT NULL
+    indexed_at REAL NOT NULL,
+    pagekind_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS pages(
     doc_id INTEGER NOT NULL REFERENCES documents(id),
@@ -60,7 +64,8 @@ CREATE TABLE IF NOT EXISTS chunks(
     char_start INTEGER NOT NULL,
     char_end INTEGER NOT NULL,
     text TEXT NOT NULL,
-    embedding BLOB NOT NULL
+    embedding BLOB NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'content'
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -73,6 +78,11 @@ CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
 """
+_MIGRATIONS = (
+    ("chunks", "kind", "ALTER TABLE chunks ADD COLUMN kind TEXT NOT NULL DEFAULT 'content'"),
+    ("documents", "pagekind_version", "ALTER TABLE documents ADD COLUMN pagekind_version INTEGER NOT NULL DEFAULT 0"),
+)
+"""Columns added since schema 1: (table, column, the statement that adds it)."""
 
 
 class StoreError(Exception):
@@ -108,6 +118,8 @@ class DocumentRecord:
     extractor: str | None
     page_count: int
     chunk_count: int
+    pagekind_version: int = 0
+    """Version of `indexer.pagekind`'s rules that set its chunks' kinds; 0: never classified."""
 
 
 @dataclass(frozen=True)
@@ -154,14 +166,25 @@ class Store:
         self._vectors: VectorIndex | None = None
         self._vectors_generation = -1
         version = self._meta("schema_version")
-        if version is None:
-            self._set_meta("schema_version", str(SCHEMA_VERSION))
-        elif int(version) != SCHEMA_VERSION:
+        if version is not None and int(version) > SCHEMA_VERSION:
             raise StoreError(
                 f"the library at {self.folder} has schema {version}; this Footnotes reads {SCHEMA_VERSION}"
             )
+        if version is None or int(version) < SCHEMA_VERSION:
+            self._migrate()
         if index_kind is not None and index_kind != self.index_kind:
             self._set_meta("index_kind", index_kind)
+
+    def _migrate(self) -> None:
+        """Bring an older catalogue (or a new, empty one) to SCHEMA_VERSION in one transaction: the
+        columns added since are created with their defaults (chunks become ``content``, documents
+        unclassified, so the next index run classifies them without embedding anything)."""
+        with self._change(chunks=False):
+            for table, column, statement in _MIGRATIONS:
+                columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:
+                    self._conn.execute(statement)
+            self._set_meta("schema_version", str(SCHEMA_VERSION))
 
     # -- meta -------------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -217,7 +240,8 @@ class Store:
     _DOC_SELECT = """
         SELECT d.id, d.path, d.content_hash, d.size, d.mtime, d.status, d.error, d.error_kind, d.extractor,
                d.page_count,
-               (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id)
+               (SELECT count(*) FROM chunks c WHERE c.doc_id = d.id),
+               d.pagekind_version
         FROM documents d
     """
 
@@ -270,11 +294,23 @@ class Store:
         """A document's chunks and their vectors, in chunk order."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, page, char_start, char_end, text, embedding FROM chunks WHERE doc_id = ? ORDER BY id",
+                "SELECT id, page, char_start, char_end, text, embedding, kind FROM chunks WHERE doc_id = ? ORDER BY id",
                 (doc_id,),
             ).fetchall()
-        chunks = [Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i) for i, p, s, e, t, _ in rows]
+        chunks = [
+            Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i, kind=k) for i, p, s, e, t, _, k in rows
+        ]
         return chunks, self._stack([r[5] for r in rows])
+
+    def chunks_of(self, doc_id: int) -> list[Chunk]:
+        """A document's chunks in chunk order, without their vectors."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, page, char_start, char_end, text, kind FROM chunks WHERE doc_id = ? ORDER BY id", (doc_id,)
+            ).fetchall()
+        return [
+            Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i, kind=k) for i, p, s, e, t, k in rows
+        ]
 
     def _stack(self, blobs: list[bytes]) -> np.ndarray:
         dim = self.embedder[1] if self.embedder else 0
@@ -283,16 +319,23 @@ class Store:
         return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
 
     def write_document(
-        self, facts: FileFacts, extractor: str, pages: list[Page], chunks: list[Chunk], vectors: np.ndarray
+        self,
+        facts: FileFacts,
+        extractor: str,
+        pages: list[Page],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        pagekind_version: int = 0,
     ) -> int:
-        """Insert or replace a document with its pages, chunks and vectors in one transaction."""
+        """Insert or replace a document with its pages, chunks (with their kinds) and vectors in one
+        transaction; `pagekind_version` says which page-kind rules set the kinds (0: none did)."""
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk is required")
         with self._lock:
             vectors_index = self._current_vectors()
             with self._change():
                 old_ids = self._delete_document(facts.path) or []
-                doc_id = self._insert_document(facts, "indexed", None, extractor, len(pages))
+                doc_id = self._insert_document(facts, "indexed", None, extractor, len(pages), None, pagekind_version)
                 self._conn.executemany(
                     "INSERT INTO pages(doc_id, number, text) VALUES (?, ?, ?)",
                     [(doc_id, p.number, p.text) for p in pages],
@@ -300,7 +343,8 @@ class Store:
                 new_ids = []
                 for chunk, vector in zip(chunks, vectors, strict=True):
                     cursor = self._conn.execute(
-                        "INSERT INTO chunks(doc_id, page, char_start, char_end, text, embedding) VALUES (?,?,?,?,?,?)",
+                        "INSERT INTO chunks(doc_id, page, char_start, char_end, text, embedding, kind)"
+                        " VALUES (?,?,?,?,?,?,?)",
                         (
                             doc_id,
                             chunk.page,
@@ -308,6 +352,7 @@ class Store:
                             chunk.char_end,
                             chunk.text,
                             np.asarray(vector, dtype=np.float32).tobytes(),
+                            chunk.kind,
                         ),
                     )
                     new_ids.append(cursor.lastrowid)
@@ -315,6 +360,19 @@ class Store:
                 vectors_index, np.array(old_ids, dtype=np.int64), np.array(new_ids, dtype=np.int64), vectors
             )
             return doc_id
+
+    def set_chunk_kinds(self, doc_id: int, kinds: dict[int, str], pagekind_version: int) -> None:
+        """Set the kinds of a document's chunks (by chunk id) and the rules' version, in one transaction;
+        texts and vectors are untouched, so the generation (and the vector cache) stays."""
+        unknown = set(kinds.values()) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown chunk kinds: {sorted(unknown)}")
+        with self._lock, self._change(chunks=False):
+            self._conn.executemany(
+                "UPDATE chunks SET kind = ? WHERE id = ? AND doc_id = ?",
+                [(kind, chunk_id, doc_id) for chunk_id, kind in kinds.items()],
+            )
+            self._conn.execute("UPDATE documents SET pagekind_version = ? WHERE id = ?", (pagekind_version, doc_id))
 
     def record_failure(self, facts: FileFacts, reason: str, kind: str = "") -> None:
         """Record that a file could not be indexed, dropping any chunks an earlier version had."""
@@ -349,10 +407,11 @@ class Store:
         extractor: str | None,
         page_count: int,
         error_kind: str | None = None,
+        pagekind_version: int = 0,
     ) -> int:
         cursor = self._conn.execute(
             "INSERT INTO documents(path, content_hash, size, mtime, status, error, error_kind, extractor, page_count,"
-            " indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            " indexed_at, pagekind_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             (
                 facts.path,
                 facts.content_hash,
@@ -364,6 +423,7 @@ class Store:
                 extractor,
                 page_count,
                 time.time(),
+                pagekind_version,
             ),
         )
         return int(cursor.lastrowid)
@@ -473,24 +533,39 @@ class Store:
                     old.unlink(missing_ok=True)
 
     # -- search -----------------------------------------------------------------------------
-    def search_dense(self, query_vector: np.ndarray, k: int) -> list[Hit]:
-        """Nearest chunks to a query vector by inner product (cosine on unit vectors)."""
-        found = self.vectors().search(query_vector, k)
-        chunks = self.chunks_by_id([i for i, _ in found])
-        return [Hit(chunks[i], score) for i, score in found if i in chunks]
+    def search_dense(self, query_vector: np.ndarray, k: int, kinds: Collection[str] | None = None) -> list[Hit]:
+        """Nearest chunks to a query vector by inner product (cosine on unit vectors); only chunks of
+        `kinds` when given, asking the vector index for more until k of them are found or none is left."""
+        index = self.vectors()
+        fetch = k if kinds is None else min(len(index), 2 * k)
+        while True:
+            found = index.search(query_vector, fetch)
+            chunks = self.chunks_by_id([i for i, _ in found])
+            hits = [
+                Hit(chunks[i], score)
+                for i, score in found
+                if i in chunks and (kinds is None or chunks[i].kind in kinds)
+            ]
+            if len(hits) >= k or fetch >= len(index) or kinds is None:
+                return hits[:k]
+            fetch = min(len(index), fetch * 4)
 
-    def search_keyword(self, query: str, k: int) -> list[Hit]:
-        """Chunks matching any word of the query, ranked by FTS5's BM25 (score = -bm25)."""
+    def search_keyword(self, query: str, k: int, kinds: Collection[str] | None = None) -> list[Hit]:
+        """Chunks matching any word of the query, ranked by FTS5's BM25 (score = -bm25); only chunks of
+        `kinds` when given (filtered before the limit)."""
         terms = re.findall(r"\w+", query.lower())
         if not terms or k <= 0:
             return []
         match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
+        sql = "SELECT chunks_fts.rowid, bm25(chunks_fts) FROM chunks_fts"
+        params: list[object] = [match]
+        if kinds is not None:
+            wanted = sorted(set(kinds))
+            sql += f" JOIN chunks c ON c.id = chunks_fts.rowid AND c.kind IN ({','.join('?' * len(wanted))})"
+            params = [*wanted, match]
+        sql += " WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?"
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts)"
-                " LIMIT ?",
-                (match, k),
-            ).fetchall()
+            rows = self._conn.execute(sql, [*params, k]).fetchall()
         chunks = self.chunks_by_id([r[0] for r in rows])
         return [Hit(chunks[i], -score) for i, score in rows if i in chunks]
 
@@ -501,16 +576,23 @@ class Store:
         marks = ",".join("?" * len(ids))
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT c.id, c.doc_id, c.page, c.char_start, c.char_end, c.text, d.path FROM chunks c"
+                f"SELECT c.id, c.doc_id, c.page, c.char_start, c.char_end, c.text, d.path, c.kind FROM chunks c"
                 f" JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
                 ids,
             ).fetchall()
         return {
-            r[0]: Chunk(id=r[0], doc_id=r[1], page=r[2], char_start=r[3], char_end=r[4], text=r[5], path=r[6])
+            r[0]: Chunk(
+                id=r[0], doc_id=r[1], page=r[2], char_start=r[3], char_end=r[4], text=r[5], path=r[6], kind=r[7]
+            )
             for r in rows
         }
 
     # -- health -----------------------------------------------------------------------------
+    def has_kind(self, kind: str) -> bool:
+        """True when at least one chunk is of this kind (``content``, ``toc``...)."""
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM chunks WHERE kind = ? LIMIT 1", (kind,)).fetchone() is not None
+
     def chunk_count(self) -> int:
         """How many chunks the library holds."""
         with self._lock:
@@ -565,6 +647,9 @@ class Store:
                 "chunks whose text is not their page span": "SELECT count(*) FROM chunks c LEFT JOIN pages p"
                 " ON p.doc_id = c.doc_id AND p.number = c.page WHERE p.text IS NULL"
                 " OR substr(p.text, c.char_start + 1, c.char_end - c.char_start) != c.text",
+                "chunks of an unknown kind": "SELECT count(*) FROM chunks WHERE kind NOT IN ("
+                + ",".join(f"'{k}'" for k in KINDS)
+                + ")",
             }
             for label, sql in queries.items():
                 count = self._conn.execute(sql).fetchone()[0]

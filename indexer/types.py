@@ -31,7 +31,9 @@ class Document:
 
 @dataclass(frozen=True)
 class Chunk:
-    """A passage of one page: `text == page_text[char_start:char_end]`."""
+    """A passage of one page: `text == page_text[char_start:char_end]`. `kind` is ``content`` or what
+    kind of navigation page it comes from (``toc``, ``index``, ``bibliography``, ``lists``; see
+    `indexer.pagekind`)."""
 
     doc_id: int
     page: int
@@ -40,6 +42,7 @@ class Chunk:
     text: str
     id: int | None = None
     path: str = ""
+    kind: str = "content"
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,24 @@
 """Hybrid retrieval: dense (FAISS) and keyword (FTS5 BM25) candidates fused by reciprocal rank,
-capped per document, adjacent chunks of one page merged, optionally reranked by a cross-encoder."""
+capped per document, adjacent chunks of one page merged, optionally reranked by a cross-encoder.
+
+Only content chunks are candidates for an answer: tables of contents, indexes, reference lists and
+lists of figures (marked at indexing by `indexer.pagekind`) hold every keyword of a book but answer
+nothing. `footnotes search` may still show them, after the content passages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from indexer.pagekind import CONTENT
 from indexer.store import Store
 from indexer.types import Chunk, Hit
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
+CONTENT_ONLY = frozenset({CONTENT})
 
 
 @dataclass(frozen=True)
@@ -73,33 +79,56 @@ class Retriever:
         self.settings = settings or RetrievalSettings()
         self.reranker = reranker
 
-    def dense(self, query: str, k: int) -> list[Hit]:
-        """Nearest chunks by embedding."""
-        return self.store.search_dense(self.embed([query])[0], k)
+    def dense(self, query: str, k: int, kinds: Collection[str] | None = None) -> list[Hit]:
+        """Nearest chunks by embedding (of `kinds` only, when given)."""
+        return self.store.search_dense(self.embed([query])[0], k, kinds)
 
-    def keyword(self, query: str, k: int) -> list[Hit]:
-        """Best chunks by BM25."""
-        return self.store.search_keyword(query, k)
+    def keyword(self, query: str, k: int, kinds: Collection[str] | None = None) -> list[Hit]:
+        """Best chunks by BM25 (of `kinds` only, when given)."""
+        return self.store.search_keyword(query, k, kinds)
 
-    def retrieve(self, query: str, resident: Sequence[Hit] = ()) -> list[Hit]:
-        """The top passages for a query; `resident` passages (kept from earlier turns) join the fusion."""
+    def retrieve(self, query: str, resident: Sequence[Hit] = (), include_noncontent: bool = False) -> list[Hit]:
+        """The top passages for a query; `resident` passages (kept from earlier turns) join the fusion.
+
+        Only content passages are returned while the library has any. With `include_noncontent` (for
+        `footnotes search`), the navigation passages (``hit.chunk.kind``: toc, index, bibliography,
+        lists) that rank among the top passages of all kinds follow the content ones, demoted."""
+        vector = self.embed([query])[0] if self.settings.mode in ("hybrid", "dense") else None
+        hits = self._ranked(query, vector, resident, CONTENT_ONLY)
+        if not hits and not self.store.has_kind(CONTENT):
+            return self._ranked(query, vector, resident, None)  # nothing but navigation pages: better than none
+        if include_noncontent:
+            hits += [h for h in self._ranked(query, vector, resident, None, rerank=False) if h.chunk.kind != CONTENT]
+        return hits
+
+    def _ranked(
+        self,
+        query: str,
+        vector: np.ndarray | None,
+        resident: Sequence[Hit],
+        kinds: Collection[str] | None,
+        rerank: bool = True,
+    ) -> list[Hit]:
+        """Fuse, rerank, cap and merge the candidates of `kinds` (all kinds when None); the filter
+        applies to every candidate list, before fusion and the top_k cut."""
         s = self.settings
         rankings: list[Sequence[Hit]] = []
-        if s.mode in ("hybrid", "dense"):
-            rankings.append(self.dense(query, s.candidates))
+        if vector is not None:
+            rankings.append(self.store.search_dense(vector, s.candidates, kinds))
         if s.mode in ("hybrid", "keyword"):
-            rankings.append(self.keyword(query, s.candidates))
-        if resident:
-            rankings.append(resident)
+            rankings.append(self.store.search_keyword(query, s.candidates, kinds))
+        kept = [h for h in resident if kinds is None or h.chunk.kind in kinds]
+        if kept:
+            rankings.append(kept)
         fused = reciprocal_rank_fusion(rankings, s.rrf_k)
-        if self.reranker is not None:
+        if rerank and self.reranker is not None:
             fused = self.reranker.rerank(query, fused[: s.candidates])
         capped = _cap_per_document(fused, s.per_document)
         return self._merge_adjacent(capped[: s.top_k])
 
     def _merge_adjacent(self, hits: list[Hit]) -> list[Hit]:
-        """Join hits of one page whose spans overlap or nearly touch into one passage, kept at the
-        better rank, with the page's exact text between the outer ends."""
+        """Join hits of one page and kind whose spans overlap or nearly touch into one passage, kept at
+        the better rank (and kind), with the page's exact text between the outer ends."""
         merged: list[Hit] = []
         for hit in hits:
             partner = next(
@@ -122,7 +151,7 @@ class Retriever:
 
 def _adjacent(a: Chunk, b: Chunk, gap: int) -> bool:
     return (
-        (a.doc_id, a.page) == (b.doc_id, b.page)
+        (a.doc_id, a.page, a.kind) == (b.doc_id, b.page, b.kind)
         and a.char_start <= b.char_end + gap
         and b.char_start <= a.char_end + gap
     )

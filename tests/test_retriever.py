@@ -92,7 +92,11 @@ def test_cross_encoder_reranker_orders_by_its_own_scores(faq_library: Store, emb
     assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
     settings = RetrievalSettings(top_k=5, per_document=5, merge_gap_chars=-1_000_000)  # no merging: compare spans
     hits = Retriever(faq_library, embedder.embed, settings, reranker).retrieve(question)
+    content = {"content"}  # the answer's candidates: the FAQ's contents and index pages are left out
     fused = reciprocal_rank_fusion(
-        [Retriever(faq_library, embedder.embed).dense(question, 30), faq_library.search_keyword(question, 30)]
+        [
+            Retriever(faq_library, embedder.embed).dense(question, 30, content),
+            faq_library.search_keyword(question, 30, content),
+        ]
     )
     assert [h.chunk.id for h in hits] == [h.chunk.id for h in reranker.rerank(question, fused[:30])][:5]

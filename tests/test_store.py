@@ -135,3 +135,32 @@ def test_auto_index_switches_to_hnsw_past_the_threshold(tmp_path: Path, monkeypa
     assert store.search_dense(_unit(205), 1)[0].chunk.path == "/5.txt"
     assert store.check() == []
     assert "auto (hnsw now)" == store.stats().index_kind
+
+
+def test_chunk_kinds_are_stored_filtered_and_updated_in_place(store: Store) -> None:
+    text = "Contents: lamp, lens, bulb 1. The lamp lens is cleaned with water."
+    chunks = [
+        Chunk(doc_id=0, page=1, char_start=0, char_end=27, text=text[:27], kind="toc"),
+        Chunk(doc_id=0, page=1, char_start=28, char_end=len(text), text=text[28:]),
+    ]
+    store.write_document(
+        FileFacts("/m.pdf", "h", 1, 0.0), "test", [Page(1, text)], chunks, np.stack([_unit(1), _unit(2)])
+    )
+    record = store.document("/m.pdf")
+    assert record.pagekind_version == 0  # written without a classifier version
+    assert [c.kind for c in store.chunks_of(record.id)] == ["toc", "content"]
+    assert sorted(h.chunk.kind for h in store.search_keyword("lamp lens", 5)) == ["content", "toc"]
+    assert [h.chunk.kind for h in store.search_keyword("lamp lens", 1, kinds={"content"})] == ["content"]
+    assert [h.chunk.kind for h in store.search_dense(_unit(1), 1, kinds={"content"})] == ["content"]
+    assert store.search_dense(_unit(1), 5, kinds={"index"}) == []
+    generation = store.generation
+    toc_id = store.chunks_of(record.id)[0].id
+    store.set_chunk_kinds(record.id, {toc_id: "content"}, 7)
+    assert {c.kind for c in store.document_chunks(record.id)[0]} == {"content"}
+    assert store.document("/m.pdf").pagekind_version == 7 and store.generation == generation
+    with pytest.raises(ValueError, match="unknown"):
+        store.set_chunk_kinds(record.id, {toc_id: "appendix"}, 7)
+    assert store.check() == []
+    with sqlite3.connect(store.folder / CATALOGUE) as raw:
+        raw.execute("UPDATE chunks SET kind = 'preface'")
+    assert any("unknown kind" in p for p in store.check())
