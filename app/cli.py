@@ -8,7 +8,6 @@ traceback and goes to the log (see `app.logs`).
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import logging
 import os
@@ -251,7 +250,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise UsageError(f"--top-k must be at least 1, not {args.top_k}")
     with _open_store(args) as store:
         retriever = Retriever(store, _lazy_embed(args, store), RetrievalSettings(top_k=args.top_k, mode=args.mode))
-        hits = _retrieve_all_kinds(retriever, args.query)
+        hits = retriever.retrieve(args.query, include_noncontent=True)
     logger.info(
         "search %s (%s, top %d): %d hit(s)",
         redact(args.query, debug_logging(), "query"),
@@ -274,16 +273,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _retrieve_all_kinds(retriever: Retriever, query: str) -> list[Hit]:
-    """The passages an answer would use, then the navigation pages (contents, index) that rank among
-    them, when the retriever tells them apart (``include_noncontent``)."""
-    if "include_noncontent" in inspect.signature(retriever.retrieve).parameters:
-        return retriever.retrieve(query, include_noncontent=True)
-    return retriever.retrieve(query)
-
-
 def _kind(hit: Hit) -> str:
-    return str(getattr(hit.chunk, "kind", "content") or "content")
+    return hit.chunk.kind or "content"
 
 
 def _kind_label(kind: str) -> str:

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from app.cli import main
 from app.errors import describe, exit_code
 from app.logs import LOG_FILE
 from indexer.store import Store
-from indexer.types import Chunk
 from rag.context import ContextOverflow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,8 +101,6 @@ def test_options_after_the_command_json_search_and_a_log_without_text(
 
 
 def test_search_labels_a_contents_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    if "kind" not in {f.name for f in fields(Chunk)}:
-        pytest.skip("chunks carry no page kind in this tree")
     contents = "Contents\n" + "\n".join(
         f"{title} . . . . . . . . . . . . . . . . {page}"
         for page, title in enumerate(
