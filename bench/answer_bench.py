@@ -1,41 +1,232 @@
-"""The Debian FAQ evaluation: retrieval hit@5 by mode, then cited answers, per backend.
+"""The Debian FAQ answer bench of issue #9: retrieval and cited answers on three question sets, before and now.
 
-    python bench/answer_bench.py [--model light|quality|PATH] [--limit N] [--backends transformers llama.cpp]
+    python bench/answer_bench.py [--model light|quality|PATH] [--backend auto|transformers|llama.cpp]
+        [--answers 20,20,10] [--sets public,paraphrase,unanswerable] [--baseline REF | --no-baseline]
+        [--max-new-tokens N] [--json OUT]
 
-Prints, for the 120 questions of ../shared/eval/debian-faq/questions.jsonl: hit@5 of the gold page
-for dense, keyword and hybrid retrieval; then for the first N questions and each backend: the share
-of answers citing the gold page, token F1 against the gold answer, refusals, time to first token and
-tokens/s; and the overhead ratio of our streaming path against a direct call of the same model
-through its own library on the same prompts, measured in the same run.
+Question sets: the 120 public questions of ../shared/eval/debian-faq/questions.jsonl, the paraphrased ones
+of bench/eval/paraphrase.jsonl (a user's words, not the FAQ's headings) and the unanswerable ones of
+bench/eval/unanswerable.jsonl. Each side ("before" = the code at --baseline REF, checked out into a temporary
+git worktree; "now" = this working tree) runs as a separate worker process of this same file: it indexes the
+PDF into a temporary library with its own code, measures page-strict hybrid retrieval (hit@1, hit@5) on every
+answerable question, answers the first N questions of each set, and writes its raw results as JSON. The
+parent prints one table, before and now side by side, with the goals of issue #9 beside each row.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
+from collections import Counter, deque
+from datetime import datetime
 from pathlib import Path
 from statistics import median
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+EVAL = REPO.parent / "shared" / "eval" / "debian-faq"
+SET_FILES = {
+    "public": EVAL / "questions.jsonl",
+    "paraphrase": HERE / "eval" / "paraphrase.jsonl",
+    "unanswerable": HERE / "eval" / "unanswerable.jsonl",
+}
+ANSWERABLE = ("public", "paraphrase")
+DEFAULT_ANSWERS = {"public": 20, "paraphrase": 20, "unanswerable": 10}
+DEFAULT_BASELINE = "0e0811e"
+MISSING = "-"
 
-from indexer.embedder import Embedder
-from indexer.indexer import Indexer
-from indexer.store import Store
-from llm import llamacpp_backend
-from llm.base import Generator, Halt
-from llm.loader import load_generator
-from rag.answer import Answerer
-from rag.retriever import RetrievalSettings, Retriever
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "debian-faq"
+# ---------------------------------------------------------------- the worker (runs with one side's code)
+
+
+def log(message: str) -> None:
+    """Progress for the parent, which echoes the worker's stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def import_code(code: Path) -> dict:
+    """The project's classes from the tree at `code`, checked to come from there (not the editable install)."""
+    sys.path.insert(0, str(code))
+    from indexer.embedder import Embedder
+    from indexer.indexer import Indexer
+    from indexer.store import Store
+    from llm.loader import load_generator
+    from rag.answer import Answerer, AnswerSettings
+    from rag.retriever import RetrievalSettings, Retriever
+
+    for module in ("indexer.store", "rag.answer", "rag.retriever", "llm.loader"):
+        origin = Path(sys.modules[module].__file__).resolve()
+        if not origin.is_relative_to(code.resolve()):
+            raise RuntimeError(f"{module} was imported from {origin}, not from {code}")
+    return {
+        "Embedder": Embedder,
+        "Indexer": Indexer,
+        "Store": Store,
+        "load_generator": load_generator,
+        "AnswerSettings": AnswerSettings,
+        "Answerer": Answerer,
+        "RetrievalSettings": RetrievalSettings,
+        "Retriever": Retriever,
+    }
+
+
+def retrieval_pages(api: dict, store, embedder, questions: list[dict]) -> list[dict]:
+    """Pages of the top 5 hybrid hits (the answer path's retriever) for each question, best first."""
+    retriever = api["Retriever"](store, embedder.embed, api["RetrievalSettings"](top_k=5))
+    rows = []
+    for q in questions:
+        hits = retriever.retrieve(q["question"])
+        rows.append({"id": q["id"], "gold": q["gold_page_1based"], "pages": [h.chunk.page for h in hits]})
+    return rows
+
+
+def answer_record(q: dict, answer, seconds: float) -> dict:
+    """The fields of one `CitedAnswer` the table needs, JSON-ready."""
+    timing = {k: float(v) for k, v in (getattr(answer, "timing", None) or {}).items() if isinstance(v, int | float)}
+    return {
+        "id": q["id"],
+        "question": q["question"],
+        "gold": q.get("gold_page_1based"),
+        "cited_pages": sorted({answer.sources[n].page for n in answer.cited if n in answer.sources}),
+        "refused": bool(answer.refused),
+        "timing": timing,
+        "wall_seconds": seconds,
+        "text": answer.text,
+    }
+
+
+def answer_sets(api: dict, store, embedder, job: dict) -> tuple[dict, dict]:
+    """Answers to the first N questions of each set, and facts about the generator."""
+    started = time.perf_counter()
+    generator = api["load_generator"](job["model"], backend=job["backend"])
+    facts = {"load_seconds": time.perf_counter() - started, "backend": getattr(generator, "backend", "?")}
+    facts["generator"] = generator.describe() if hasattr(generator, "describe") else str(generator)
+    settings = api["AnswerSettings"]()
+    if job.get("max_new_tokens"):
+        settings = api["AnswerSettings"](max_new_tokens=job["max_new_tokens"])
+    answerer = api["Answerer"](store, embedder, generator, settings)
+    results: dict[str, list[dict]] = {}
+    for name, questions in job["sets"].items():
+        chosen = questions[: job["answers"].get(name, 0)]
+        results[name] = []
+        for i, q in enumerate(chosen, start=1):
+            began = time.perf_counter()
+            answer = answerer.ask(q["question"])
+            results[name].append(answer_record(q, answer, time.perf_counter() - began))
+            log(f"answer {name} {i}/{len(chosen)}: {time.perf_counter() - began:.1f} s, refused={answer.refused}")
+    return results, facts
+
+
+def run_worker(code: Path, job_file: Path, out_file: Path) -> None:
+    """Index the PDF with the code at `code`, measure retrieval and answers, write the raw results."""
+    job = json.loads(job_file.read_text())
+    api = import_code(code)
+    result: dict = {"code": str(code), "python": sys.version.split()[0]}
+    embedder = api["Embedder"]()
+    with tempfile.TemporaryDirectory(prefix="footnotes-bench-") as folder:
+        store = api["Store"](Path(folder))
+        started = time.perf_counter()
+        api["Indexer"](store, embedder).run([Path(job["pdf"])])
+        result["index_seconds"] = time.perf_counter() - started
+        log(f"indexed {Path(job['pdf']).name} in {result['index_seconds']:.1f} s")
+        result["retrieval"] = {
+            name: retrieval_pages(api, store, embedder, qs) for name, qs in job["sets"].items() if name in ANSWERABLE
+        }
+        log("retrieval done: " + ", ".join(f"{k} {len(v)}" for k, v in result["retrieval"].items()))
+        result["answers"], facts = answer_sets(api, store, embedder, job)
+        result.update(facts)
+        store.close()
+    out_file.write_text(json.dumps(result, indent=1))
+
+
+# ---------------------------------------------------------------- the parent: run both sides, print the table
+
+
+def load_set(name: str) -> list[dict]:
+    """The questions of one set, from its JSON-lines file."""
+    return [json.loads(line) for line in SET_FILES[name].read_text().splitlines() if line.strip()]
+
+
+def default_model() -> str:
+    """The app's default preset (``quality`` when installed, else ``light``)."""
+    sys.path.insert(0, str(REPO))
+    try:
+        from llm.bundled import default_preset
+
+        return default_preset()
+    except (ImportError, SyntaxError, AttributeError, NameError):  # the tree may be mid-edit; the bench still runs
+        return "quality"
+
+
+def parse_answers(text: str, sets: list[str]) -> dict[str, int]:
+    """``--answers``: one N for every set, or ``public,paraphrase,unanswerable`` counts such as ``20,20,10``."""
+    values = [int(v) for v in text.split(",")]
+    if len(values) == 1:
+        return dict.fromkeys(sets, values[0])
+    names = [n for n in ("public", "paraphrase", "unanswerable") if n in sets]
+    if len(values) != len(names):
+        raise SystemExit(f"--answers: give one count, or one per set ({', '.join(names)})")
+    return dict(zip(names, values, strict=True))
+
+
+def run_side(label: str, code: Path, job_file: Path, folder: Path) -> dict:
+    """Run this file as a worker with the code at `code` (PYTHONPATH and cwd there); its stderr is echoed."""
+    script = folder / "answer_bench_worker.py"  # a copy outside both trees: its folder lands on sys.path
+    shutil.copyfile(__file__, script)
+    out_file = folder / f"{label}.json"
+    env = {**os.environ, "PYTHONPATH": str(code), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, str(script), "--worker", "--code", str(code), "--job", str(job_file)]
+    command += ["--out", str(out_file)]
+    started = time.perf_counter()
+    tail: deque[str] = deque(maxlen=25)
+    with subprocess.Popen(
+        command, cwd=code, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        for line in process.stdout:
+            tail.append(line.rstrip())
+            print(f"  [{label}] {line.rstrip()}", file=sys.stderr, flush=True)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0 or not out_file.exists():
+        return {"error": f"worker exited with {process.returncode}", "log_tail": list(tail), "seconds": seconds}
+    result = json.loads(out_file.read_text())
+    result["seconds"] = seconds
+    return result
+
+
+def git(*args: str) -> str:
+    """Output of a git command on this repository."""
+    return subprocess.run(["git", "-C", str(REPO), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def run_baseline(ref: str, job_file: Path, folder: Path) -> dict:
+    """Check `ref` out into a temporary worktree, run the worker there, remove the worktree."""
+    tree = folder / "baseline"
+    git("worktree", "add", "--detach", str(tree), ref)
+    try:
+        return run_side("before", tree, job_file, folder)
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
+        subprocess.run(["git", "-C", str(REPO), "worktree", "prune"], check=False)
+
+
+# ---------------------------------------------------------------- figures
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile; None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
 def token_f1(prediction: str, gold: str) -> float:
@@ -49,124 +240,230 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def retrieval_table(store: Store, embedder: Embedder, questions: list[dict]) -> None:
-    """Hit@5 of the gold page for each retrieval mode."""
-    for mode in ("dense", "keyword", "hybrid"):
-        retriever = Retriever(store, embedder.embed, RetrievalSettings(top_k=5, mode=mode))
-        found = sum(
-            q["gold_page_1based"] in {h.chunk.page for h in retriever.retrieve(q["question"])} for q in questions
-        )
-        print(f"retrieval {mode:<8} hit@5 {found / len(questions):6.1%}  ({found}/{len(questions)})")
+def share(hits: int, total: int) -> tuple[float | None, str]:
+    """A fraction with its count, or nothing when there was nothing to count."""
+    return (hits / total, f"{hits}/{total}") if total else (None, "")
 
 
-def _fresh(generator: Generator) -> None:
-    """Forget llama.cpp's cached prompt, so neither path gets the other's prompt processing for free."""
-    if generator.backend == "llama.cpp":
-        generator._llm.reset()
+def retrieval_figures(result: dict) -> dict:
+    """Page-strict hit@1 and hit@5 per answerable set."""
+    figures = {}
+    for name, rows in result.get("retrieval", {}).items():
+        figures[f"{name}.hit1"] = share(sum(bool(r["pages"]) and r["pages"][0] == r["gold"] for r in rows), len(rows))
+        figures[f"{name}.hit5"] = share(sum(r["gold"] in r["pages"] for r in rows), len(rows))
+    return figures
 
 
-def direct_seconds(generator: Generator, prompt: str, tokens: int) -> float:
-    """The same prompt through the backend's own library, without our streaming layer. Both paths
-    decode greedily, so with the same token limit they produce the same tokens."""
-    _fresh(generator)
-    started = time.perf_counter()
-    if generator.backend == "llama.cpp":
-        llm = generator._llm
-        llm.create_completion(
-            llm.tokenize(prompt.encode(), add_bos=False, special=True), max_tokens=tokens, temperature=0.0
-        )
-    else:
-        import torch
-
-        inputs = generator._tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(generator.device)
-        with torch.inference_mode():
-            generator._model.generate(
-                **inputs,
-                max_new_tokens=tokens,
-                do_sample=False,
-                temperature=None,
-                top_p=None,
-                top_k=None,
-                pad_token_id=generator._tokenizer.eos_token_id,
-            )
-    return time.perf_counter() - started
-
-
-def ours(generator: Generator, prompt: str, tokens: int) -> tuple[float, int]:
-    """Seconds and tokens generated for the prompt through `Generator.stream_prompt`."""
-    _fresh(generator)
-    started = time.perf_counter()
-    text = "".join(generator.stream_prompt(prompt, tokens, 0.0, Halt(threading.Event())))
-    return time.perf_counter() - started, generator.count_tokens(text)
-
-
-def answer_table(answerer: Answerer, questions: list[dict]) -> None:
-    """Answer quality and speed for one backend."""
-    cites_gold = refused = 0
-    f1s, ttft, tps = [], [], []
-    for q in questions:
-        answer = answerer.ask(q["question"])
-        cited_pages = {answer.sources[n].page for n in answer.cited}
-        cites_gold += q["gold_page_1based"] in cited_pages
-        refused += answer.refused
-        f1s.append(token_f1(answer.text, q["gold_answer"]))
-        if "seconds_to_first_token" in answer.timing:
-            ttft.append(answer.timing["seconds_to_first_token"])
-            tps.append(answer.timing["tokens_per_second"])
-    n = len(questions)
-    g = answerer.generator
-    print(
-        f"{g.backend:<12} answers cite gold page {cites_gold / n:6.1%}   token F1 {sum(f1s) / n:.3f}   "
-        f"refused {refused}/{n}   first token {median(ttft):.1f} s (median)   decode {median(tps):.1f} tok/s"
-    )
-
-
-def overhead(answerer: Answerer, questions: list[dict], tokens: int = 48) -> None:
-    """Ratio of our streaming path to the library's own call on the same prompts and tokens."""
-    mine = direct = 0.0
-    generated = 0
-    for q in questions:
-        prepared = answerer.prepare(q["question"])
-        if prepared.plan is None:
+def answer_figures(result: dict, golds: dict[str, str]) -> dict:
+    """Gold page (within one page) cited, refusals and token F1 per set."""
+    figures = {}
+    for name, rows in result.get("answers", {}).items():
+        if not rows:
             continue
-        prompt = answerer.generator.render(prepared.plan.messages)
-        _, produced = ours(answerer.generator, prompt, tokens)  # warm-up, and the token count to match
-        for _ in range(2):  # alternate the two paths so drift on a noisy machine falls on both
-            direct += direct_seconds(answerer.generator, prompt, max(produced, 1))
-            seconds, _ = ours(answerer.generator, prompt, tokens)
-            mine += seconds
-        generated += 2 * produced
+        refused = sum(r["refused"] for r in rows)
+        figures[f"{name}.refused"] = share(refused, len(rows))
+        if name in ANSWERABLE:
+            cited = sum(any(abs(p - r["gold"]) <= 1 for p in r["cited_pages"]) for r in rows)
+            figures[f"{name}.cited"] = share(cited, len(rows))
+            f1 = [token_f1(r["text"], golds.get(r["id"], "")) for r in rows]
+            figures[f"{name}.f1"] = (sum(f1) / len(f1), "")
+    return figures
+
+
+def timing_figures(result: dict) -> dict:
+    """Latency and throughput over every generated (not pre-refused) answer; None where a key is absent."""
+    rows = [r for rows in result.get("answers", {}).values() for r in rows]
+
+    def values(key: str) -> list[float]:
+        return [r["timing"][key] for r in rows if key in r["timing"]]
+
+    generated = len(values("seconds"))
+    note = f"n={generated}" if generated else ""
+    return {
+        "ttft.p50": (percentile(values("seconds_to_first_token"), 0.5), note),
+        "ttft.p95": (percentile(values("seconds_to_first_token"), 0.95), note),
+        "seconds.p50": (percentile(values("seconds"), 0.5), note),
+        "prompt_tokens.p50": (percentile(values("prompt_tokens"), 0.5), note),
+        "decode.p50": (median(values("tokens_per_second")) if values("tokens_per_second") else None, note),
+        "index_seconds": (result.get("index_seconds"), ""),
+    }
+
+
+def figures(result: dict, golds: dict[str, str]) -> dict:
+    """Every figure of one side, key -> (value or None, count note)."""
+    if "error" in result:
+        return {}
+    return {**retrieval_figures(result), **answer_figures(result, golds), **timing_figures(result)}
+
+
+# ---------------------------------------------------------------- the table
+
+# key, label, kind (pct, sec, num, int, f1), goal (op, threshold) or None, ratio shown
+ROWS = [
+    ("public.hit1", "public: retrieval hit@1 (page-strict)", "pct", (">=", 0.90), False),
+    ("public.hit5", "public: retrieval hit@5", "pct", None, False),
+    ("paraphrase.hit1", "paraphrase: retrieval hit@1 (page-strict)", "pct", (">=", 0.75), False),
+    ("paraphrase.hit5", "paraphrase: retrieval hit@5", "pct", None, False),
+    ("public.cited", "public: gold page (±1) cited", "pct", (">=", 0.85), False),
+    ("public.refused", "public: answerable refused", "pct", ("<=", 0.05), False),
+    ("public.f1", "public: token F1 vs gold", "f1", None, False),
+    ("paraphrase.cited", "paraphrase: gold page (±1) cited", "pct", (">=", 0.85), False),
+    ("paraphrase.refused", "paraphrase: answerable refused", "pct", ("<=", 0.05), False),
+    ("paraphrase.f1", "paraphrase: token F1 vs gold", "f1", None, False),
+    ("unanswerable.refused", "unanswerable: refused", "pct", (">=", 0.90), False),
+    ("ttft.p50", "first token p50", "sec", ("<=", 6.0), True),
+    ("ttft.p95", "first token p95", "sec", None, True),
+    ("seconds.p50", "whole answer p50", "sec", None, True),
+    ("prompt_tokens.p50", "prompt tokens p50", "int", None, True),
+    ("decode.p50", "decode tokens/s p50", "num", None, True),
+    ("index_seconds", "indexing the PDF", "sec", None, True),
+]
+
+
+def show(value: float | None, kind: str, note: str = "") -> str:
+    """A figure as text."""
+    if value is None:
+        return MISSING
+    formats = {"pct": f"{value:.1%}", "sec": f"{value:.1f} s", "num": f"{value:.1f}", "int": f"{value:.0f}"}
+    text = formats.get(kind, f"{value:.3f}")
+    return f"{text} ({note})" if note and kind == "pct" else text
+
+
+def verdict(value: float | None, goal: tuple[str, float] | None) -> str:
+    """``met``, ``NOT met`` or nothing, for the figure of now."""
+    if goal is None or value is None:
+        return ""
+    op, threshold = goal
+    return "met" if (value >= threshold if op == ">=" else value <= threshold) else "NOT met"
+
+
+def table_rows(before: dict | None, now: dict) -> list[list[str]]:
+    """One row per figure that either side has."""
+    rows = []
+    for key, label, kind, goal, ratio in ROWS:
+        b, n = (before or {}).get(key, (None, "")), now.get(key, (None, ""))
+        if b[0] is None and n[0] is None:
+            continue
+        cells = [label]
+        if before is not None:
+            cells.append(show(b[0], kind, b[1]))
+        cells.append(show(n[0], kind, n[1]))
+        if before is not None:
+            cells.append(f"{n[0] / b[0]:.2f}x" if ratio and b[0] and n[0] is not None else "")
+        goal_text = f"{goal[0].replace('>=', '≥').replace('<=', '≤')} {show(goal[1], kind)}" if goal else ""
+        rows.append([*cells, goal_text, verdict(n[0], goal)])
+    return rows
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    """A plain, aligned text table."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    print(line)
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        print("  ".join(cells).rstrip())
+
+
+def cpu_model() -> str:
+    """The CPU's model name, from /proc/cpuinfo where there is one."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def print_header(args: argparse.Namespace, answers: dict[str, int], sizes: dict[str, int]) -> None:
+    """Machine, date and configuration."""
+    load = " / ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    print(f"date: {datetime.now().astimezone().isoformat(timespec='minutes')}")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, {platform.machine()}, load average {load}")
+    print(f"model {args.model}, backend {args.backend}; python {platform.python_version()}")
     print(
-        f"{answerer.generator.backend:<12} overhead: ours {mine:.1f} s / direct {direct:.1f} s = {mine / direct:.2f}x "
-        f"({len(questions)} prompts, {generated} tokens generated)"
+        "sets: " + ", ".join(f"{name} {sizes[name]} questions ({answers.get(name, 0)} answered)" for name in args.sets)
     )
+
+
+def print_side_facts(label: str, result: dict | None) -> None:
+    """What each worker ran with, or why it failed."""
+    if result is None:
+        return
+    if "error" in result:
+        print(f"{label}: FAILED ({result['error']}); last lines of its log:")
+        for line in result.get("log_tail", [])[-12:]:
+            print(f"    {line}")
+        return
+    print(f"{label}: {result.get('generator', '?')} [{result.get('backend', '?')}], {result['seconds']:.0f} s in all")
+
+
+# ---------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (``--limit`` is the old name of ``--answers``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="preset or path (default: the app's default preset)")
+    parser.add_argument("--backend", default="auto", choices=["auto", "transformers", "llama.cpp"])
+    parser.add_argument("--answers", "--limit", default=None, help="questions answered per set: N or 20,20,10")
+    parser.add_argument("--sets", default="public,paraphrase,unanswerable")
+    parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="git ref of 'before' (default %(default)s)")
+    parser.add_argument("--no-baseline", action="store_true", help="measure only the current code")
+    parser.add_argument("--max-new-tokens", type=int, default=None, help="cap on answer length (default: app's)")
+    parser.add_argument("--json", type=Path, default=None, help="save every raw result here")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--job", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if not args.worker:
+        args.sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+        unknown = set(args.sets) - set(SET_FILES)
+        if unknown:
+            parser.error(f"unknown sets: {', '.join(sorted(unknown))}")
+    return args
 
 
 def main() -> None:
-    """Run the evaluation and print its tables."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="light")
-    parser.add_argument("--limit", type=int, default=20, help="questions answered by the LLM (all 120 for retrieval)")
-    parser.add_argument("--backends", nargs="+", default=["transformers", "llama.cpp"])
-    args = parser.parse_args()
-    questions = [json.loads(line) for line in (EVAL / "questions.jsonl").read_text().splitlines() if line.strip()]
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores; model {args.model}; "
-        f"{len(questions)} questions, {args.limit} answered"
-    )
-    embedder = Embedder()
-    with tempfile.TemporaryDirectory() as folder:
-        store = Store(Path(folder))
-        Indexer(store, embedder).run([EVAL / "debian-faq.en.pdf"])
-        retrieval_table(store, embedder, questions)
-        for backend in args.backends:
-            if backend == "llama.cpp" and not llamacpp_backend.available():
-                print("llama.cpp    skipped: llama-cpp-python is not installed")
-                continue
-            answerer = Answerer(store, embedder, load_generator(args.model, backend=backend))
-            answer_table(answerer, questions[: args.limit])
-            overhead(answerer, questions[:3])
-        store.close()
+    """Run both sides and print the table."""
+    args = parse_args()
+    if args.worker:
+        run_worker(args.code, args.job, args.out)
+        return
+    args.model = args.model or default_model()
+    sets = {name: load_set(name) for name in args.sets}
+    answers = parse_answers(args.answers, args.sets) if args.answers else {n: DEFAULT_ANSWERS[n] for n in args.sets}
+    golds = {q["id"]: q.get("gold_answer", "") for qs in sets.values() for q in qs}
+    print_header(args, answers, {k: len(v) for k, v in sets.items()})
+    job = {
+        "pdf": str(EVAL / "debian-faq.en.pdf"),
+        "model": args.model,
+        "backend": args.backend,
+        "max_new_tokens": args.max_new_tokens,
+        "answers": answers,
+        "sets": sets,
+    }
+    with tempfile.TemporaryDirectory(prefix="footnotes-answer-bench-") as tmp:
+        folder = Path(tmp)
+        job_file = folder / "job.json"
+        job_file.write_text(json.dumps(job))
+        before = None if args.no_baseline else run_baseline(args.baseline, job_file, folder)
+        now = run_side("now", REPO, job_file, folder)
+    ref = git("rev-parse", "--short", args.baseline) if not args.no_baseline else ""
+    print()
+    print_side_facts(f"before ({ref})", before)
+    print_side_facts("now", now)
+    print()
+    header = ["figure", *([f"before ({ref})"] if before is not None else []), "now"]
+    header += [*(["now/before"] if before is not None else []), "goal", "now meets"]
+    before_figures = figures(before, golds) if before is not None else None
+    print_table(header, table_rows(before_figures, figures(now, golds)))
+    if args.json:
+        args.json.write_text(json.dumps({"job": job, "before": before, "now": now, "baseline": ref}, indent=1))
+        print(f"\nraw results: {args.json}")
 
 
 if __name__ == "__main__":
