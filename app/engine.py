@@ -1,25 +1,91 @@
 """The Qt-free core the window drives: one library, its store, a lazily loaded embedder and model,
-and the current conversation. Every method may be called from a worker thread."""
+and the current conversation. Every method may be called from a worker thread.
+
+Loading is serialised per model: a question asked while the start-up warm-up loads the model waits
+for that same load (it does not start a second one), and indexing never waits for the language
+model, only for the small embedder.
+"""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from indexer.chunker import ChunkSettings
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
 from indexer.store import Store
-from indexer.types import Hit
+from indexer.types import Chunk, Hit
 from llm.loader import load_generator
-from rag.answer import Answerer, AnswerSettings, Conversation
+from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn
 from rag.citations import CitedAnswer
 from rag.context import ContextPlan
 from rag.retriever import RetrievalSettings, Retriever
 
 Status = Callable[[str], None]
+
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[#*\-•])")
+_STOPWORDS = frozenset(
+    "a an and are as at be but by can do does for from had has have how i if in is it its of on or so than that the "
+    "their them then there these they this to was were what when where which who why will with you your much many "
+    "more most should would could must not no".split()
+)
+MAX_PREVIEW = 260
+STOPPED_LOADING = "Stopped before the model had finished loading."
+
+
+class Cancelled(Exception):
+    """The user stopped a question before its answer began (while the model was still loading)."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """One passage the answer will use, as shown before the first token: its number in the answer,
+    the passage, and its sentence that shares the most words with the question."""
+
+    number: int
+    chunk: Chunk
+    sentence: str
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.casefold()) if w not in _STOPWORDS}
+
+
+def best_sentence(text: str, question: str) -> str:
+    """The sentence of `text` sharing the most (non-stop) words with `question`; the first on a tie.
+
+    Cheap on purpose (no model call): it only picks what to show while the model starts writing."""
+    pieces = [line for piece in _SENTENCE_END.split(text) for line in _without_heading(piece)]
+    sentences = [" ".join(s.split()) for s in pieces if s.strip()] or [" ".join(text.split())]
+    if not sentences[0]:
+        return ""
+    asked = _words(question)
+    best = max(sentences, key=lambda s: (len(asked & _words(s)), -sentences.index(s)))
+    return best if len(best) <= MAX_PREVIEW else best[: MAX_PREVIEW - 1].rstrip() + "…"
+
+
+def _without_heading(piece: str) -> list[str]:
+    """`piece` without a heading line it starts with: a Markdown ``#`` line, or a short line with no
+    closing punctuation followed by a capitalised line ("5 Warranty" above "The Aurora 3 is…")."""
+    first, _, rest = piece.strip().partition("\n")
+    heading = first.startswith("#") or (
+        rest.strip()[:1].isupper() and len(first.split()) <= 6 and not first.rstrip().endswith((".", ",", ";", ":"))
+    )
+    return [rest] if heading else [piece]
+
+
+def previews(prepared: Prepared) -> list[Preview]:
+    """The passages a prepared question will be answered from, numbered as the answer cites them."""
+    included = prepared.plan.included if prepared.plan else []
+    return [
+        Preview(number, hit.chunk, best_sentence(hit.chunk.text, prepared.question))
+        for number, hit in enumerate(included, start=1)
+    ]
 
 
 class Engine:
@@ -41,7 +107,9 @@ class Engine:
         self.conversation = Conversation()
         self._embedder: Embedder | None = None
         self._answerer: Answerer | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the fields above: held for moments only
+        self._embedder_lock = threading.Lock()  # one embedder load at a time
+        self._model_lock = threading.Lock()  # one language-model load at a time
 
     def configure(self, model: str, backend: str, device: str, top_k: int, chunk_tokens: int) -> None:
         """Apply new settings; a different model, backend or device is loaded on the next question."""
@@ -51,13 +119,16 @@ class Engine:
                 self._answerer = None
             self.settings = replace(self.settings, retrieval=replace(self.settings.retrieval, top_k=top_k))
             if self._answerer is not None:
-                self._answerer.settings = self.settings
-                self._answerer.retriever.settings = self.settings.retrieval
+                self._apply_settings(self._answerer)
             self.chunking = ChunkSettings(max_tokens=chunk_tokens)
+
+    def _apply_settings(self, answerer: Answerer) -> None:
+        answerer.settings = self.settings
+        answerer.retriever.settings = self.settings.retrieval
 
     def embedder(self) -> Embedder:
         """Load the embedding model on first use (seconds); later calls return it at once."""
-        with self._lock:
+        with self._embedder_lock:
             if self._embedder is None:
                 self._embedder = Embedder()
             return self._embedder
@@ -74,14 +145,48 @@ class Engine:
         indexer = Indexer(self.store, self.embedder(), chunking=self.chunking)
         return indexer.run(paths or None, progress=progress, cancel=cancel, force=force, passwords=passwords)
 
-    def answerer(self, status: Status) -> Answerer:
-        """Load the language model on first use (seconds to a minute), reporting what it does."""
+    @property
+    def model_loaded(self) -> bool:
+        """True once the language model for the current settings is in memory."""
+        return self._answerer is not None
+
+    def model_description(self) -> str | None:
+        """The loaded model in one line (name, backend, device, window), or None before it is loaded."""
+        answerer = self._answerer
+        return answerer.generator.describe() if answerer is not None else None
+
+    def answerer(self, status: Status, cancel: threading.Event | None = None) -> Answerer:
+        """Load the language model on first use (seconds to a minute), reporting what it does.
+
+        A call made while another thread loads the model waits for that load; with `cancel`, the wait
+        ends with `Cancelled` as soon as it is set (the load itself cannot be interrupted)."""
         embedder = self.embedder()
-        with self._lock:
-            if self._answerer is None:
-                generator = load_generator(self.model, self.backend, self.device, status=status)
-                self._answerer = Answerer(self.store, embedder, generator, self.settings)
-            return self._answerer
+        loaded = self._answerer
+        if loaded is not None:
+            return loaded
+        if self._model_lock.locked():
+            status("Waiting for the model to finish loading…")
+        while not self._model_lock.acquire(timeout=0.1):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(STOPPED_LOADING)
+        try:
+            with self._lock:
+                if self._answerer is not None:
+                    return self._answerer
+                wanted = (self.model, self.backend, self.device)
+            generator = load_generator(*wanted, status=status)
+            answerer = Answerer(self.store, embedder, generator, self.settings)
+            with self._lock:
+                self._apply_settings(answerer)
+                if (self.model, self.backend, self.device) == wanted:  # not reconfigured meanwhile
+                    self._answerer = answerer
+            return answerer
+        finally:
+            self._model_lock.release()
+
+    def warm(self, status: Status) -> str:
+        """Load the embedder and the language model now (the start-up warm-up); their description."""
+        return self.answerer(status).generator.describe()
 
     def ask(
         self,
@@ -90,10 +195,22 @@ class Engine:
         on_plan: Callable[[ContextPlan | None], None],
         status: Status,
         cancel: threading.Event,
+        on_prepared: Callable[[Prepared], None] | None = None,
     ) -> CitedAnswer:
-        """Answer with citations, streaming tokens; the turn joins the conversation."""
-        answerer = self.answerer(status)
-        return answerer.ask(question, self.conversation, on_token=on_token, cancel=cancel, on_plan=on_plan)
+        """Answer with citations, streaming tokens; the turn joins the conversation.
+
+        Retrieval and the context plan come first and are reported (`on_plan`, `on_prepared`) before
+        the model writes its first token, so the passages can be shown while it writes."""
+        answerer = self.answerer(status, cancel)
+        status("Reading passages…")
+        prepared = answerer.prepare(question, self.conversation)
+        on_plan(prepared.plan)
+        status(f"Writing the answer from {len(prepared.plan.included)} passage(s)…" if prepared.plan else "Writing…")
+        if on_prepared is not None:
+            on_prepared(prepared)
+        answer = answerer.generate(prepared, on_token, cancel)
+        self.conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))
+        return answer
 
     def search(self, query: str) -> list[Hit]:
         """The passages the retriever would give the model."""

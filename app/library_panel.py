@@ -92,6 +92,8 @@ class LibraryPanel(QWidget):
         self.problems.hide()
         files = QPushButton("Add files…")
         folder = QPushButton("Add folder…")
+        files.setAccessibleName("Add files")
+        folder.setAccessibleName("Add folder")
         files.clicked.connect(self.add_files)
         folder.clicked.connect(self.add_folder)
         buttons = QHBoxLayout()

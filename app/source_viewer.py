@@ -1,4 +1,5 @@
-"""The source pane: the cited file opened at the cited page, the passage highlighted.
+"""The source pane: the cited file opened at the cited page, the passage highlighted (or, when the
+answer knows it, just the sentence of the passage that supports the cited claim).
 
 PDF pages are rendered with QtPdf and the passage is found in pdfium's own text of the page (it
 differs from our extraction in whitespace and hyphens, so `app.text_match.locate` matches letters
@@ -9,6 +10,7 @@ Invisible control characters (bidi overrides, zero-width spaces) are shown as vi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QUrl
 from PySide6.QtGui import QColor, QDesktopServices, QImage, QPainter, QPixmap, QTextCharFormat, QTextCursor
@@ -32,6 +34,14 @@ _INVISIBLE = {
     chr(c) for c in [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 }
 HIGHLIGHT = QColor(255, 213, 0, 110)
+
+
+class Span(Protocol):
+    """A stretch of a page's text (page coordinates), like `rag.citations.Evidence`."""
+
+    char_start: int
+    char_end: int
+    text: str
 
 
 def make_visible(text: str) -> tuple[str, list[int]]:
@@ -87,19 +97,25 @@ class SourceViewer(QWidget):
         self.current_page = 0
         self.highlighted_text = ""
 
-    def show_chunk(self, chunk: Chunk, page_text: str | None) -> None:
-        """Open the chunk's file at its page with the passage highlighted."""
+    def show_chunk(self, chunk: Chunk, page_text: str | None, focus: Span | None = None) -> None:
+        """Open the chunk's file at its page with the passage highlighted; with `focus`, only that
+        span of the page (the supporting sentence) is highlighted."""
         self._path = Path(chunk.path)
         self.current_page = chunk.page
         self.highlighted_text = ""
         self.title.setText(f"<b>{self._path.name}</b> · page {chunk.page}")
         self.open_button.setEnabled(self._path.exists())
         self.note.clear()
-        if self._path.suffix.lower() == ".pdf" and self._path.exists() and self._show_pdf(chunk):
+        if focus is not None and not focus.text.strip():
+            focus = None
+        if self._path.suffix.lower() == ".pdf" and self._path.exists() and self._show_pdf(chunk, focus):
             return
         if not self._path.exists():
             self.note.setText("The file is no longer at this path; showing the indexed text.")
-        self._show_text(chunk, page_text if page_text is not None else chunk.text)
+        if page_text is None:
+            page_text = chunk.text
+            focus = None  # its coordinates are the page's, and the page is not at hand
+        self._show_text(chunk, page_text, focus)
 
     # -- PDF --------------------------------------------------------------------------------
     def _document(self, path: Path) -> QPdfDocument | None:
@@ -112,7 +128,7 @@ class SourceViewer(QWidget):
             self._documents[key] = document
         return self._documents[key]
 
-    def _show_pdf(self, chunk: Chunk) -> bool:
+    def _show_pdf(self, chunk: Chunk, focus: Span | None) -> bool:
         document = self._document(Path(chunk.path))
         if document is None or not 1 <= chunk.page <= document.pageCount():
             return False
@@ -121,8 +137,11 @@ class SourceViewer(QWidget):
         width = max(400, self.page_area.viewport().width() - 24)
         scale = width / points.width()
         image = document.render(index, QSize(int(points.width() * scale), int(points.height() * scale)))
-        span = locate(document.getAllText(index).text(), chunk.text)
         top = 0.0
+        page = document.getAllText(index).text()
+        span = locate(page, chunk.text)
+        if focus is not None:
+            span = _within(page, span, focus.text) or span
         if span is not None:
             selection = document.getSelectionAtIndex(index, span[0], span[1] - span[0])
             self.highlighted_text = selection.text()
@@ -137,13 +156,18 @@ class SourceViewer(QWidget):
         return True
 
     # -- text -------------------------------------------------------------------------------
-    def _show_text(self, chunk: Chunk, page_text: str) -> None:
+    def _show_text(self, chunk: Chunk, page_text: str, focus: Span | None = None) -> None:
         shown, positions = make_visible(page_text)
         self.text_view.setPlainText(shown)
         start, end = chunk.char_start, chunk.char_end
         if page_text[start:end] != chunk.text:  # a merged or moved passage: find it by content
             found = locate(page_text, chunk.text)
             start, end = found if found else (0, 0)
+        if focus is not None:
+            if page_text[focus.char_start : focus.char_end] == focus.text:
+                start, end = focus.char_start, focus.char_end
+            else:
+                start, end = _within(page_text, (start, end) if end > start else None, focus.text) or (start, end)
         cursor = QTextCursor(self.text_view.document())
         cursor.setPosition(positions[start])
         cursor.setPosition(positions[end], QTextCursor.MoveMode.KeepAnchor)
@@ -161,6 +185,15 @@ class SourceViewer(QWidget):
     def _open_externally(self) -> None:
         if self._path is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._path)))
+
+
+def _within(page: str, passage: tuple[int, int] | None, sentence: str) -> tuple[int, int] | None:
+    """Where `sentence` is on the page: inside the passage's span when it is there, else anywhere."""
+    if passage is not None:
+        found = locate(page[passage[0] : passage[1]], sentence)
+        if found is not None:
+            return passage[0] + found[0], passage[0] + found[1]
+    return locate(page, sentence)
 
 
 def _paint_highlight(image: QImage, rects: list[QRectF], scale: float) -> QImage:

@@ -1,18 +1,31 @@
 """The Footnotes window: library (left), conversation (centre), source (right).
 
 A thin layer: every piece of work is a core call on Qt's thread pool (`app.workers.Job`), and the
-widgets only show what those calls report.
+widgets only show what those calls report. While the library is empty the centre shows a first-run
+guide (add files, or try the bundled sample library); the model loads in the background from the
+start; and each answer first shows the passages it is read from, then streams in beneath them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QFileSystemWatcher, QSettings, Qt, QThreadPool, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QByteArray, QFileSystemWatcher, QSettings, Qt, QThreadPool, QTimer, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -25,31 +38,44 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app.chat_view import ChatTurn, ChatView
+from app.chat_view import ChatTurn, ChatView, FirstRunGuide
 from app.context_meter import ContextMeter
-from app.engine import Engine
+from app.engine import STOPPED_LOADING, Engine, Preview, previews
 from app.library_panel import LibraryPanel
 from app.preferences import Preferences, load_preferences, save_preferences
 from app.settings_dialog import SettingsDialog
 from app.source_viewer import SourceViewer
-from app.workers import Job
+from app.workers import Job, background_pool
 from indexer.indexer import IndexProgress, IndexReport
 from rag.answer import Turn
 from rag.citations import CitedAnswer
 from rag.export import FORMATS, export, to_markdown
 
 WATCH_DEBOUNCE_MS = 2000
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "assets" / "sample"
+SAMPLE_QUESTION = "How often should I descale the Aurora 3?"
+log = logging.getLogger("footnotes.gui")
 
 
 class MainWindow(QMainWindow):
-    """The main window over one `Engine`."""
+    """The main window over one `Engine`; with `warm_model`, the model starts loading at once."""
+
+    evidence_shown = Signal(list)
+    """The passages (`Preview`s) of the answer being written, emitted once they are on screen."""
+    first_token = Signal()
+    """Emitted when an answer's first token is on screen."""
 
     def __init__(
-        self, engine: Engine, settings: QSettings | None = None, preferences: Preferences | None = None
+        self,
+        engine: Engine,
+        settings: QSettings | None = None,
+        preferences: Preferences | None = None,
+        warm_model: bool = False,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -62,6 +88,10 @@ class MainWindow(QMainWindow):
         self._answer_job: Job | None = None
         self._started = 0.0
         self._status_message = ""
+        self._warm_job: Job | None = None
+        self._warm_model = warm_model
+        self._closing = False
+        self._indexing_sample = False
 
         self.library = LibraryPanel()
         self.library.add_files.connect(self._choose_files)
@@ -69,8 +99,16 @@ class MainWindow(QMainWindow):
         self.library.unlock.connect(self.unlock_document)
         self.chat = ChatView()
         self.chat.citation_clicked.connect(self.open_citation)
+        self.guide = FirstRunGuide()
+        self.guide.add_files.connect(self._choose_files)
+        self.guide.add_folder.connect(self._choose_folder)
+        self.guide.try_sample.connect(self.try_sample)
+        self.centre_stack = QStackedWidget()
+        self.centre_stack.addWidget(self.guide)
+        self.centre_stack.addWidget(self.chat)
         self.viewer = SourceViewer()
         self.query = QLineEdit(placeholderText="Ask a question about your files…")
+        self.query.setAccessibleName("Question")
         self.query.returnPressed.connect(self.ask)
         self.send_button = QPushButton("Send")
         self.send_button.setDefault(True)
@@ -86,7 +124,7 @@ class MainWindow(QMainWindow):
         centre = QWidget()
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.chat, 1)
+        column.addWidget(self.centre_stack, 1)
         ask_row = QHBoxLayout()
         ask_row.addWidget(self.query, 1)
         ask_row.addWidget(self.send_button)
@@ -110,9 +148,12 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_indexing)
         self.cancel_button.hide()
+        self.model_label = QLabel()
+        self.model_label.setAccessibleName("Model status")
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
+        self.statusBar().addPermanentWidget(self.model_label)
 
         self.watcher = QFileSystemWatcher(self)
         self.watcher.directoryChanged.connect(self._schedule_refresh)
@@ -125,6 +166,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_state()
         self.refresh_library()
+        self._show_model_state()
+        if warm_model:
+            self.start_model_warmup()
 
     # -- menus and state --------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -148,6 +192,9 @@ class MainWindow(QMainWindow):
         chat_menu = self.menuBar().addMenu("&Chat")
         action(chat_menu, "&Stop generating", self.stop_answer, Qt.Key.Key_Escape)
         action(chat_menu, "Re-index &library", lambda: self.index_paths([], force=True))
+        self.help_menu = self.menuBar().addMenu("&Help")
+        self.log_action = action(self.help_menu, "Open &log folder", self.open_log_folder)
+        self.about_action = action(self.help_menu, "&About Footnotes", self.show_about)
 
     def _restore_state(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -218,11 +265,18 @@ class MainWindow(QMainWindow):
         job.signals.failed.connect(self._on_index_failed)
         self._index_job = job
         self._started = time.perf_counter()
+        self.guide.set_indexing(True)
         self.status_label.setText("Preparing to index (loading the embedding model)…")
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_button.show()
         job.start()
+
+    def try_sample(self) -> None:
+        """Index the bundled sample library (three small files) so there is something to ask about."""
+        if not self.busy:
+            self._indexing_sample = True
+        self.index_paths([SAMPLE_DIR])
 
     def cancel_indexing(self) -> None:
         """Stop after the current batch; finished files stay indexed."""
@@ -232,7 +286,7 @@ class MainWindow(QMainWindow):
 
     def _on_index_progress(self, state: IndexProgress) -> None:
         if state.files_done != self.progress.value():
-            self.library.show_records(self.engine.store.documents())  # files appear as they finish
+            self._show_records()  # files appear as they finish
         self.progress.setRange(0, max(state.files_total, 1))
         self.progress.setValue(state.files_done)
         self.progress.setFormat(f"{state.files_done} / {state.files_total} files")
@@ -245,7 +299,6 @@ class MainWindow(QMainWindow):
         self.status_label.setText(f"Indexing {current} · {state.chunks_embedded} passages{left}")
 
     def _on_indexed(self, report: IndexReport) -> None:
-        self._end_indexing()
         done = len(report.indexed) + len(report.reused)
         problems = report.failed + report.skipped
         verb = "Cancelled after indexing" if report.cancelled else "Indexed"
@@ -253,8 +306,13 @@ class MainWindow(QMainWindow):
             f"{verb} {done} file(s), {report.chunks_embedded} passages in {report.seconds:.0f} s"
             + (f"; {len(problems)} skipped or failed (listed under the library)" if problems else "")
         )
+        sample = self._indexing_sample
+        self._end_indexing()
         self.library.show_problems(problems)
         self.refresh_library()
+        if sample and done:
+            self.query.setPlaceholderText(f"Try: {SAMPLE_QUESTION}")
+            self.query.setFocus()
 
     def _on_index_failed(self, message: str) -> None:
         self._end_indexing()
@@ -263,12 +321,26 @@ class MainWindow(QMainWindow):
 
     def _end_indexing(self) -> None:
         self._index_job = None
+        self._indexing_sample = False
         self.progress.hide()
         self.cancel_button.hide()
+        self.guide.set_indexing(False)
+
+    def _show_records(self) -> None:
+        """Show the catalogue in the library pane, and the first-run guide while nothing is indexed."""
+        records = self.engine.store.documents()
+        self.library.show_records(records)
+        has_documents = any(r.status == "indexed" for r in records)
+        self.centre_stack.setCurrentWidget(self.chat if has_documents else self.guide)
+
+    @property
+    def guide_shown(self) -> bool:
+        """True while the first-run guide stands in for the conversation (an empty library)."""
+        return self.centre_stack.currentWidget() is self.guide
 
     def refresh_library(self) -> None:
         """Reload the document list and watch the indexed folders for changes."""
-        self.library.show_records(self.engine.store.documents())
+        self._show_records()
         roots = [str(r) for r in self.engine.store.roots() if r.exists()]
         watched = set(self.watcher.directories() + self.watcher.files())
         new = [r for r in roots if r not in watched]
@@ -297,6 +369,7 @@ class MainWindow(QMainWindow):
         if not question or self.answering:
             return
         self.query.clear()
+        self.centre_stack.setCurrentWidget(self.chat)  # even on an empty library, the answer is shown
         self.chat.start_turn(question)
         job = Job(
             lambda report, cancel: self.engine.ask(
@@ -305,6 +378,7 @@ class MainWindow(QMainWindow):
                 on_plan=lambda plan: report(("plan", plan)),
                 status=lambda message: report(("status", message)),
                 cancel=cancel,
+                on_prepared=lambda prepared: report(("evidence", previews(prepared))),
             )
         )
         job.signals.progress.connect(self._on_answer_progress)
@@ -325,11 +399,21 @@ class MainWindow(QMainWindow):
 
     def _on_answer_progress(self, event: tuple[str, object]) -> None:
         kind, value = event
+        if not self.chat.turns:  # a new chat was started while this answer was on its way
+            return
         if kind == "token":
+            first = not self.chat.turns[-1].streamed
             if self._tick.isActive():
                 self._tick.stop()
                 self.status_label.setText(f"Answering with {self.engine.model}…")
             self.chat.append_token(str(value))
+            if first:
+                self._show_model_state()  # the question may have loaded the model
+                self.first_token.emit()
+        elif kind == "evidence":
+            evidence: list[Preview] = list(value)  # type: ignore[call-overload]
+            self.chat.show_evidence(evidence)
+            self.evidence_shown.emit(evidence)
         elif kind == "plan":
             self.meter.show_plan(value)
             plan = self.meter.plan
@@ -339,9 +423,11 @@ class MainWindow(QMainWindow):
         else:
             self._status_message = str(value)
             self._show_elapsed()
+            if not self.chat.turns[-1].streamed:
+                self.chat.set_status(self._status_message)
 
     def _show_elapsed(self) -> None:
-        message = self._status_message or "Retrieving passages…"
+        message = self._status_message or "Reading passages…"
         self.status_label.setText(f"{message} ({time.perf_counter() - self._started:.0f} s)")
 
     def _on_answered(self, answer: CitedAnswer) -> None:
@@ -358,8 +444,10 @@ class MainWindow(QMainWindow):
 
     def _on_answer_failed(self, message: str) -> None:
         self._end_answer()
-        self.chat.fail_turn(f"Error: {message}")
-        self.status_label.setText(f"Error: {message}")
+        shown = message if message == STOPPED_LOADING else f"Error: {message}"
+        log.warning("answer failed: %s", message)
+        self.chat.fail_turn(shown)
+        self.status_label.setText(shown)
 
     def _end_answer(self) -> None:
         self._answer_job = None
@@ -375,7 +463,9 @@ class MainWindow(QMainWindow):
         chunk = answer.sources[number]
         record = self.engine.store.document(chunk.path)
         page_text = self.engine.store.page_text(record.id, chunk.page) if record else None
-        self.viewer.show_chunk(chunk, page_text)
+        evidence_for = getattr(answer, "evidence_for", None)  # the supporting sentence, when citations know it
+        focus = evidence_for(number) if callable(evidence_for) else None
+        self.viewer.show_chunk(chunk, page_text, focus)
 
     def new_chat(self) -> None:
         """Start a new conversation."""
@@ -384,6 +474,104 @@ class MainWindow(QMainWindow):
         self.chat.reset()
         self.meter.show_plan(None)
         self.meter_label.clear()
+
+    # -- the model --------------------------------------------------------------------------
+    @property
+    def warming(self) -> bool:
+        """True while the background warm-up is loading the model."""
+        return self._warm_job is not None and self._warm_job.running
+
+    def start_model_warmup(self) -> None:
+        """Load the embedder and the model in the background, so the first question does not wait for
+        them; a question asked meanwhile waits for this same load. Closing the window does not wait."""
+        if self.warming:
+            return
+        if self.engine.model_loaded:
+            self._show_model_state()
+            return
+        engine = self.engine  # the job must not reach the window, which may be gone when it ends
+        job = Job(lambda report, _cancel: engine.warm(report))
+        job.signals.progress.connect(self._on_model_progress)
+        job.signals.done.connect(self._on_model_ready)
+        job.signals.failed.connect(self._on_model_failed)
+        self._warm_job = job
+        self._set_model_status(f"Model: loading {engine.model}…", "Loading the model in the background")
+        job.start(background_pool())
+
+    def _on_model_progress(self, message: object) -> None:
+        if not self._closing:
+            self.model_label.setToolTip(str(message))
+
+    def _on_model_ready(self, description: object) -> None:
+        log.info("model warmed up: %s", description)
+        if not self._closing:
+            self._show_model_state()
+
+    def _on_model_failed(self, message: str) -> None:
+        log.warning("model warm-up failed: %s", message)
+        if not self._closing:
+            self._set_model_status(
+                "Model: failed to load", f"{message}\nIt is tried again with the next question; see Settings."
+            )
+
+    def _show_model_state(self) -> None:
+        """Say which model is ready, loading, or loaded with the first question."""
+        description = self.engine.model_description()
+        if description:
+            self._set_model_status(f"Model: {description} ready", description)
+        elif self.warming:
+            self._set_model_status(f"Model: loading {self.engine.model}…", "Loading the model in the background")
+        else:
+            self._set_model_status(f"Model: {self.engine.model} (loads with the first question)")
+
+    def _set_model_status(self, text: str, tip: str = "") -> None:
+        self.model_label.setText(text)
+        self.model_label.setToolTip(tip)
+        self.guide.set_model_status(text)
+
+    # -- help -------------------------------------------------------------------------------
+    def log_folder(self) -> Path | None:
+        """The folder the app writes its logs to, or None when this build has no log files."""
+        try:
+            from app.logs import log_dir
+        except ImportError:
+            return None
+        return Path(log_dir())
+
+    def log_folder_url(self) -> QUrl | None:
+        """What *Help > Open log folder* hands to the desktop."""
+        folder = self.log_folder()
+        return QUrl.fromLocalFile(str(folder)) if folder is not None else None
+
+    def open_log_folder(self) -> None:
+        """Show the log folder in the system's file manager."""
+        folder = self.log_folder()
+        if folder is None:
+            self.status_label.setText("This build writes no log files (app.logs is missing).")
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        self.status_label.setText(f"Log folder: {folder}")
+
+    def about_text(self) -> str:
+        """Version, model, backend and library, for *Help > About Footnotes*."""
+        try:
+            release = version("footnotes")
+        except PackageNotFoundError:
+            release = "development version"
+        model = self.engine.model_description() or f"{self.engine.model} (not loaded yet)"
+        folder = self.log_folder()
+        return (
+            f"Footnotes {release}\n"
+            "Answers questions about your own files, with numbered citations; nothing leaves this computer.\n\n"
+            f"Model: {model}\n"
+            f"Backend: {self.engine.backend} · device: {self.engine.device}\n"
+            f"Library: {self.engine.store.folder}\n" + (f"Logs: {folder}\n" if folder is not None else "")
+        )
+
+    def show_about(self) -> None:
+        """The About box."""
+        QMessageBox.about(self, "About Footnotes", self.about_text())
 
     # -- export and settings ----------------------------------------------------------------
     def export_chat(self) -> None:
@@ -416,6 +604,11 @@ class MainWindow(QMainWindow):
         self.preferences = new
         self.engine.configure(new.model, new.backend, new.device, new.top_k, new.chunk_tokens)
         save_preferences(self.settings, new)
+        if (new.model, new.backend, new.device) != (old.model, old.backend, old.device):
+            if self._warm_model:
+                self.start_model_warmup()
+            else:
+                self._show_model_state()
         if new.library != old.library:
             QMessageBox.information(self, "Footnotes", "The new library folder is used from the next start.")
         if new.chunk_tokens != old.chunk_tokens and self.engine.store.documents():
@@ -424,7 +617,10 @@ class MainWindow(QMainWindow):
                 self.index_paths([], force=True)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop work safely (the current file finishes or is cancelled whole), save state, close."""
+        """Stop work safely (the current file finishes or is cancelled whole), save state, close.
+
+        A model still loading in the background is not waited for: its result is ignored."""
+        self._closing = True
         for job in (self._index_job, self._answer_job):
             if job is not None:
                 job.cancel.set()
@@ -433,8 +629,21 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def run_app(library: Path | None = None) -> int:
-    """Open the window on the saved (or given) library and run the event loop."""
+def _setup_logging() -> None:
+    """Log to the app's log folder (`app.logs`), or to stderr in a build without it."""
+    try:
+        from app.logs import setup_logging
+    except ImportError:
+        logging.basicConfig(level=logging.INFO)
+        log.info("app.logs is missing: logging to stderr only")
+        return
+    setup_logging("gui")
+
+
+def run_app(library: Path | None = None, warm_model: bool = True) -> int:
+    """Open the window on the saved (or given) library and run the event loop; with `warm_model`, the
+    model loads in the background from the start."""
+    _setup_logging()
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Footnotes")
     app.setOrganizationName("Footnotes")
@@ -450,6 +659,15 @@ def run_app(library: Path | None = None) -> int:
         preferences.top_k,
         preferences.chunk_tokens,
     )
-    window = MainWindow(engine, settings, preferences)
+    window = MainWindow(engine, settings, preferences, warm_model=warm_model)
     window.show()
-    return app.exec()
+    code = app.exec()
+    if window.warming:
+        # The window is closed and its state saved, but a model load cannot be interrupted and the
+        # interpreter would wait for it on exit; model caches are written atomically, so just leave.
+        log.info("exiting while the model was still loading")
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

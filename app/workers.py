@@ -1,4 +1,9 @@
-"""Running core work off the GUI thread: a job on Qt's thread pool that reports through signals."""
+"""Running core work off the GUI thread: a job on Qt's thread pool that reports through signals.
+
+Jobs the window waits for when it closes (indexing, answers) run on Qt's global pool; a job that may
+outlive the window and cannot be cancelled (loading the model at start-up) runs on `background_pool()`,
+which closing the window does not wait for.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ class Job(QRunnable):
         self.setAutoDelete(False)
         self.signals = JobSignals()
         self.cancel = threading.Event()
+        self.running = False
+        """True from `start` until the work has returned or raised (set on the worker thread)."""
         self._work = work
 
     def run(self) -> None:
@@ -34,11 +41,26 @@ class Job(QRunnable):
             result = self._work(self.signals.progress.emit, self.cancel)
         except Exception as exc:  # noqa: BLE001 - shown to the user rather than lost in a thread
             traceback.print_exc()
+            self.running = False
             self.signals.failed.emit(str(exc))
             return
+        self.running = False
         self.signals.done.emit(result)
 
-    def start(self) -> Job:
-        """Queue the job on the global pool."""
-        QThreadPool.globalInstance().start(self)
+    def start(self, pool: QThreadPool | None = None) -> Job:
+        """Queue the job on `pool` (default: Qt's global pool)."""
+        self.running = True
+        (pool or QThreadPool.globalInstance()).start(self)
         return self
+
+
+_background: QThreadPool | None = None
+
+
+def background_pool() -> QThreadPool:
+    """A pool of its own for long, uncancellable work that the window must not wait for on closing."""
+    global _background
+    if _background is None:
+        _background = QThreadPool()
+        _background.setMaxThreadCount(1)
+    return _background

@@ -13,17 +13,22 @@ from PySide6.QtGui import QDropEvent, QTextCursor
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from app.engine import Engine
+from app.chat_view import ChatView
+from app.engine import Engine, Preview
+from app.source_viewer import SourceViewer
 from app.text_match import _skeleton
-from app.window import MainWindow
+from app.window import SAMPLE_DIR, MainWindow
+from indexer.types import Chunk
+from rag.citations import CitedAnswer, Evidence
 from rag.export import export
+from rag.prompt import REFUSAL
 
 KETTLE_FACT = "The Zephyr-9 kettle has a warranty of seven years."
 
 
-def _window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
+def _window(qtbot: QtBot, tmp_path: Path, warm_model: bool = False) -> MainWindow:
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(Engine(tmp_path / "lib", model="light"), settings)
+    window = MainWindow(Engine(tmp_path / "lib", model="light"), settings, warm_model=warm_model)
     qtbot.addWidget(window)
     window.show()
     return window
@@ -39,25 +44,30 @@ def _drop(window: MainWindow, paths: list[Path]) -> None:
     assert event.isAccepted()
 
 
-def _click_citation(qtbot: QtBot, window: MainWindow, turn: int, number: int) -> None:
-    """Click the first chip of citation `number` in answer `turn`, with the mouse, where it is drawn."""
-    document = window.chat.document()
+def _click_link(chat: ChatView, href: str) -> None:
+    """Click the first link to `href` in the chat, with the mouse, where it is drawn."""
+    document = chat.document()
     block = document.begin()
     while block.isValid():
         fragments = block.begin()
         while not fragments.atEnd():
             fragment = fragments.fragment()
-            if fragment.charFormat().anchorHref() == f"cite:{turn}:{number}":
+            if fragment.charFormat().anchorHref() == href:
                 cursor = QTextCursor(document)
                 cursor.setPosition(fragment.position() + 1)
-                window.chat.ensureCursorVisible()
-                window.chat.setTextCursor(cursor)
-                point = window.chat.cursorRect(cursor).center()
-                QTest.mouseClick(window.chat.viewport(), Qt.MouseButton.LeftButton, pos=point)
+                chat.ensureCursorVisible()
+                chat.setTextCursor(cursor)
+                point = chat.cursorRect(cursor).center()
+                QTest.mouseClick(chat.viewport(), Qt.MouseButton.LeftButton, pos=point)
                 return
             fragments += 1
         block = block.next()
-    raise AssertionError(f"no chip for citation {number}")
+    raise AssertionError(f"no link to {href}")
+
+
+def _click_citation(qtbot: QtBot, window: MainWindow, turn: int, number: int) -> None:
+    """Click the first chip of citation `number` in answer `turn`, with the mouse, where it is drawn."""
+    _click_link(window.chat, f"cite:{turn}:{number}")
 
 
 @pytest.fixture
@@ -106,6 +116,13 @@ def test_ask_streams_cites_opens_the_source_exports_and_stops(qtbot: QtBot, tmp_
     qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
 
     streamed: list[str] = []
+    events: list[tuple[str, object]] = []
+
+    def on_evidence(evidence: list[Preview]) -> None:
+        events.append(("evidence", (evidence, window.chat.turns[-1].streamed, window.chat.toPlainText())))
+
+    window.evidence_shown.connect(on_evidence)
+    window.first_token.connect(lambda: events.append(("token", window.chat.turns[-1].streamed)))
     window.query.setText("How long is the warranty of the Zephyr-9 kettle?")
     window.ask()
     assert window.answering
@@ -119,6 +136,15 @@ def test_ask_streams_cites_opens_the_source_exports_and_stops(qtbot: QtBot, tmp_
     assert "seven" in shown.lower() or "7" in shown
     assert "kettle.pdf, page 2" in shown
     assert window.meter.plan is not None and window.meter.plan.included
+
+    # Evidence first: the passages (file, page, best sentence) were on screen before the first token.
+    assert [kind for kind, _ in events] == ["evidence", "token"]
+    evidence, streamed_then, shown_then = events[0][1]
+    assert streamed_then == "" and evidence and all(isinstance(item, Preview) for item in evidence)
+    assert [item.chunk for item in evidence] == [hit.chunk for hit in window.meter.plan.included]
+    kettle = next(item for item in evidence if Path(item.chunk.path).name == "kettle.pdf" and item.chunk.page == 2)
+    assert kettle.sentence == KETTLE_FACT
+    assert "kettle.pdf, page 2" in shown_then and KETTLE_FACT in shown_then
 
     number = next(n for n in answer.cited if Path(answer.sources[n].path).name == "kettle.pdf")
     _click_citation(qtbot, window, 0, number)
@@ -141,21 +167,40 @@ def test_ask_streams_cites_opens_the_source_exports_and_stops(qtbot: QtBot, tmp_
 
 
 def test_a_text_citation_highlights_its_exact_span(qtbot: QtBot, tmp_path: Path, docs: Path) -> None:
-    window = _window(qtbot, tmp_path)
+    window = _window(qtbot, tmp_path, warm_model=True)  # the model loads while the files are indexed
+    assert window.warming or window.engine.model_loaded
+    assert window.model_label.text().startswith("Model:")
     window.index_paths([docs])
     qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
     window.query.setText("How long should bread dough be kneaded?")
-    window.ask()
+    window.ask()  # if the warm-up is still loading, the question waits for that same load
     qtbot.waitUntil(lambda: not window.answering, timeout=300_000)
+    qtbot.waitUntil(lambda: not window.warming, timeout=60_000)
+    assert window.model_label.text() == f"Model: {window.engine.model_description()} ready"
+    assert window.engine.model_description() in window.about_text()
     answer = window.chat.turns[-1].answer
     number = next((n for n in answer.sources if Path(answer.sources[n].path).name == "recipes.md"), None)
     assert number is not None
     window.open_citation(0, number)
     assert window.viewer.stack.currentWidget() is window.viewer.text_view
-    assert window.viewer.highlighted_text == answer.sources[number].text
-    assert window.viewer.text_view.extraSelections()[0].cursor.selectedText() == answer.sources[number].text.replace(
-        "\n", "\u2029"
-    )
+    evidence = answer.evidence_for(number)  # the supporting sentence, when a sentence cites it
+    expected = evidence.text if evidence is not None else answer.sources[number].text
+    assert window.viewer.highlighted_text == expected
+    assert window.viewer.text_view.extraSelections()[0].cursor.selectedText() == expected.replace("\n", "\u2029")
+
+
+def test_a_citation_with_evidence_highlights_only_the_supporting_sentence(qtbot: QtBot) -> None:
+    page = "# Bread\nKnead the dough for ten minutes. Then let it rise for an hour.\n"
+    chunk = Chunk(doc_id=1, page=1, char_start=8, char_end=len(page) - 1, text=page[8:-1], path="/gone/recipes.md")
+    sentence = "Then let it rise for an hour."
+    viewer = SourceViewer()
+    qtbot.addWidget(viewer)
+    start = page.index(sentence)
+    viewer.show_chunk(chunk, page, Evidence(1, start, start + len(sentence), sentence, 0.8))
+    assert viewer.highlighted_text == sentence
+    assert viewer.text_view.extraSelections()[0].cursor.selectedText() == sentence
+    viewer.show_chunk(chunk, page)  # no evidence: the whole passage
+    assert viewer.highlighted_text == chunk.text
 
 
 def test_a_library_of_ten_thousand_files_stays_responsive(qtbot: QtBot, tmp_path: Path) -> None:
@@ -181,3 +226,65 @@ def test_a_library_of_ten_thousand_files_stays_responsive(qtbot: QtBot, tmp_path
     assert "10000 documents" in window.library.counts.text()
     gaps = [b - a for a, b in itertools.pairwise([started, *ticks])]
     assert max(gaps) < 1.0, "the window froze while showing 10,000 files"
+
+
+def test_an_empty_library_guides_to_the_sample_library(qtbot: QtBot, tmp_path: Path) -> None:
+    window = _window(qtbot, tmp_path)
+    assert window.guide_shown and window.guide.isVisible() and not window.chat.isVisible()
+    button = window.guide.sample_button
+    assert button.isVisible() and button.isEnabled() and button.accessibleName() == "Try the sample library"
+    assert window.guide.model_label.text() == window.model_label.text() != ""
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.busy and not button.isEnabled()
+    qtbot.waitUntil(
+        lambda: sum(r.status == "indexed" for r in window.library.model.records) == 3 and not window.busy,
+        timeout=120_000,
+    )
+    assert {Path(r.path).name for r in window.library.model.records} == {p.name for p in SAMPLE_DIR.iterdir()}
+    assert not window.guide_shown and not window.guide.isVisible() and window.chat.isVisible()
+    assert window.query.placeholderText().startswith("Try: ")
+
+    window.engine.store.remove_documents([r.path for r in window.engine.store.documents()])
+    window.refresh_library()
+    assert window.guide_shown and window.guide.isVisible() and button.isEnabled()  # emptied: the guide is back
+
+
+def test_help_menu_opens_the_log_folder_and_tells_about_the_app(qtbot: QtBot, tmp_path: Path) -> None:
+    from app.logs import log_dir
+
+    window = _window(qtbot, tmp_path)
+    assert window.help_menu.menuAction() in window.menuBar().actions()
+    texts = {a.text().replace("&", ""): a for a in window.help_menu.actions()}
+    assert texts["Open log folder"] is window.log_action and window.log_action.isEnabled()
+    assert texts["About Footnotes"].isEnabled()
+    assert window.log_folder_url() == QUrl.fromLocalFile(str(log_dir()))
+    about = window.about_text()
+    assert "Footnotes" in about and str(window.engine.store.folder) in about and "light" in about
+
+
+def test_closing_while_the_model_loads_neither_waits_nor_crashes(qtbot: QtBot, tmp_path: Path) -> None:
+    window = _window(qtbot, tmp_path, warm_model=True)
+    assert window.warming and "loading" in window.model_label.text()
+    window.close()
+    assert not window.isVisible()
+    shown = window.model_label.text()
+    qtbot.waitUntil(lambda: not window.warming, timeout=300_000)  # the load ends after the window closed
+    qtbot.wait(50)  # its signals arrive and are ignored
+    assert window.model_label.text() == shown and window.engine.model_loaded
+
+
+def test_a_withheld_draft_is_revealed_on_request(qtbot: QtBot) -> None:
+    chat = ChatView()
+    qtbot.addWidget(chat)
+    chat.resize(700, 500)
+    chat.show()
+    draft = "The Zephyr-9 kettle is guaranteed for ninety years."
+    chat.start_turn("How long is the kettle guaranteed?")
+    chat.finish_turn(CitedAnswer("How long is the kettle guaranteed?", REFUSAL, {}, [], refused=True, withheld=draft))
+    assert REFUSAL in chat.toPlainText() and "Show the unsupported draft" in chat.toPlainText()
+    assert draft not in chat.toPlainText()
+    _click_link(chat, "draft:0")
+    shown = chat.toPlainText()
+    assert draft in shown and "Unsupported draft" in shown and "Hide the draft" in shown
+    _click_link(chat, "draft:0")
+    assert draft not in chat.toPlainText()
