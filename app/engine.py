@@ -8,6 +8,7 @@ model, only for the small embedder.
 
 from __future__ import annotations
 
+import importlib
 import re
 import threading
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from indexer.embedder import Embedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
 from indexer.store import Store
 from indexer.types import Chunk, Hit
+from llm import llamacpp_backend
+from llm.bundled import PRESETS
 from llm.loader import load_generator
 from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn
 from rag.citations import CitedAnswer
@@ -162,6 +165,10 @@ class Engine:
         ends with `Cancelled` as soon as it is set (the load itself cannot be interrupted)."""
         embedder = self.embedder()
         loaded = self._answerer
+        if loaded is not None and self._llama_arrived(loaded):
+            status("llama.cpp is now installed: switching to it…")
+            with self._lock:
+                self._answerer = loaded = None
         if loaded is not None:
             return loaded
         if self._model_lock.locked():
@@ -183,6 +190,17 @@ class Engine:
             return answerer
         finally:
             self._model_lock.release()
+
+    def _llama_arrived(self, answerer: Answerer) -> bool:
+        """True when `auto` runs a GGUF on transformers on the CPU only because llama.cpp was missing, and
+        llama.cpp has been installed since (the first `make run` compiles it in the background)."""
+        generator = answerer.generator
+        if self.backend != "auto" or generator.backend != "transformers" or generator.device != "cpu":
+            return False
+        if not (self.model in PRESETS or str(self.model).lower().endswith(".gguf")):
+            return False
+        importlib.invalidate_caches()
+        return llamacpp_backend.available()
 
     def warm(self, status: Status) -> str:
         """Load the embedder and the language model now (the start-up warm-up); their description."""

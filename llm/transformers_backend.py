@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -28,13 +29,22 @@ def converted_dir(gguf: Path, cache: Path) -> Path:
 
 
 def convert_gguf(gguf: Path, target: Path) -> Path:
-    """De-quantise a GGUF file into a transformers folder (safetensors + tokenizer), atomically."""
+    """De-quantise a GGUF file into a transformers folder (safetensors + tokenizer), atomically.
+
+    Each converter writes its own partial folder, so two processes converting the same model at once
+    (the window and a CLI, or parallel tests) both succeed: the first rename wins, the second finds the
+    finished folder and discards its copy."""
+    import tempfile
+
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if (target / "config.json").exists():
         return target
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f"{target.name}.partial*"):  # left by a converter that was killed
+        if time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     # A GGUF-loaded model refuses save_pretrained(): rebuild it from its config and copy the weights.
@@ -42,7 +52,12 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
     rebuilt.load_state_dict(loaded.state_dict())
     rebuilt.save_pretrained(str(partial), safe_serialization=True)
     tokenizer.save_pretrained(str(partial))
-    os.replace(partial, target)
+    try:
+        os.replace(partial, target)
+    except OSError:
+        if not (target / "config.json").exists():
+            raise
+        shutil.rmtree(partial, ignore_errors=True)  # another process finished first
     return target
 
 
