@@ -1,7 +1,9 @@
-"""One question in, one cited answer out: retrieve, budget the context, stream, cite.
+"""One question in, one cited answer out: retrieve, compress, budget the context, stream, cite.
 
-`prepare` does the fast part (retrieval and the context plan, which the GUI shows as its meter
-before the first token); `generate` streams the model's answer and checks its citations.
+`prepare` does the fast part (retrieval, compression of each passage to the sentences that bear on
+the question, and the context plan, which the GUI shows as its meter before the first token);
+`generate` streams the model's answer and checks its citations against the compressed passages,
+which are exactly what the model saw.
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from indexer.store import Store
 from indexer.types import Hit
 from llm.base import Generator, Message
 from rag.citations import CitedAnswer, cite
-from rag.context import DEFAULT_ANSWER_RESERVE, ContextPlan, plan_context
+from rag.compress import compress_hits
+from rag.context import (
+    DEFAULT_ANSWER_RESERVE,
+    DEFAULT_PASSAGE_MAX_TOKENS,
+    DEFAULT_PASSAGE_TOKENS,
+    ContextPlan,
+    PassageBudget,
+    plan_context,
+)
 from rag.prompt import REFUSAL
 from rag.retriever import CrossEncoderReranker, RetrievalSettings, Retriever
 
@@ -37,6 +47,20 @@ class AnswerSettings:
     relevance_floor: float = 0.27
     """Best dense similarity under which the library is taken to hold nothing on the question:
     the answer is a refusal without asking the model (calibrated on the Debian FAQ questions)."""
+    compress: bool = True
+    """Cut each passage to the sentences that bear on the question (see `rag.compress`); off, passages
+    go in whole and only the window limits them."""
+    passage_tokens: int = DEFAULT_PASSAGE_TOKENS
+    """Tokens of passage text in one prompt, all passages together, when compressing: with the system
+    prompt and the question this keeps the prompt near 500 tokens, a few seconds of prompt processing
+    on a 2-core CPU."""
+    passage_max_tokens: int = DEFAULT_PASSAGE_MAX_TOKENS
+    """Tokens of text of any one passage, when compressing."""
+
+    @property
+    def passage_budget(self) -> PassageBudget:
+        """The passage budget these settings make."""
+        return PassageBudget(self.passage_tokens, self.passage_max_tokens)
 
 
 @dataclass
@@ -64,7 +88,8 @@ class Conversation:
 
 @dataclass
 class Prepared:
-    """A question ready to generate: its standalone query, passages and context plan."""
+    """A question ready to generate: its standalone query, passages (compressed when the settings say
+    so) and context plan; `plan.included` are the numbered sources the citations resolve to."""
 
     question: str
     query: str
@@ -101,7 +126,8 @@ class Answerer:
         self.retriever = Retriever(store, embedder.embed, self.settings.retrieval, reranker)
 
     def prepare(self, question: str, conversation: Conversation | None = None) -> Prepared:
-        """Retrieve passages (keeping still-relevant ones from the last turn) and plan the context."""
+        """Retrieve passages (keeping still-relevant ones from the last turn), cut them to what bears on
+        the question, and plan the context."""
         query = standalone_query(question, conversation)
         query_vector = self.embedder.embed([query])[0]
         best = self.store.search_dense(query_vector, 1)
@@ -110,12 +136,18 @@ class Answerer:
         if best_similarity < self.settings.relevance_floor and not resident:
             return Prepared(question, query, [], None, best_similarity)
         hits = self.retriever.retrieve(query, resident=resident)
+        budget = self.settings.passage_budget if self.settings.compress else None
+        if budget is not None:
+            hits = compress_hits(
+                query, hits, self.embedder.embed, self.generator.count_tokens, budget, self.store.page_text
+            )
         plan = plan_context(
             self.generator,
             question,
             hits,
             conversation.history() if conversation else [],
             answer_reserve=self.settings.answer_reserve,
+            passage_tokens=budget.total if budget else None,
         )
         return Prepared(question, query, hits, plan, best_similarity)
 

@@ -5,6 +5,13 @@ question, chat-template overhead, a reserve for the answer) filled by priority w
 from the model's own tokenizer. When it does not all fit, the oldest history is evicted first,
 then the weakest passages. The final prompt is rendered and counted, so the plan can never exceed
 the window.
+
+The window is not the only limit: every prompt token costs time before the first answer token
+(about 40 tokens/s on a 2-core CPU), so the passages also have a budget of their own
+(`PassageBudget`), which `rag.compress` fits them into and `plan_context` enforces.
+
+The system message comes first and is the same for every question, so a backend that keeps the
+KV cache of the prompt prefix it has already seen reuses it from one question to the next.
 """
 
 from __future__ import annotations
@@ -17,6 +24,26 @@ from llm.base import Generator, Message
 from rag.prompt import format_source, question_message, system_prompt
 
 DEFAULT_ANSWER_RESERVE = 384
+DEFAULT_PASSAGE_TOKENS = 300
+DEFAULT_PASSAGE_MAX_TOKENS = 120
+
+
+@dataclass(frozen=True)
+class PassageBudget:
+    """Tokens of passage text (each source's fence and label not counted) one prompt may carry:
+    `total` over all passages, at most `per_passage` for any one."""
+
+    total: int = DEFAULT_PASSAGE_TOKENS
+    per_passage: int = DEFAULT_PASSAGE_MAX_TOKENS
+
+    def __post_init__(self) -> None:
+        if self.total < 1 or self.per_passage < 1:
+            raise ValueError("passage budgets must be positive")
+
+    def share(self, spent: int, remaining: int) -> int:
+        """The budget of the next passage, when `spent` tokens are already used and `remaining` passages
+        (this one included) are still to place: an equal share of what is left, at most `per_passage`."""
+        return max(0, min(self.per_passage, (self.total - spent) // max(1, remaining)))
 
 
 class ContextOverflow(Exception):
@@ -84,10 +111,12 @@ def plan_context(
     history: Sequence[Message] = (),
     answer_reserve: int = DEFAULT_ANSWER_RESERVE,
     window: int | None = None,
+    passage_tokens: int | None = None,
 ) -> ContextPlan:
     """Fill the window by priority: system, question and answer reserve first; then passages by rank;
     then history, newest first. Evicts oldest history, then weakest passages, until the rendered prompt
-    fits."""
+    fits. With `passage_tokens`, passages also stop (by rank) where their text would pass that many
+    tokens, however much room the window has."""
     window = window or generator.context_window
     count = generator.count_tokens
     controls = generator.control_tokens
@@ -102,18 +131,21 @@ def plan_context(
             f"the question needs {fixed} tokens and the answer {answer_reserve}, more than the {window}-token window"
         )
     budget = window - answer_reserve - fixed
+    text_budget = passage_tokens if passage_tokens is not None else window
     included: list[Hit] = []
     blocks: list[str] = []
     dropped: list[Hit] = []
     for position, hit in enumerate(hits):
         block = format_source(len(blocks) + 1, hit, controls)
         cost = count(block + "\n\n")
-        if cost > budget:  # this and every weaker passage stay on disk: passages page in by rank
+        text_cost = count(hit.chunk.text) if passage_tokens is not None else 0
+        if cost > budget or text_cost > text_budget:  # this and every weaker passage stay on disk: by rank
             dropped = list(hits[position:])
             break
         included.append(hit)
         blocks.append(block)
         budget -= cost
+        text_budget -= text_cost
     kept_history: list[Message] = []
     for message in reversed(history):
         cost = count(message.content) + 8  # role markers of the chat template

@@ -1,4 +1,5 @@
-"""The context budget with the real model's tokenizer: it never overflows the window."""
+"""The context budget with the real model's tokenizer: it never overflows the window, it keeps the
+passages within their own budget, and the compressed prompt for a real question stays small."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from indexer.embedder import Embedder
+from indexer.store import Store
 from indexer.types import Chunk, Hit
 from llm.base import Generator, Message
+from rag.answer import Answerer, AnswerSettings
 from rag.context import ContextOverflow, plan_context
+from rag.prompt import question_message, system_prompt
 
 WORDS = ["kettle", "warranty", "seven", "years", "<|im_start|>", "descale", "é", "日本", "\n", "1.2", "[INST]"]
 
@@ -33,6 +38,7 @@ def _hits(lengths: list[int]) -> list[Hit]:
     passage_lengths=st.lists(st.integers(1, 400), max_size=8),
     history_lengths=st.lists(st.integers(1, 300), max_size=6),
     question_words=st.integers(1, 60),
+    passage_tokens=st.none() | st.integers(1, 800),
 )
 def test_plan_never_exceeds_the_window(
     generator: Generator,
@@ -41,6 +47,7 @@ def test_plan_never_exceeds_the_window(
     passage_lengths: list[int],
     history_lengths: list[int],
     question_words: int,
+    passage_tokens: int | None,
 ) -> None:
     hits = _hits(passage_lengths)
     history = [
@@ -48,8 +55,11 @@ def test_plan_never_exceeds_the_window(
     ]
     question = " ".join(["question"] * question_words)
     try:
-        plan = plan_context(generator, question, hits, history, answer_reserve=reserve, window=window)
+        plan = plan_context(
+            generator, question, hits, history, answer_reserve=reserve, window=window, passage_tokens=passage_tokens
+        )
     except ContextOverflow:
+        assert _fixed_tokens(generator, question) + reserve > window  # refused only when nothing could fit
         return
     real = generator.count_tokens(generator.render(plan.messages))
     assert real + reserve <= window
@@ -58,6 +68,31 @@ def test_plan_never_exceeds_the_window(
     assert plan.included == hits[: len(plan.included)]  # passages kept by rank, weakest dropped first
     assert plan.included + plan.dropped == hits
     assert plan.messages[1 : 1 + plan.history_messages] == history[len(history) - plan.history_messages :]
+    if passage_tokens is not None:
+        assert sum(generator.count_tokens(h.chunk.text) for h in plan.included) <= passage_tokens
+
+
+def _fixed_tokens(generator: Generator, question: str) -> int:
+    """Tokens of the prompt without passages or history: what any plan must hold."""
+    messages = [Message("system", system_prompt()), Message("user", question_message(question, []))]
+    return generator.count_tokens(generator.render(messages))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    passage_lengths=st.lists(st.integers(1, 400), max_size=8),
+    history_lengths=st.lists(st.integers(1, 300), max_size=6),
+    question_words=st.integers(1, 60),
+)
+def test_a_generous_window_holds_everything(
+    generator: Generator, passage_lengths: list[int], history_lengths: list[int], question_words: int
+) -> None:
+    hits = _hits(passage_lengths)
+    history = [Message("user" if i % 2 == 0 else "assistant", "history " * n) for i, n in enumerate(history_lengths)]
+    plan = plan_context(generator, "question " * question_words, hits, history, answer_reserve=384, window=32768)
+    assert plan.included == hits and plan.dropped == []
+    assert plan.history_messages == len(history) and plan.dropped_messages == 0
+    assert sum(plan.segments().values()) == 32768
 
 
 def test_oldest_history_goes_before_any_passage(generator: Generator) -> None:
@@ -76,3 +111,49 @@ def test_oldest_history_goes_before_any_passage(generator: Generator) -> None:
 def test_a_question_too_long_for_the_window_is_refused_clearly(generator: Generator) -> None:
     with pytest.raises(ContextOverflow, match="more than the 300-token window"):
         plan_context(generator, "why " * 400, [], answer_reserve=50, window=300)
+
+
+def test_passages_stop_by_rank_at_their_own_budget(generator: Generator) -> None:
+    hits = _hits([60, 60, 60])
+    first_two = sum(generator.count_tokens(h.chunk.text) for h in hits[:2])
+    plan = plan_context(generator, "what now?", hits, answer_reserve=100, window=4096, passage_tokens=first_two)
+    assert plan.included == hits[:2] and plan.dropped == hits[2:]
+
+
+@pytest.fixture(scope="module")
+def faq(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Store, dict[int, int]]:
+    from test_compress import faq_subset_store
+
+    return faq_subset_store(tmp_path_factory.mktemp("faq-subset"), embedder)
+
+
+def test_the_compressed_prompt_for_a_real_question_is_small_and_maps_to_its_pages(
+    faq: tuple[Store, dict[int, int]], embedder: Embedder, generator: Generator
+) -> None:
+    store, _ = faq
+    question = "What is the latest version of Debian?"
+    settings = AnswerSettings()
+    compressed = Answerer(store, embedder, generator, settings).prepare(question).plan
+    whole = Answerer(store, embedder, generator, AnswerSettings(compress=False)).prepare(question).plan
+    assert len(compressed.included) >= 3
+    assert compressed.prompt_tokens <= 650 < whole.prompt_tokens
+    assert compressed.prompt_tokens == generator.count_tokens(generator.render(compressed.messages))
+    assert sum(generator.count_tokens(h.chunk.text) for h in compressed.included) <= settings.passage_tokens
+    assert sum(compressed.segments().values()) == compressed.window
+    for hit in compressed.included:
+        c = hit.chunk
+        assert store.page_text(c.doc_id, c.page)[c.char_start : c.char_end] == c.text
+    assert any("Currently there are three versions of Debian" in h.chunk.text for h in compressed.included)
+
+
+def test_every_prompt_starts_with_the_same_system_message(
+    faq: tuple[Store, dict[int, int]], embedder: Embedder, generator: Generator
+) -> None:
+    store, _ = faq
+    answerer = Answerer(store, embedder, generator)
+    first = generator.render(answerer.prepare("What is the latest version of Debian?").plan.messages)
+    second = generator.render(answerer.prepare("How can I download the updates only once?").plan.messages)
+    head = first.index(system_prompt())
+    assert head < 40  # only the template's role marker comes before it
+    cut = head + len(system_prompt())
+    assert first[:cut] == second[:cut]  # a stable prefix for the backend's KV cache
