@@ -23,7 +23,7 @@ from indexer.types import Chunk, Hit
 from llm import llamacpp_backend
 from llm.bundled import PRESETS
 from llm.loader import load_generator
-from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn
+from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn, standalone_query
 from rag.citations import CitedAnswer
 from rag.context import ContextPlan
 from rag.retriever import RetrievalSettings, Retriever
@@ -84,11 +84,12 @@ def _without_heading(piece: str) -> list[str]:
 
 def previews(prepared: Prepared) -> list[Preview]:
     """The passages a prepared question will be answered from, numbered as the answer cites them."""
-    included = prepared.plan.included if prepared.plan else []
-    return [
-        Preview(number, hit.chunk, best_sentence(hit.chunk.text, prepared.question))
-        for number, hit in enumerate(included, start=1)
-    ]
+    return previews_of(prepared.plan.included if prepared.plan else [], prepared.question)
+
+
+def previews_of(hits: list[Hit], question: str) -> list[Preview]:
+    """Numbered previews of passages: each with the sentence that shares most words with the question."""
+    return [Preview(number, hit.chunk, best_sentence(hit.chunk.text, question)) for number, hit in enumerate(hits, 1)]
 
 
 class Engine:
@@ -214,11 +215,15 @@ class Engine:
         status: Status,
         cancel: threading.Event,
         on_prepared: Callable[[Prepared], None] | None = None,
+        on_retrieved: Callable[[list[Hit]], None] | None = None,
     ) -> CitedAnswer:
         """Answer with citations, streaming tokens; the turn joins the conversation.
 
-        Retrieval and the context plan come first and are reported (`on_plan`, `on_prepared`) before
-        the model writes its first token, so the passages can be shown while it writes."""
+        The passages are found first and reported (`on_retrieved`) before the model is even needed, so
+        the window shows evidence at once, also while the model still loads; then the compressed
+        passages and the context plan (`on_plan`, `on_prepared`) before the model's first token."""
+        if on_retrieved is not None:
+            on_retrieved(self.search(standalone_query(question, self.conversation)))
         answerer = self.answerer(status, cancel)
         status("Reading passages…")
         prepared = answerer.prepare(question, self.conversation)

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 
 from app.chat_view import ChatTurn, ChatView, FirstRunGuide
 from app.context_meter import ContextMeter
-from app.engine import STOPPED_LOADING, Engine, Preview, previews
+from app.engine import STOPPED_LOADING, Engine, Preview, previews, previews_of
 from app.library_panel import LibraryPanel
 from app.preferences import Preferences, load_preferences, save_preferences
 from app.settings_dialog import SettingsDialog
@@ -379,6 +379,7 @@ class MainWindow(QMainWindow):
                 status=lambda message: report(("status", message)),
                 cancel=cancel,
                 on_prepared=lambda prepared: report(("evidence", previews(prepared))),
+                on_retrieved=lambda hits: report(("evidence", previews_of(hits, question))),
             )
         )
         job.signals.progress.connect(self._on_answer_progress)

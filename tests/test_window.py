@@ -137,9 +137,12 @@ def test_ask_streams_cites_opens_the_source_exports_and_stops(qtbot: QtBot, tmp_
     assert "kettle.pdf, page 2" in shown
     assert window.meter.plan is not None and window.meter.plan.included
 
-    # Evidence first: the passages (file, page, best sentence) were on screen before the first token.
-    assert [kind for kind, _ in events] == ["evidence", "token"]
-    evidence, streamed_then, shown_then = events[0][1]
+    # Evidence first: the passages found (file, page, best sentence) were on screen before the model was
+    # asked, then the passages as the model reads them (compressed, numbered as cited), then the answer.
+    assert [kind for kind, _ in events] == ["evidence", "evidence", "token"]
+    found = events[0][1][0]
+    assert any(Path(item.chunk.path).name == "kettle.pdf" and item.chunk.page == 2 for item in found)
+    evidence, streamed_then, shown_then = events[1][1]
     assert streamed_then == "" and evidence and all(isinstance(item, Preview) for item in evidence)
     assert [item.chunk for item in evidence] == [hit.chunk for hit in window.meter.plan.included]
     kettle = next(item for item in evidence if Path(item.chunk.path).name == "kettle.pdf" and item.chunk.page == 2)
