@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from indexer.embedder import Embedder
+from indexer.pagekind import CONTENT
 from indexer.store import Store
 from indexer.types import Hit
 from llm.base import Generator, Message
@@ -130,7 +131,10 @@ class Answerer:
         the question, and plan the context."""
         query = standalone_query(question, conversation)
         query_vector = self.embedder.embed([query])[0]
-        best = self.store.search_dense(query_vector, 1)
+        # The relevance gate looks at what could be an answer: navigation pages (contents, index) name
+        # every topic and would open the gate for questions the library cannot answer.
+        kinds = {CONTENT} if self.store.has_kind(CONTENT) else None
+        best = self.store.search_dense(query_vector, 1, kinds=kinds)
         best_similarity = best[0].score if best else 0.0
         resident = self._resident(query_vector, conversation)
         if best_similarity < self.settings.relevance_floor and not resident:
