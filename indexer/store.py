@@ -26,9 +26,9 @@ from indexer.pagekind import KINDS
 from indexer.types import Chunk, Hit, Page
 from indexer.vectors import VectorIndex
 
-SCHEMA_VERSION = 2
-"""1: the first catalogue; 2: chunks.kind and documents.pagekind_version (a version 1 catalogue is
-migrated in place when opened)."""
+SCHEMA_VERSION = 3
+"""1: the first catalogue; 2: chunks.kind and documents.pagekind_version; 3: the keyword index stems
+words (Porter), so "installing" finds "installed". An older catalogue is migrated in place when opened."""
 AUTO_HNSW_CHUNKS = 250_000
 """Above this many chunks an ``auto`` library searches an HNSW graph instead of every vector:
 exact search past it takes more than about 50 ms here (bench/scale.py, table in the README)."""
@@ -69,7 +69,7 @@ CREATE TABLE IF NOT EXISTS chunks(
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, content='chunks', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
@@ -83,6 +83,8 @@ _MIGRATIONS = (
     ("documents", "pagekind_version", "ALTER TABLE documents ADD COLUMN pagekind_version INTEGER NOT NULL DEFAULT 0"),
 )
 """Columns added since schema 1: (table, column, the statement that adds it)."""
+_FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
+"""How the keyword index splits words: Porter stems of Unicode words, accents folded (schema 3)."""
 
 
 class StoreError(Exception):
@@ -184,7 +186,22 @@ class Store:
                 columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
                 if column not in columns:
                     self._conn.execute(statement)
+            self._restem_keyword_index()
             self._set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _restem_keyword_index(self) -> None:
+        """Rebuild a keyword index made before schema 3 (no stemming) with the Porter tokenizer, from
+        the chunks table it mirrors; the triggers keep it in step as before. Inside `_migrate`'s
+        transaction."""
+        row = self._conn.execute("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()
+        if row is not None and "porter" in row[0]:
+            return
+        self._conn.execute("DROP TABLE IF EXISTS chunks_fts")
+        self._conn.execute(
+            "CREATE VIRTUAL TABLE chunks_fts USING fts5("
+            f"text, content='chunks', content_rowid='id', tokenize='{_FTS_TOKENIZER}')"
+        )
+        self._conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
 
     # -- meta -------------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -551,8 +568,9 @@ class Store:
             fetch = min(len(index), fetch * 4)
 
     def search_keyword(self, query: str, k: int, kinds: Collection[str] | None = None) -> list[Hit]:
-        """Chunks matching any word of the query, ranked by FTS5's BM25 (score = -bm25); only chunks of
-        `kinds` when given (filtered before the limit)."""
+        """Chunks matching any word of the query (by its Porter stem: "installing" matches "installed"),
+        ranked by FTS5's BM25 (score = -bm25, higher is better); only chunks of `kinds` when given
+        (filtered before the limit)."""
         terms = re.findall(r"\w+", query.lower())
         if not terms or k <= 0:
             return []

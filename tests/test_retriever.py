@@ -13,10 +13,10 @@ from indexer.embedder import Embedder, default_model_path
 from indexer.indexer import Indexer
 from indexer.store import Store
 from indexer.types import Chunk, Hit
-from rag.retriever import CrossEncoderReranker, RetrievalSettings, Retriever, reciprocal_rank_fusion
+from rag.retriever import CrossEncoderReranker, RetrievalSettings, Retriever, reciprocal_rank_fusion, score_fusion
 
 
-def _hit(chunk_id: int, doc_id: int = 1) -> Hit:
+def _hit(chunk_id: int, doc_id: int = 1, score: float = 0.0) -> Hit:
     return Hit(
         Chunk(
             doc_id=doc_id,
@@ -26,7 +26,7 @@ def _hit(chunk_id: int, doc_id: int = 1) -> Hit:
             text=f"c{chunk_id}",
             id=chunk_id,
         ),
-        0.0,
+        score,
     )
 
 
@@ -35,6 +35,59 @@ def test_rank_fusion_rewards_agreement() -> None:
     keyword = [_hit(3), _hit(4), _hit(1)]
     fused = [h.chunk.id for h in reciprocal_rank_fusion([dense, keyword], k=60)]
     assert fused[:2] == [1, 3] and set(fused) == {1, 2, 3, 4}
+
+
+def test_score_fusion_keeps_the_margin_that_rank_fusion_drops() -> None:
+    # The embedding clearly prefers chunk 1; chunk 2 is only a little better by BM25 (common words).
+    dense = [_hit(1, score=0.70), _hit(2, score=0.30)]
+    keyword = [_hit(2, score=10.0), _hit(1, score=9.0)]
+    first, second = reciprocal_rank_fusion([dense, keyword])
+    assert first.score == pytest.approx(second.score)  # a tie: ranks carry no margin
+    fused = score_fusion(dense, keyword, dense_weight=0.75)
+    assert [h.chunk.id for h in fused] == [1, 2]
+    assert fused[0].score == pytest.approx(0.75 * 0.70 + 0.25 * 0.9)
+    assert fused[1].score == pytest.approx(0.75 * 0.30 + 0.25 * 1.0)
+
+
+def test_score_fusion_takes_a_keyword_only_candidates_cosine_from_similarity() -> None:
+    fused = score_fusion([_hit(1, score=0.5)], [_hit(3, score=4.0)], 0.75, similarity={3: 0.4})
+    assert [(h.chunk.id, round(h.score, 4)) for h in fused] == [(3, 0.55), (1, 0.375)]
+    alone = score_fusion([], [_hit(3, score=4.0), _hit(4, score=2.0)], 0.0)
+    assert [(h.chunk.id, h.score) for h in alone] == [(3, 1.0), (4, 0.5)]
+
+
+def test_resident_passages_join_the_candidates_with_a_bonus(faq_library: Store, embedder: Embedder) -> None:
+    retriever = Retriever(faq_library, embedder.embed, RetrievalSettings(top_k=30, per_document=30))
+    question = "How does one pronounce Debian?"
+    plain = retriever.candidates(question)
+    resident = plain[3]
+    bonus = retriever.settings.resident_bonus
+    fused = retriever._fused(question, embedder.embed([question])[0], [resident], {"content"})
+    scores = {h.chunk.id: h.score for h in fused}
+    assert scores[resident.chunk.id] == pytest.approx(resident.score + bonus)
+    assert {h.chunk.id: h.score for h in plain if h.chunk.id != resident.chunk.id}.items() <= scores.items()
+
+
+def test_keyword_index_of_an_older_library_is_restemmed(tmp_path: Path, embedder: Embedder) -> None:
+    note = tmp_path / "apt.md"
+    note.write_text("The installer installed every package.\n\nNothing else happened on that day.")
+    store = Store(tmp_path / "lib")
+    Indexer(store, embedder).run([note])
+    conn = store._conn  # make it a schema 2 catalogue: a keyword index without stemming
+    conn.execute("DROP TABLE chunks_fts")
+    conn.execute(
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='id',"
+        " tokenize='unicode61 remove_diacritics 2')"
+    )
+    conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    assert store.search_keyword("installing", 5) == []
+    store.close()
+    reopened = Store(tmp_path / "lib")
+    assert [h.chunk.page for h in reopened.search_keyword("installing", 5)] == [1]
+    assert reopened.check() == []
+    Indexer(reopened, embedder).run([note])  # the triggers still keep the index in step
+    assert reopened.check() == []
 
 
 @pytest.mark.parametrize(("mode", "floor"), [("dense", 0.90), ("keyword", 0.90), ("hybrid", 0.93)])
@@ -92,11 +145,5 @@ def test_cross_encoder_reranker_orders_by_its_own_scores(faq_library: Store, emb
     assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
     settings = RetrievalSettings(top_k=5, per_document=5, merge_gap_chars=-1_000_000)  # no merging: compare spans
     hits = Retriever(faq_library, embedder.embed, settings, reranker).retrieve(question)
-    content = {"content"}  # the answer's candidates: the FAQ's contents and index pages are left out
-    fused = reciprocal_rank_fusion(
-        [
-            Retriever(faq_library, embedder.embed).dense(question, 30, content),
-            faq_library.search_keyword(question, 30, content),
-        ]
-    )
+    fused = Retriever(faq_library, embedder.embed).candidates(question)  # content only, as for an answer
     assert [h.chunk.id for h in hits] == [h.chunk.id for h in reranker.rerank(question, fused[:30])][:5]
