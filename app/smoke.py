@@ -96,6 +96,9 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
     print(f"smoke: answered in {seen['seconds_to_answer']} s with {generator.describe()}", flush=True)
     print(f"smoke: {answer.text}", flush=True)
     _screenshot(app, window, out / "answer.png")
+    if answer.cited:
+        window.open_citation(len(answers) - 1, answer.cited[0])
+        _screenshot(app, window, out / "source.png")
     window.close()
     app.processEvents()
     return seen
