@@ -510,6 +510,11 @@ def check_answer(
     return _rewrite(text, sentences, checks), checks, [s.kind == "fact" for s in sentences]
 
 
+def _has_words(text: str) -> bool:
+    """True when a text holds at least two words of two letters or more."""
+    return len(re.findall(r"[^\W\d_]{2,}", text)) >= 2
+
+
 def cite(
     question: str,
     raw_answer: str,
@@ -528,6 +533,9 @@ def cite(
         withheld, refused = text, True
     elif not facts and refusals:
         refused = True
+    elif not facts and not _has_words(_MARKER.sub("", text)):
+        # Nothing but markers or punctuation ("[1] [1][2]"): the model wrote no answer at all.
+        withheld, refused = text, True
     if refused:
         text, checks = REFUSAL, []
     return CitedAnswer(

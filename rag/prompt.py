@@ -27,6 +27,43 @@ _INVISIBLE = re.compile("[\u200b\u200c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufe
 _FENCE = re.compile(r"<(/?)(source)", re.IGNORECASE)
 _JOINER = "\u200d"
 
+REMOVED_INSTRUCTION = "(an instruction to the assistant was removed here)"
+# Sentences in a document that address the assistant rather than state a fact. A 0.5B model obeys such
+# a line even fenced and forbidden by the system prompt, and one "answer in French" line in one file
+# spilled into unrelated answers whose passages sat next to it. They are taken out of what the model
+# reads (the stored text, the viewer and the citation check keep them).
+_LANGUAGES = r"(?:english|french|spanish|german|italian|portuguese|dutch|russian|chinese|japanese|korean|arabic|latin)"
+_AUDIENCE = r"(?:ais?|a\.i\.|assistants?|chat ?bots?|language models?|llms?|models? reading|gpts?)"
+_OUTPUT = r"(?:answers?|repl(?:y|ies)|responses?|outputs?)"
+_INSTRUCTION_PATTERNS = (
+    # addressed to the assistant
+    rf"\b(?:to|for|attention|note to|dear|hey|hello)\s*,?\s+(?:any|all|every|the)?\s*{_AUDIENCE}\b",
+    rf"\b(?:any|all|every)\s+{_AUDIENCE}\b[^\n]{{0,40}}\b(?:must|should|shall|reading|will)\b",
+    rf"\b(?:if|when|whenever)\s+(?:you\s+are|you're)\s+(?:an?\s+)?{_AUDIENCE}\b",
+    rf"\byou\s+are\s+now\s+(?:an?\s+)?(?:{_AUDIENCE}|in\s+\w+\s+mode|unrestricted|jailbroken)\b",
+    # overriding the rules
+    r"\b(?:ignore|disregard|forget|override)\b[^\n]{0,30}\b(?:previous|prior|above|earlier|all|your|system|other)"
+    r"\s+(?:instructions?|rules?|prompts?|guidelines|directions)\b",
+    r"\[\s*(?:system|admin|administrator|instruction)\s*\]|\bsystem\s+(?:prompt|message|override)\b",
+    r"\b(?:you\s+(?:must|should|will|shall)\s+|^\s*(?:please\s+)?)act\s+as\b",
+    # the form of the answer: language, case, format, tone, what it starts or ends with
+    rf"\b(?:answer|reply|respond|write|speak|talk)\b[^\n]{{0,30}}\b(?:in|using)\s+(?:{_LANGUAGES}|all\s+caps|"
+    r"capital letters|upper ?case|json|xml|yaml|emojis?|rhymes?|verse)\b",
+    r"\b(?:answer|reply|respond)\s+(?:only\s+with|(?:as|like)\s+an?)\b",
+    r"\bfrom\s+now\s+on\b[^\n]{0,40}\b(?:answer|reply|respond|speak|write|you)\b",
+    r"\b(?:answer|reply|respond|speak|write)\b[^\n]{0,40}\bfrom\s+now\s+on\b",
+    rf"\b(?:begin|start|end|finish|append|add|include|prefix|suffix|sign)\b[^\n]{{0,30}}"
+    rf"\b(?:every|each|all|your)\s+{_OUTPUT}\b",
+    r"\b(?:be|sound|talk)\s+(?:rude|sarcastic|angry|like\s+a\s+pirate)\b|\bas\s+a\s+pirate\b",
+    # what the answer says or leaves out
+    r"\b(?:never|do\s+not|don'?t)\s+(?:mention|reveal|disclose|cite)\b",
+    r"\b(?:never|do\s+not|don'?t)\s+tell\s+(?:the\s+)?(?:user|reader|customer)s?\b",
+    r"^\s*(?:please\s+)?(?:tell|inform|warn)\s+(?:the\s+)?(?:user|reader|customer|person)s?\b",
+    r"\bwhen(?:ever)?\s+(?:you\s+are\s+)?asked\b[^\n]{0,40}\b(?:reply|answer|respond|say)\b",
+)
+_INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.IGNORECASE)
+_SENTENCE_OR_LINE = re.compile(r"[^\n]*?(?:[.!?]+(?=\s|$)|\n|$)")
+
 
 @cache
 def template(name: str) -> str:
@@ -55,6 +92,20 @@ def neutralise(text: str, control_tokens: Sequence[str] = ()) -> str:
     return _FENCE.sub(lambda m: f"<{m.group(1)}{_JOINER}{m.group(2)}", text)
 
 
+def remove_instructions(text: str) -> str:
+    """Document text with every sentence (or line) that addresses the assistant replaced by a short
+    note, so the model sees that something was there but never reads the instruction itself."""
+    parts: list[str] = []
+    for match in _SENTENCE_OR_LINE.finditer(text):
+        piece = match.group()
+        if piece.strip() and _INSTRUCTION.search(piece):
+            lead = piece[: len(piece) - len(piece.lstrip())]
+            parts.append(lead + REMOVED_INSTRUCTION + ("\n" if piece.endswith("\n") else ""))
+        else:
+            parts.append(piece)
+    return "".join(parts)
+
+
 def _attribute(value: str) -> str:
     return neutralise(value).replace('"', "'").replace("\n", " ")
 
@@ -62,7 +113,7 @@ def _attribute(value: str) -> str:
 def format_source(number: int, hit: Hit, control_tokens: Sequence[str] = ()) -> str:
     """One numbered source, fenced, with its file name and page."""
     name = _attribute(Path(hit.chunk.path).name)
-    body = neutralise(hit.chunk.text, control_tokens)
+    body = neutralise(remove_instructions(hit.chunk.text), control_tokens)
     return f'<source id="{number}" file="{name}" page="{hit.chunk.page}">\n{body}\n</source>'
 
 

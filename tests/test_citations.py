@@ -187,3 +187,9 @@ def test_an_answer_round_trips_through_json_and_old_dicts_still_load(check) -> N
     assert [s.evidence for s in restored.sentences] == [[], []]
     assert restored.text == answer.text and restored.sources == answer.sources
     assert restored.evidence_for(1) is None
+
+
+@pytest.mark.parametrize("draft", ["[1] [1][2]", "Bonjour,", "[2]."])
+def test_a_draft_with_no_words_is_a_refusal_with_the_draft_kept(check, draft: str) -> None:
+    answer = check(draft)
+    assert answer.refused and answer.text == REFUSAL and answer.withheld
