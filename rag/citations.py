@@ -510,6 +510,15 @@ def check_answer(
     return _rewrite(text, sentences, checks), checks, [s.kind == "fact" for s in sentences]
 
 
+_LINK_CITATION = re.compile(r"\[([^\[\]\n]{3,}?)\]\((\d{1,3})\)")
+
+
+def _normalise_markers(text: str) -> str:
+    """Citations written the other ways small models write them, as ``[n]``: a Markdown link whose
+    target is a source number (``[the claim.](1)``) becomes ``the claim. [1]``."""
+    return _LINK_CITATION.sub(lambda m: f"{m.group(1)} [{m.group(2)}]", text)
+
+
 def _has_words(text: str) -> bool:
     """True when a text holds at least two words of two letters or more."""
     return len(re.findall(r"[^\W\d_]{2,}", text)) >= 2
@@ -524,7 +533,7 @@ def cite(
 ) -> CitedAnswer:
     """Build the `CitedAnswer` of a generated text over the numbered passages it was given."""
     sources = {n: hit.chunk for n, hit in enumerate(passages, start=1)}
-    text, removed = strip_invalid_markers(raw_answer.strip(), set(sources))
+    text, removed = strip_invalid_markers(_normalise_markers(raw_answer.strip()), set(sources))
     text, checks, is_fact = check_answer(question, text, sources, embed)
     facts = [c for c, fact in zip(checks, is_fact, strict=True) if fact]
     refusals = any(is_refusal(c.text) for c, fact in zip(checks, is_fact, strict=True) if not fact)

@@ -54,7 +54,10 @@ _INSTRUCTION_PATTERNS = (
     r"\b(?:answer|reply|respond|speak|write)\b[^\n]{0,40}\bfrom\s+now\s+on\b",
     rf"\b(?:begin|start|end|finish|append|add|include|prefix|suffix|sign)\b[^\n]{{0,30}}"
     rf"\b(?:every|each|all|your)\s+{_OUTPUT}\b",
-    r"\b(?:be|sound|talk)\s+(?:rude|sarcastic|angry|like\s+a\s+pirate)\b|\bas\s+a\s+pirate\b",
+    r"\b(?:be|sound|talk)\s+(?:rude|sarcastic|angry|like\s+a\s+pirate)\b|\bas\s+an?\s+(?:\w+\s+)?pirate\b",
+    rf"\b(?:{_AUDIENCE})\s+(?:instructions?|rules?|directives?|notes?)\b|\banswer\s+(?:every|each|all|any)\s+questions?\b",
+    r"^\s*(?:please\s+)?(?:start|begin|end|finish)\s+(?:\w+\s+){0,2}with\s+['\"‘“]",
+    r"\bcall\s+the\s+(?:user|reader)\b",
     # what the answer says or leaves out
     r"\b(?:never|do\s+not|don'?t)\s+(?:mention|reveal|disclose|cite)\b",
     r"\b(?:never|do\s+not|don'?t)\s+tell\s+(?:the\s+)?(?:user|reader|customer)s?\b",

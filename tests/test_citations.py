@@ -193,3 +193,9 @@ def test_an_answer_round_trips_through_json_and_old_dicts_still_load(check) -> N
 def test_a_draft_with_no_words_is_a_refusal_with_the_draft_kept(check, draft: str) -> None:
     answer = check(draft)
     assert answer.refused and answer.text == REFUSAL and answer.withheld
+
+
+def test_a_markdown_link_to_a_source_number_is_read_as_its_citation(check) -> None:
+    answer = check(f"[{WARRANTY}](1)")
+    assert not answer.refused and answer.cited == [1]
+    assert answer.text == f"{WARRANTY[:-1]} [1]."
