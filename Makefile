@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install -q -c constraints.txt
-# llama.cpp built portable (AVX2 machines, not just this CPU), without the multimodal library we do not use.
+# llama.cpp built portable (any AVX2 machine, not just this CPU).
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 .PHONY: run install system-libs llama-in-background test lint bench
@@ -51,7 +51,7 @@ llama-in-background:
 	@if [ -f $(VENV)/.llama-installed ]; then exit 0; fi; \
 	if [ -f $(VENV)/llama-build.pid ] && kill -0 "$$(cat $(VENV)/llama-build.pid)" 2>/dev/null; then \
 		echo "llama.cpp is still compiling in the background (log: $(VENV)/llama-build.log)"; exit 0; fi; \
-	echo "Compiling llama.cpp in the background, once (about 8 minutes on 2 cores; log: $(VENV)/llama-build.log)."; \
+	echo "Compiling llama.cpp in the background, once (about 6-8 minutes on 2 cores; log: $(VENV)/llama-build.log)."; \
 	echo "Answers use transformers until it is ready, then llama.cpp (several times faster)."; \
 	nohup nice -n 10 $(MAKE) --no-print-directory $(VENV)/.llama-installed > $(VENV)/llama-build.log 2>&1 & \
 	echo $$! > $(VENV)/llama-build.pid
