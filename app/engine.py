@@ -25,18 +25,13 @@ from llm.bundled import PRESETS
 from llm.loader import load_generator
 from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn, standalone_query
 from rag.citations import CitedAnswer
+from rag.compress import content_words
 from rag.context import ContextPlan
 from rag.retriever import RetrievalSettings, Retriever
 
 Status = Callable[[str], None]
 
-_WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[#*\-•])")
-_STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from had has have how i if in is it its of on or so than that the "
-    "their them then there these they this to was were what when where which who why will with you your much many "
-    "more most should would could must not no".split()
-)
 MAX_PREVIEW = 260
 STOPPED_LOADING = "Stopped before the model had finished loading."
 
@@ -56,7 +51,7 @@ class Preview:
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.casefold()) if w not in _STOPWORDS}
+    return set(content_words(text))
 
 
 def best_sentence(text: str, question: str) -> str:

@@ -13,7 +13,6 @@ import logging
 import os
 import sys
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QFileSystemWatcher, QSettings, Qt, QThreadPool, QTimer, QUrl, Signal
@@ -47,6 +46,7 @@ from app.chat_view import ChatTurn, ChatView, FirstRunGuide
 from app.context_meter import ContextMeter
 from app.engine import STOPPED_LOADING, Engine, Preview, previews, previews_of
 from app.library_panel import LibraryPanel
+from app.logs import app_version, log_dir, setup_logging
 from app.preferences import Preferences, load_preferences, save_preferences
 from app.settings_dialog import SettingsDialog
 from app.source_viewer import SourceViewer
@@ -531,43 +531,28 @@ class MainWindow(QMainWindow):
         self.guide.set_model_status(text)
 
     # -- help -------------------------------------------------------------------------------
-    def log_folder(self) -> Path | None:
-        """The folder the app writes its logs to, or None when this build has no log files."""
-        try:
-            from app.logs import log_dir
-        except ImportError:
-            return None
-        return Path(log_dir())
-
-    def log_folder_url(self) -> QUrl | None:
+    def log_folder_url(self) -> QUrl:
         """What *Help > Open log folder* hands to the desktop."""
-        folder = self.log_folder()
-        return QUrl.fromLocalFile(str(folder)) if folder is not None else None
+        return QUrl.fromLocalFile(str(log_dir()))
 
     def open_log_folder(self) -> None:
         """Show the log folder in the system's file manager."""
-        folder = self.log_folder()
-        if folder is None:
-            self.status_label.setText("This build writes no log files (app.logs is missing).")
-            return
+        folder = log_dir()
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
         self.status_label.setText(f"Log folder: {folder}")
 
     def about_text(self) -> str:
         """Version, model, backend and library, for *Help > About Footnotes*."""
-        try:
-            release = version("footnotes")
-        except PackageNotFoundError:
-            release = "development version"
+        release = app_version()
         model = self.engine.model_description() or f"{self.engine.model} (not loaded yet)"
-        folder = self.log_folder()
         return (
             f"Footnotes {release}\n"
             "Answers questions about your own files, with numbered citations; nothing leaves this computer.\n\n"
             f"Model: {model}\n"
             f"Backend: {self.engine.backend} · device: {self.engine.device}\n"
-            f"Library: {self.engine.store.folder}\n" + (f"Logs: {folder}\n" if folder is not None else "")
+            f"Library: {self.engine.store.folder}\n"
+            f"Logs: {log_dir()}\n"
         )
 
     def show_about(self) -> None:
@@ -630,21 +615,10 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _setup_logging() -> None:
-    """Log to the app's log folder (`app.logs`), or to stderr in a build without it."""
-    try:
-        from app.logs import setup_logging
-    except ImportError:
-        logging.basicConfig(level=logging.INFO)
-        log.info("app.logs is missing: logging to stderr only")
-        return
-    setup_logging("gui")
-
-
 def run_app(library: Path | None = None, warm_model: bool = True) -> int:
     """Open the window on the saved (or given) library and run the event loop; with `warm_model`, the
     model loads in the background from the start."""
-    _setup_logging()
+    setup_logging("gui")
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Footnotes")
     app.setOrganizationName("Footnotes")
