@@ -29,8 +29,9 @@ $(VENV)/.llama-installed: $(VENV)/.core-installed
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) -e ".[llama]"
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.core-installed
-	$(PIP) -e ".[dev]"
+# The tests run the real llama.cpp backend and its OpenAI-compatible server: llama.cpp compiles first.
+$(VENV)/.dev-installed: $(VENV)/.llama-installed
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) -e ".[dev]"
 	touch $@
 
 # The system libraries Qt's platform plugin needs: installed with apt-get when this user can,

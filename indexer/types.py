@@ -8,10 +8,20 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a document's text; `number` is 1-based."""
+    """One located unit of a document's text: a PDF page, a slide, a sheet, a chapter, a section of a
+    text file, a mail message. `number` is its 1-based position in the document.
+
+    `label` is how a citation names the unit when it is not a numbered page (``slide 3``,
+    ``chapter 2 “Getting started”``, ``§ Installation``, ``Budget!A:F`` for a sheet); empty means
+    "p. {number}". When `first_line` is set, the unit's text starts at that 1-based line (or row, when
+    `line_kind` is ``rows``) of the source, so a passage inside it can name its line or row range
+    (`indexer.location`)."""
 
     number: int
     text: str
+    label: str = ""
+    first_line: int = 0
+    line_kind: str = "lines"
 
 
 @dataclass(frozen=True)
