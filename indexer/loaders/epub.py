@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from pathlib import Path
+from xml.etree import ElementTree
 
 import ebooklib
 from ebooklib import epub
@@ -16,18 +16,26 @@ from indexer.loaders.text import decode_text
 from indexer.types import Document, Page
 
 _FONT_OBFUSCATION = ("http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC")
-_ALGORITHM = re.compile(r"""Algorithm\s*=\s*["']([^"']+)["']""")
+_FONT_FILES = (".otf", ".ttf", ".woff", ".woff2")
+_XMLENC = "{http://www.w3.org/2001/04/xmlenc#}"
 
 
 def _check_drm(path: Path) -> None:
-    """Raise LoadError ``encrypted`` when META-INF/encryption.xml encrypts more than fonts.
+    """Raise LoadError ``encrypted`` when META-INF/encryption.xml encrypts anything but fonts.
 
-    Font obfuscation (the two IDPF/Adobe algorithms) is not DRM: the text is still readable.
+    Font obfuscation (the IDPF and Adobe algorithms), or encrypted font files, leave the text readable.
     """
-    manifest = read_member(path, "META-INF/encryption.xml").decode("utf-8", "replace")
-    algorithms = set(_ALGORITHM.findall(manifest))
-    if algorithms - set(_FONT_OBFUSCATION) - {"http://www.w3.org/2000/09/xmldsig#"}:
-        raise LoadError("encrypted", "DRM-protected EPUB: its chapters are encrypted and cannot be read here")
+    try:
+        root = ElementTree.fromstring(read_member(path, "META-INF/encryption.xml"))
+    except ElementTree.ParseError as exc:
+        raise LoadError("corrupt", "damaged EPUB file: its encryption list cannot be read") from exc
+    for data in root.iter(f"{_XMLENC}EncryptedData"):
+        method = data.find(f"{_XMLENC}EncryptionMethod")
+        reference = data.find(f"{_XMLENC}CipherData/{_XMLENC}CipherReference")
+        algorithm = method.get("Algorithm", "") if method is not None else ""
+        uri = reference.get("URI", "") if reference is not None else ""
+        if algorithm not in _FONT_OBFUSCATION and not uri.lower().endswith(_FONT_FILES):
+            raise LoadError("encrypted", "DRM-protected EPUB: its chapters are encrypted and cannot be read here")
 
 
 def _toc_titles(entries: list[object], titles: dict[str, str]) -> dict[str, str]:
