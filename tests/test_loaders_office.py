@@ -99,16 +99,17 @@ def make_xlsx(path: Path) -> Path:
     sheet["B8"] = 0.1 + 0.2
     book.create_sheet("Q1 Notes")["A1"] = "Ask the landlord about heating"
     book.save(str(path))
-    return with_cached_value(path, "<f>C3*2</f><v></v>", "<f>C3*2</f><v>2400</v>")
+    # store the formula's result as Excel does when it saves (openpyxl writes formulas without one)
+    return with_replaced(path, "xl/worksheets/sheet1.xml", "<f>C3*2</f><v></v>", "<f>C3*2</f><v>2400</v>")
 
 
-def with_cached_value(path: Path, old: str, new: str) -> Path:
-    """Store a formula's result the way Excel does when it saves (openpyxl writes formulas without one)."""
+def with_replaced(path: Path, member: str, old: str, new: str) -> Path:
+    """Rewrite one member of a ZIP package in place, replacing `old` by `new`."""
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    sheet = members["xl/worksheets/sheet1.xml"].decode()
-    assert old in sheet
-    members["xl/worksheets/sheet1.xml"] = sheet.replace(old, new).encode()
+    text = members[member].decode()
+    assert old in text
+    members[member] = text.replace(old, new).encode()
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
@@ -366,6 +367,16 @@ def test_truncated_and_locked_files_say_why(tmp_path: Path) -> None:
     locked.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))  # what Excel writes with a password
     with pytest.raises(LoadError) as caught:
         load(locked)
+    assert caught.value.kind == "encrypted" and "password" in caught.value.reason
+    entry = '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"'
+    with_replaced(
+        make_odt(tmp_path / "locked.odt"),
+        "META-INF/manifest.xml",
+        f"{entry}/>",
+        f'{entry}><manifest:encryption-data manifest:checksum="AAAA"/></manifest:file-entry>',
+    )
+    with pytest.raises(LoadError) as caught:
+        load(tmp_path / "locked.odt")
     assert caught.value.kind == "encrypted" and "password" in caught.value.reason
 
 
