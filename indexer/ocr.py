@@ -1,4 +1,5 @@
-"""OCR for pages without a text layer: pages rendered with pdfium, read by Tesseract when installed.
+"""OCR for pages without a text layer and for images: PDF pages rendered with pdfium, and image files,
+read by Tesseract when installed.
 
 Tesseract is detected, never required: without it a scanned PDF is skipped with a message that
 says how to install it.
@@ -11,6 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from PIL import Image, ImageSequence
+
 INSTALL_HINT = "install Tesseract OCR to read it (Debian/Ubuntu: sudo apt install tesseract-ocr)"
 OCR_DPI = 300
 OCR_PAGE_SECONDS = 120
@@ -21,6 +24,23 @@ def tesseract_available() -> bool:
     return shutil.which("tesseract") is not None
 
 
+def _tesseract(image: Image.Image, language: str) -> str:
+    """Text Tesseract reads from one image (as greyscale PNG); empty when it fails or runs past its time."""
+    buffer = io.BytesIO()
+    image.convert("L").save(buffer, format="PNG")
+    try:
+        result = subprocess.run(
+            ["tesseract", "stdin", "stdout", "-l", language, "--psm", "3"],
+            input=buffer.getvalue(),
+            capture_output=True,
+            timeout=OCR_PAGE_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return ""
+    return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
+
+
 def ocr_pages(
     path: Path, page_numbers: list[int], password: str | None = None, language: str = "eng"
 ) -> dict[int, str]:
@@ -29,19 +49,26 @@ def ocr_pages(
 
     document = pypdfium2.PdfDocument(str(path), password=password)
     try:
-        texts = {}
-        for number in page_numbers:
-            image = document[number - 1].render(scale=OCR_DPI / 72).to_pil().convert("L")
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG")
-            result = subprocess.run(
-                ["tesseract", "stdin", "stdout", "-l", language, "--psm", "3"],
-                input=buffer.getvalue(),
-                capture_output=True,
-                timeout=OCR_PAGE_SECONDS,
-                check=False,
-            )
-            texts[number] = result.stdout.decode("utf-8", "replace") if result.returncode == 0 else ""
-        return texts
+        return {
+            number: _tesseract(document[number - 1].render(scale=OCR_DPI / 72).to_pil(), language)
+            for number in page_numbers
+        }
     finally:
         document.close()
+
+
+def ocr_image(path: Path, language: str = "eng") -> list[str]:
+    """Text of each frame of an image file (one for a PNG or JPEG, one per page of a multi-page TIFF).
+
+    Raises PIL's UnidentifiedImageError or OSError for a file that is not a readable image.
+    """
+    with Image.open(path) as image:
+        return [_tesseract(_on_white(frame), language) for frame in ImageSequence.Iterator(image)]
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """An image with its transparent pixels on white: Tesseract would read a transparent background as black."""
+    if image.mode not in ("RGBA", "LA") and "transparency" not in image.info:
+        return image
+    rgba = image.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)

@@ -84,7 +84,7 @@ def test_bad_files_are_reported_while_the_rest_index(library: tuple[Store, Index
     (folder / "empty.txt").write_bytes(b"")
     (folder / "program.txt").write_bytes(bytes(range(256)) * 40)
     make_pdf(folder / "scan.pdf", ["", ""], image_only=True)
-    (folder / "photo.png").write_bytes(b"\x89PNG\r\n")
+    (folder / "clip.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
     report = indexer.run([folder])
     failed = {Path(i.path).name: i.kind for i in report.failed}
     assert failed == {
@@ -95,7 +95,7 @@ def test_bad_files_are_reported_while_the_rest_index(library: tuple[Store, Index
         "scan.pdf": "no-text",
     }
     assert all(i.reason for i in report.failed)
-    assert [Path(i.path).name for i in report.skipped] == ["photo.png"]
+    assert [Path(i.path).name for i in report.skipped] == ["clip.mp4"]
     assert sorted(Path(p).name for p in report.indexed) == ["cars.txt", "garden.md", "trip.pdf"]
     recorded = {Path(d.path).name: d.error for d in store.documents() if d.status == "failed"}
     assert "password" in recorded["locked.pdf"] and "text layer" in recorded["scan.pdf"]

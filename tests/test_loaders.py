@@ -113,7 +113,7 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
         "binary": binary,
         "empty": empty,
         "no-text": make_pdf(tmp_path / "scan.pdf", ["", ""], image_only=True),
-        "unsupported": tmp_path / "photo.jpeg",
+        "unsupported": tmp_path / "clip.mp4",
     }
 
 

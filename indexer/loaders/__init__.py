@@ -6,22 +6,34 @@ from collections.abc import Callable
 from pathlib import Path
 
 from indexer.loaders.docx import load_docx
+from indexer.loaders.epub import load_epub
 from indexer.loaders.errors import LoadError
 from indexer.loaders.html import load_html
+from indexer.loaders.image import load_image
+from indexer.loaders.opendoc import load_odt
 from indexer.loaders.pdf import load_pdf
+from indexer.loaders.sheets import load_ods, load_xlsx
+from indexer.loaders.slides import load_pptx
 from indexer.loaders.text import load_text
 from indexer.types import Document
 
 Loader = Callable[[Path], Document]
 
 _TEXT_SUFFIXES = (".txt", ".text", ".md", ".markdown", ".rst", ".org", ".log", ".csv", ".tex")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 LOADERS: dict[str, Loader] = {
     ".pdf": load_pdf,
     ".html": load_html,
     ".htm": load_html,
     ".xhtml": load_html,
     ".docx": load_docx,
+    ".epub": load_epub,
+    ".pptx": load_pptx,
+    ".xlsx": load_xlsx,
+    ".ods": load_ods,
+    ".odt": load_odt,
     **{suffix: load_text for suffix in _TEXT_SUFFIXES},
+    **{suffix: load_image for suffix in _IMAGE_SUFFIXES},
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -39,6 +40,7 @@ _BLOCKS = {
     "main",
     "nav",
 }
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 
 class _VisibleText(HTMLParser):
@@ -46,12 +48,16 @@ class _VisibleText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.title = ""
+        self.heading = ""
         self._hidden_depth = 0
         self._in_title = False
+        self._heading_state = "before"  # then "in", then "after" the first heading
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "title":
             self._in_title = True
+        elif tag in _HEADINGS and self._heading_state == "before":
+            self._heading_state = "in"
         elif tag in _HIDDEN:
             self._hidden_depth += 1
         if tag in _BLOCKS:
@@ -60,6 +66,8 @@ class _VisibleText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
+        elif tag in _HEADINGS and self._heading_state == "in":
+            self._heading_state = "after"
         elif tag in _HIDDEN and self._hidden_depth:
             self._hidden_depth -= 1
         if tag in _BLOCKS:
@@ -70,17 +78,34 @@ class _VisibleText(HTMLParser):
             self.title += data
         elif not self._hidden_depth:
             self.parts.append(data)
+            if self._heading_state == "in":
+                self.heading += data
 
 
-def html_to_text(markup: str) -> str:
-    """Return the visible text of an HTML document, title first, one block per paragraph."""
+@dataclass(frozen=True)
+class HtmlText:
+    """What a reader sees of an HTML document: its <title>, its first heading, and its body text."""
+
+    title: str
+    heading: str
+    body: str
+
+
+def read_html(markup: str) -> HtmlText:
+    """Parse HTML into its title, first heading and visible body text, one block per paragraph."""
     parser = _VisibleText()
     parser.feed(markup)
     parser.close()
     body = "".join(parser.parts)
     lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in body.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-    title = " ".join(parser.title.split())
+    return HtmlText(title=" ".join(parser.title.split()), heading=" ".join(parser.heading.split()), body=text)
+
+
+def html_to_text(markup: str) -> str:
+    """Return the visible text of an HTML document, title first, one block per paragraph."""
+    page = read_html(markup)
+    title, text = page.title, page.body
     return f"{title}\n\n{text}" if title and not text.startswith(title) else text
 
 
