@@ -8,6 +8,7 @@ from pathlib import Path
 from indexer.loaders.docx import load_docx
 from indexer.loaders.errors import LoadError
 from indexer.loaders.html import load_html
+from indexer.loaders.mail import is_mailbox_file, load_eml, load_mbox
 from indexer.loaders.pdf import load_pdf
 from indexer.loaders.text import load_text
 from indexer.types import Document
@@ -21,19 +22,26 @@ LOADERS: dict[str, Loader] = {
     ".htm": load_html,
     ".xhtml": load_html,
     ".docx": load_docx,
+    ".eml": load_eml,
+    ".mbox": load_mbox,
     **{suffix: load_text for suffix in _TEXT_SUFFIXES},
 }
 
 
+def _loader_for(path: Path) -> Loader | None:
+    """The loader by extension; a mail export folder's ``Name.mbox/mbox`` file is a mailbox."""
+    return load_mbox if is_mailbox_file(path) else LOADERS.get(path.suffix.lower())
+
+
 def is_supported(path: Path) -> bool:
-    """True when a loader exists for the file's extension."""
-    return path.suffix.lower() in LOADERS
+    """True when a loader exists for the file's extension (or it is a mail export's mailbox file)."""
+    return _loader_for(path) is not None
 
 
 def load(path: Path, password: str | None = None) -> Document:
     """Load any supported file (a PDF with its password, if one is given); raise LoadError with a
     user-facing reason otherwise."""
-    loader = LOADERS.get(path.suffix.lower())
+    loader = _loader_for(path)
     if loader is None:
         raise LoadError("unsupported", f"no loader for '{path.suffix or 'files without an extension'}'")
     try:
