@@ -160,6 +160,39 @@ def test_attachments_are_loaded_as_files_of_their_own(mail: Path) -> None:
     assert broken.notes == ["attachment 'blob.bin' passed over: its file type is not supported"]
 
 
+def test_damaged_mime_is_read_as_far_as_it_goes(tmp_path: Path) -> None:
+    path = tmp_path / "damaged.eml"
+    path.write_bytes(
+        b"From: =?utf-8?q?J=C3=BCrgen?= <j@example.com>\nSubject: Room change\nDate: not a date\n"
+        b'Content-Type: multipart/mixed; boundary="XYZ"\n\n--XYZ\nContent-Type: text/plain; charset="x-made-up"\n\n'
+        b"The meeting moved to room 4.\n--XYZ\nContent-Type: application/pdf\n"
+        b'Content-Disposition: attachment; filename="cut.pdf"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK!!!\n'
+    )
+    document = load(path)
+    assert document.pages[0].text == (
+        "From: Jürgen <j@example.com>\nDate: not a date\nSubject: Room change\nAttachments: cut.pdf\n\n"
+        "The meeting moved to room 4."
+    )
+    [attachment] = document.attachments
+    assert attachment.path.name == "cut.pdf" and attachment.error_kind == "corrupt" and attachment.error
+
+
+def test_a_forwarded_message_and_its_attachments_nest(tmp_path: Path) -> None:
+    inner = _message("Original plan")
+    inner.set_content("The bridge opens in May.")
+    inner.add_attachment("Budget: 4 million.", filename="budget.txt")
+    outer = _message("Fwd: Original plan")
+    outer.set_content("See the message below.")
+    outer.add_attachment(inner)
+    path = tmp_path / "fwd.eml"
+    path.write_bytes(outer.as_bytes())
+    forwarded, budget = load(path).attachments
+    assert forwarded.path == Path(f"{path}#1/Original plan.eml") and forwarded.document is not None
+    assert forwarded.document.pages[0].text.endswith("The bridge opens in May.")
+    assert budget.path == Path(f"{path}#1/Original plan.eml#1/budget.txt") and budget.document is not None
+    assert budget.document.pages[0].text.strip() == "Budget: 4 million."
+
+
 def test_virtual_paths_name_their_mail() -> None:
     path = "/m/invoice.eml#1/forwarded.eml#2/table.docx"
     assert container_of(path) == "/m/invoice.eml#1/forwarded.eml"
@@ -172,8 +205,12 @@ def test_virtual_paths_name_their_mail() -> None:
 
 
 def test_scan_picks_up_a_mail_export_folder(mail: Path) -> None:
-    found = {p.relative_to(mail).as_posix() for p in scan([mail]).files}
+    (mail / "Old inbox.mbox" / "table_of_contents").write_bytes(b"\x00\x01index")
+    (mail / "Old inbox.mbox" / "Info.plist").write_text("<plist/>")
+    result = scan([mail])
+    found = {p.relative_to(mail).as_posix() for p in result.files}
     assert found == {"plain.eml", "html.eml", "invoice.eml", "broken.eml", "archive.mbox", "Old inbox.mbox/mbox"}
+    assert result.skipped == []
 
 
 def test_a_folder_of_mail_indexes_messages_and_attachments(mail: Path, tmp_path: Path, embedder: Embedder) -> None:

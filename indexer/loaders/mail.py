@@ -28,8 +28,8 @@ from indexer.types import Attachment, Document, Page
 
 _HEADERS = ("From", "To", "Cc", "Date", "Subject")
 _SUBJECT_LIMIT = 60
-_HEADER_ERRORS = (ValueError, IndexError, TypeError, AttributeError, LookupError)
-"""What the standard library's header parsers raise on damaged headers."""
+_PARSE_ERRORS = (ValueError, IndexError, TypeError, AttributeError, LookupError)
+"""What the standard library's mail parsing raises on damaged headers and parts."""
 
 
 @dataclass
@@ -48,6 +48,12 @@ class _Message:
 def is_mailbox_file(path: Path) -> bool:
     """True for the ``mbox`` file inside an Apple Mail or Thunderbird export folder ``Name.mbox/``."""
     return path.name == "mbox" and path.parent.suffix.lower() == ".mbox"
+
+
+def is_mail_export_extra(path: Path) -> bool:
+    """True for a file beside the ``mbox`` in an export folder (Apple Mail's ``table_of_contents`` and
+    ``Info.plist``): only the mail app reads those, so a scan passes them over without a word."""
+    return path.name != "mbox" and path.parent.suffix.lower() == ".mbox" and (path.parent / "mbox").is_file()
 
 
 def load_eml(path: Path) -> Document:
@@ -100,7 +106,7 @@ def _read(message: EmailMessage, container: Path, place: str) -> _Message:
     body_part = _body_part(message)
     body = _text_of(body_part) if body_part is not None else ""
     leaves = [p for p in _leaves(message) if p is not body_part and _is_attachment(p)]
-    names = [safe_name(p.get_filename(), f"attachment-{n}{_suffix_for(p)}") for n, p in enumerate(leaves, start=1)]
+    names = [safe_name(p.get_filename(), _fallback_name(p, n)) for n, p in enumerate(leaves, start=1)]
     headers = [f"{name}: {value}" for name in _HEADERS if (value := _header(message, name))]
     if names:
         headers.append(f"Attachments: {', '.join(names)}")
@@ -127,7 +133,7 @@ def _header(message: EmailMessage, name: str) -> str:
     try:
         value = message[name]
         return " ".join(str(value).split()) if value is not None else ""
-    except _HEADER_ERRORS:
+    except _PARSE_ERRORS:
         return ""
 
 
@@ -135,7 +141,7 @@ def _sender(message: EmailMessage) -> str:
     """The sender's display name, else address, for a short label."""
     try:
         addresses = message["From"].addresses if message["From"] is not None else ()
-    except _HEADER_ERRORS:
+    except _PARSE_ERRORS:
         addresses = ()
     if addresses:
         return _short(addresses[0].display_name or addresses[0].addr_spec, 30)
@@ -146,7 +152,7 @@ def _day(message: EmailMessage) -> str:
     """The message's date as YYYY-MM-DD, or the empty string."""
     try:
         when = message["Date"].datetime if message["Date"] is not None else None
-    except _HEADER_ERRORS:
+    except _PARSE_ERRORS:
         when = None
     return when.strftime("%Y-%m-%d") if when is not None else ""
 
@@ -165,7 +171,7 @@ def _body_part(message: EmailMessage) -> EmailMessage | None:
     """The part holding the message's text: plain text preferred, else HTML."""
     try:
         part = message.get_body(preferencelist=("plain", "html"))
-    except _HEADER_ERRORS:
+    except _PARSE_ERRORS:
         part = None
     if part is None:
         textual = [p for p in _leaves(message) if p.get_content_maintype() == "text" and not _is_attachment(p)]
@@ -191,14 +197,32 @@ def _text_of(part: EmailMessage) -> str:
     return text.replace("\r\n", "\n").strip()
 
 
-def _payload(part: EmailMessage) -> bytes:
-    """An attachment's bytes (an attached message as its full source)."""
-    if part.get_content_type() == "message/rfc822":
-        inner = part.get_payload()
-        message = inner[0] if isinstance(inner, list) and inner else None
-        return message.as_bytes() if isinstance(message, EmailMessage) else b""
-    raw = part.get_payload(decode=True)
-    return raw if isinstance(raw, bytes) else b""
+def _attached_message(part: EmailMessage) -> EmailMessage | None:
+    """The message a ``message/rfc822`` part carries, else None."""
+    if part.get_content_type() != "message/rfc822":
+        return None
+    inner = part.get_payload()
+    return inner[0] if isinstance(inner, list) and inner and isinstance(inner[0], EmailMessage) else None
+
+
+def _fallback_name(part: EmailMessage, number: int) -> str:
+    """A name for an attachment that has none: an attached message by its subject, else by its place."""
+    inner = _attached_message(part)
+    subject = _header(inner, "Subject") if inner is not None else ""
+    fallback = f"attachment-{number}{_suffix_for(part)}"
+    return safe_name(subject.replace("/", "-").replace("\\", "-") + ".eml", fallback) if subject else fallback
+
+
+def _payload(part: EmailMessage) -> bytes | None:
+    """An attachment's bytes (an attached message as its full source); None when they cannot be decoded."""
+    try:
+        if part.get_content_type() == "message/rfc822":
+            message = _attached_message(part)
+            return message.as_bytes() if message is not None else None
+        raw = part.get_payload(decode=True)
+    except _PARSE_ERRORS:
+        return None
+    return raw if isinstance(raw, bytes) else None
 
 
 def _suffix_for(part: EmailMessage) -> str:
@@ -218,16 +242,17 @@ def _load_attachment(part: EmailMessage, name: str, virtual: Path, scratch: Path
         suffix = _suffix_for(part).lower()
         if not suffix or not is_supported(Path(f"x{suffix}")):
             return None
-    try:
-        data = _payload(part)
-    except _HEADER_ERRORS as exc:
-        return [Attachment(virtual, hashlib.sha256(b"").hexdigest(), 0, None, "corrupt", f"damaged attachment ({exc})")]
+    data = _payload(part)
+    if data is None:
+        return [Attachment(virtual, hashlib.sha256(b"").hexdigest(), 0, None, "corrupt", "the attachment is damaged")]
     digest = hashlib.sha256(data).hexdigest()
     file = scratch.with_suffix(suffix)
     file.write_bytes(data)
     try:
         document = load(file)
     except LoadError as exc:
+        if exc.kind == "locked":  # a password can only be given for a file on disk
+            exc = LoadError("encrypted", "locked PDF attachment: save it from the mail and index it on its own")
         return [Attachment(virtual, digest, len(data), None, exc.kind, exc.reason)]
     finally:
         file.unlink(missing_ok=True)
