@@ -14,6 +14,9 @@ from pathlib import Path
 
 _LAST = re.compile(r"#(\d+(?:\.\d+)?)/([^/]+)$")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
+CARRIERS = (".eml", ".mbox")
+"""Extensions of the files that carry attachments (and a mail export's ``mbox`` file); after any other
+path a ``#n/`` is part of an ordinary name (``Meeting #3/notes.txt``)."""
 NAME_LIMIT = 120
 """Longest attachment file name kept in a path, in characters (the extension is kept)."""
 
@@ -43,7 +46,10 @@ def attachment_prefix(container: str) -> str:
 def container_of(path: str) -> str | None:
     """The path of the file that carries this attachment, or None for a path that is not one."""
     match = _LAST.search(path)
-    return path[: match.start()] if match and match.start() > 0 else None
+    if match is None:
+        return None
+    container = Path(path[: match.start()])
+    return str(container) if container.suffix.lower() in CARRIERS or container.name == "mbox" else None
 
 
 def source_file(path: str) -> str:

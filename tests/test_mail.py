@@ -193,13 +193,25 @@ def test_a_forwarded_message_and_its_attachments_nest(tmp_path: Path) -> None:
     assert budget.document.pages[0].text.strip() == "Budget: 4 million."
 
 
+def test_an_attachment_without_an_extension_takes_its_content_types(tmp_path: Path) -> None:
+    message = _message("Minutes")
+    message.set_content("The minutes are attached.")
+    message.add_attachment("Item 1: the roof is repaired in June.", filename="minutes")
+    path = tmp_path / "minutes.eml"
+    path.write_bytes(message.as_bytes())
+    [attachment] = load(path).attachments
+    assert attachment.path == Path(f"{path}#1/minutes.txt") and attachment.document is not None
+    assert "the roof is repaired in June" in attachment.document.pages[0].text
+
+
 def test_virtual_paths_name_their_mail() -> None:
     path = "/m/invoice.eml#1/forwarded.eml#2/table.docx"
     assert container_of(path) == "/m/invoice.eml#1/forwarded.eml"
     assert source_file(path) == "/m/invoice.eml"
     assert display_name(path) == "invoice.eml › forwarded.eml › table.docx"
     assert display_name("/m/Old inbox.mbox/mbox#3.1/a.pdf") == "Old inbox.mbox › a.pdf"
-    assert container_of("/m/report.pdf") is None
+    assert container_of("/m/report.pdf") is None and container_of("/m/Meeting #3/notes.txt") is None
+    assert display_name("/m/Meeting #3/notes.txt") == "notes.txt"
     assert safe_name("../../etc/passwd", "attachment-1") == "passwd"
     assert safe_name("  ", "attachment-1.pdf") == "attachment-1.pdf"
 

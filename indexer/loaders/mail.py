@@ -119,12 +119,12 @@ def _read(message: EmailMessage, container: Path, place: str) -> _Message:
     )
     with tempfile.TemporaryDirectory(prefix="footnotes-mail-") as folder:
         for n, (part, name) in enumerate(zip(leaves, names, strict=True), start=1):
-            virtual = attachment_path(container, f"{place}{n}", name)
-            loaded = _load_attachment(part, name, virtual, Path(folder) / f"{n}")
-            if loaded is None:
+            readable = _readable_name(part, name)
+            if readable is None:
                 result.notes.append(f"attachment '{name}' passed over: its file type is not supported")
-            else:
-                result.attachments += loaded
+                continue
+            scratch = Path(folder) / f"{n}{Path(readable).suffix.lower()}"
+            result.attachments += _load_attachment(part, attachment_path(container, f"{place}{n}", readable), scratch)
     return result
 
 
@@ -232,31 +232,35 @@ def _suffix_for(part: EmailMessage) -> str:
     return mimetypes.guess_extension(part.get_content_type()) or ""
 
 
-def _load_attachment(part: EmailMessage, name: str, virtual: Path, scratch: Path) -> list[Attachment] | None:
-    """The attachment (and any it carries in turn) loaded by the loader for its type; None when
-    Footnotes reads no file of its type."""
-    from indexer.loaders import is_supported, load  # the registry imports this module
+def _readable_name(part: EmailMessage, name: str) -> str | None:
+    """The attachment's name with an extension Footnotes reads (its content type's when its own name has
+    none: ``scan`` sent as a PDF becomes ``scan.pdf``), or None when Footnotes reads no file of its type."""
+    from indexer.loaders import is_supported  # the registry imports this module
 
-    suffix = Path(name).suffix.lower()
-    if not is_supported(Path(name)):
-        suffix = _suffix_for(part).lower()
-        if not suffix or not is_supported(Path(f"x{suffix}")):
-            return None
+    if is_supported(Path(name)):
+        return name
+    implied = _suffix_for(part)
+    return name + implied if implied and is_supported(Path(name + implied)) else None
+
+
+def _load_attachment(part: EmailMessage, virtual: Path, scratch: Path) -> list[Attachment]:
+    """The attachment, written to `scratch`, loaded by the loader for its type, and any it carries in turn."""
+    from indexer.loaders import load  # the registry imports this module
+
     data = _payload(part)
     if data is None:
         return [Attachment(virtual, hashlib.sha256(b"").hexdigest(), 0, None, "corrupt", "the attachment is damaged")]
     digest = hashlib.sha256(data).hexdigest()
-    file = scratch.with_suffix(suffix)
-    file.write_bytes(data)
+    scratch.write_bytes(data)
     try:
-        document = load(file)
+        document = load(scratch)
     except LoadError as exc:
         if exc.kind == "locked":  # a password can only be given for a file on disk
             exc = LoadError("encrypted", "locked PDF attachment: save it from the mail and index it on its own")
         return [Attachment(virtual, digest, len(data), None, exc.kind, exc.reason)]
     finally:
-        file.unlink(missing_ok=True)
-    nested = [_rehome(a, file, virtual) for a in document.attachments]
+        scratch.unlink(missing_ok=True)
+    nested = [_rehome(a, scratch, virtual) for a in document.attachments]
     return [Attachment(virtual, digest, len(data), replace(document, path=virtual, attachments=[])), *nested]
 
 
