@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from indexer.attachments import display_name
 from indexer.scan import FileIssue
 from indexer.store import DocumentRecord
 
@@ -54,7 +55,7 @@ class LibraryModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         record = self.records[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            name = Path(record.path).name
+            name = display_name(record.path)  # an attachment: "invoice.eml › report.pdf"
             status = "locked" if record.error_kind == "locked" else record.status
             return (name, status, str(record.page_count or ""), str(record.chunk_count or ""))[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -4,11 +4,14 @@ answer knows it, just the sentence of the passage that supports the cited claim)
 PDF pages are rendered with QtPdf and the passage is found in pdfium's own text of the page (it
 differs from our extraction in whitespace and hyphens, so `app.text_match.locate` matches letters
 and digits); text, Markdown, HTML and Word sources show the stored page text with the span selected.
+An attachment inside a mail has no file of its own: its stored text is shown, and the mail is what
+"Open in system viewer" opens.
 Invisible control characters (bidi overrides, zero-width spaces) are shown as visible marks.
 """
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.text_match import locate
+from indexer.attachments import display_name, source_file
 from indexer.types import Chunk
 
 _INVISIBLE = {
@@ -100,17 +104,22 @@ class SourceViewer(QWidget):
     def show_chunk(self, chunk: Chunk, page_text: str | None, focus: Span | None = None) -> None:
         """Open the chunk's file at its page with the passage highlighted; with `focus`, only that
         span of the page (the supporting sentence) is highlighted."""
-        self._path = Path(chunk.path)
+        carrier = _carrier(chunk.path)
+        self._path = carrier or Path(chunk.path)  # an attachment opens its mail in the system viewer
         self.current_page = chunk.page
         self.highlighted_text = ""
         self.title.setText(f"<b>{self._path.name}</b> · page {chunk.page}")
+        if carrier is not None:
+            self.title.setText(f"<b>{html.escape(display_name(chunk.path))}</b> · page {chunk.page}")
         self.open_button.setEnabled(self._path.exists())
         self.note.clear()
         if focus is not None and not focus.text.strip():
             focus = None
         if self._path.suffix.lower() == ".pdf" and self._path.exists() and self._show_pdf(chunk, focus):
             return
-        if not self._path.exists():
+        if carrier is not None:
+            self.note.setText(f"This is an attachment of {display_name(str(carrier))}; showing its indexed text.")
+        elif not self._path.exists():
             self.note.setText("The file is no longer at this path; showing the indexed text.")
         if page_text is None:
             page_text = chunk.text
@@ -185,6 +194,12 @@ class SourceViewer(QWidget):
     def _open_externally(self) -> None:
         if self._path is not None:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._path)))
+
+
+def _carrier(path: str) -> Path | None:
+    """The file that holds an attachment's virtual path (`indexer.attachments`); None for a file of its own."""
+    source = source_file(path)
+    return Path(source) if source != path and not Path(path).exists() else None
 
 
 def _within(page: str, passage: tuple[int, int] | None, sentence: str) -> tuple[int, int] | None:

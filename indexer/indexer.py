@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.attachments import source_file
 from indexer.chunker import Chunker, ChunkSettings
 from indexer.embedder import Embedder
 from indexer.loaders import LoadError
@@ -23,7 +24,7 @@ from indexer.pagekind import PAGEKIND_VERSION, classify_chunks
 from indexer.sandbox import SandboxedLoader, SandboxSettings
 from indexer.scan import FileIssue, ScanSettings, content_hash, scan
 from indexer.store import FileFacts, Store
-from indexer.types import Chunk, Page
+from indexer.types import Chunk, Document, Page
 
 EMBED_BATCH = 32
 SAVE_EVERY_SECONDS = 60.0
@@ -89,6 +90,17 @@ class _Reuse:
     extractor: str
 
 
+@dataclass(frozen=True)
+class _WithAttachments:
+    """A file's work together with its attachments' (`indexer.attachments`): the attachments stored
+    before that it no longer carries are removed, then the attachments written, the file last, so a
+    kill between them leaves the file to be read again on the next run."""
+
+    item: object
+    attachments: list[object]
+    stale: list[str]
+
+
 _DONE = object()
 
 
@@ -109,28 +121,76 @@ class _FileReader:
             facts = FileFacts(str(path), content_hash(path), stat.st_size, stat.st_mtime)
         except OSError as exc:
             return _Failed(None, FileIssue(str(path), "unreadable", f"cannot read the file: {exc.strerror or exc}"))
-        if not self.force:
-            known = self.store.document(facts.path)
-            if known and known.status == "indexed" and known.content_hash == facts.content_hash:
-                if known.pagekind_version == PAGEKIND_VERSION:
-                    return _Unchanged(facts.path)
-                return _Unchanged(facts.path, known.id, self._kinds_of_stored(known.id))
-            twin = self.store.indexed_with_hash(facts.content_hash)
-            if twin is not None:
-                return _Reuse(facts, twin.id, twin.extractor or "")
+        known = None if self.force else self._known(facts)
+        if isinstance(known, _Unchanged):
+            return self._with_attachments(known, facts.path, self._reclassified_attachments(facts.path))
+        if known is not None:
+            return self._with_attachments(known, facts.path, [])
         try:
             document = self.loader.load(path, self.passwords.get(facts.path))
         except LoadError as exc:
-            return _Failed(facts, FileIssue(facts.path, exc.kind, exc.reason))
+            return self._with_attachments(_Failed(facts, FileIssue(facts.path, exc.kind, exc.reason)), facts.path, [])
+        return self._with_attachments(self._chunked(facts, document), facts.path, self._attachments(facts, document))
+
+    def _known(self, facts: FileFacts) -> _Unchanged | _Reuse | None:
+        """Unchanged when the catalogue holds this content at this path, reusable when at another (unless
+        that one carries attachments, which are the file's own), else None."""
+        known = self.store.document(facts.path)
+        if known and known.status == "indexed" and known.content_hash == facts.content_hash:
+            if known.pagekind_version == PAGEKIND_VERSION:
+                return _Unchanged(facts.path)
+            return _Unchanged(facts.path, known.id, self._kinds_of_stored(known.id))
+        twin = self.store.indexed_with_hash(facts.content_hash)
+        if twin is not None and not self.store.attachments_of(twin.path):
+            return _Reuse(facts, twin.id, twin.extractor or "")
+        return None
+
+    def _chunked(self, facts: FileFacts, document: Document) -> _Loaded | _Failed:
+        """A loaded document's chunks, or a failure when it has no text."""
         chunks = self.chunker.chunk_pages(0, document.pages)
         if not chunks:
             return _Failed(facts, FileIssue(facts.path, "no-text", "no text could be extracted"))
         return _Loaded(facts, document.extractor, document.pages, with_kinds(document.pages, chunks))
 
+    def _attachments(self, facts: FileFacts, document: Document) -> list[object]:
+        """Work for each file the document carries: unchanged, reusable, loaded and chunked, or failed."""
+        items: list[object] = []
+        for attachment in document.attachments:
+            own = FileFacts(str(attachment.path), attachment.content_hash, attachment.size, facts.mtime)
+            if attachment.document is None:
+                items.append(_Failed(own, FileIssue(own.path, attachment.error_kind, attachment.error)))
+            else:
+                known = None if self.force else self._known(own)
+                items.append(known or self._chunked(own, attachment.document))
+        return items
+
+    def _reclassified_attachments(self, path: str) -> list[object]:
+        """An unchanged file's stored attachments whose chunks' kinds predate the current page-kind rules."""
+        return [
+            _Unchanged(record.path, record.id, self._kinds_of_stored(record.id))
+            for record in self.store.attachments_of(path)
+            if record.status == "indexed" and record.pagekind_version != PAGEKIND_VERSION
+        ]
+
+    def _with_attachments(self, item: object, path: str, attachments: list[object]) -> object:
+        """The file's work, bundled with its attachments' and the removal of those it no longer carries."""
+        carried = {_path_of(a) for a in attachments}
+        stale = [] if isinstance(item, _Unchanged) else [r.path for r in self.store.attachments_of(path)]
+        stale = [p for p in stale if p not in carried]
+        return _WithAttachments(item, attachments, stale) if attachments or stale else item
+
     def _kinds_of_stored(self, doc_id: int) -> dict[int, str]:
         """Kinds of an indexed document's chunks, from its stored page and chunk texts."""
         chunks = with_kinds(self.store.pages(doc_id), self.store.chunks_of(doc_id))
         return {chunk.id: chunk.kind for chunk in chunks if chunk.id is not None}
+
+
+def _path_of(item: object) -> str:
+    """The path a prepared piece of work is about."""
+    if isinstance(item, _Unchanged):
+        return item.path
+    facts = item.facts if isinstance(item, _Loaded | _Reuse | _Failed) else None
+    return facts.path if facts is not None else ""
 
 
 def with_kinds(pages: list[Page], chunks: list[Chunk]) -> list[Chunk]:
@@ -142,6 +202,15 @@ def with_kinds(pages: list[Page], chunks: list[Chunk]) -> list[Chunk]:
 
 
 ProgressCallback = Callable[[IndexProgress], None]
+
+
+def _on_disk(path: str, found: set[str]) -> bool:
+    """True for a file on disk, and for an attachment whose file (`indexer.attachments.source_file`) is
+    found or on disk."""
+    if Path(path).exists():
+        return True
+    source = source_file(path)
+    return source != path and (source in found or Path(source).is_file())
 
 
 class Indexer:
@@ -230,8 +299,8 @@ class Indexer:
             d.path
             for d in self.store.documents()
             if d.path not in found
-            and not Path(d.path).exists()
-            and any(d.path == p or d.path.startswith(p.rstrip("/") + "/") for p in prefixes)
+            and not _on_disk(d.path, found)
+            and any((s := source_file(d.path)) == p or s.startswith(p.rstrip("/") + "/") for p in prefixes)
         ]
         self.store.remove_documents(vanished)
         return vanished
@@ -262,8 +331,15 @@ class Indexer:
         progress: ProgressCallback | None,
         cancel: threading.Event,
     ) -> None:
-        """Writer stage: embed and store one prepared file."""
-        if isinstance(item, _Unchanged):
+        """Writer stage: embed and store one prepared file (with its attachments, the file last)."""
+        if isinstance(item, _WithAttachments):
+            self.store.remove_documents(item.stale)
+            report.removed += item.stale
+            for attachment in [*item.attachments, item.item]:
+                if cancel.is_set():
+                    return
+                self._handle(attachment, report, state, progress, cancel)
+        elif isinstance(item, _Unchanged):
             report.unchanged.append(item.path)
             if item.kinds is not None:
                 self.store.set_chunk_kinds(item.doc_id, item.kinds, PAGEKIND_VERSION)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.loaders import is_supported
+from indexer.loaders.mail import is_mail_export_extra
 
 DEFAULT_IGNORE = (".*", "__pycache__", "node_modules", "*.tmp", "~$*", "*.part", "*.crdownload")
 """Name patterns skipped while walking folders: hidden files and folders (``.git`` too), caches, partial downloads."""
@@ -85,7 +86,7 @@ def scan(paths: list[Path], settings: ScanSettings | None = None) -> ScanResult:
                 for name in sorted(filenames):
                     if not _ignored(name, settings.ignore):
                         file = Path(folder) / name
-                        if file.is_file():
+                        if file.is_file() and not is_mail_export_extra(file):
                             consider(file, explicit=False)
     return result
 

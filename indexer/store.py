@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.attachments import attachment_prefix, is_within
 from indexer.pagekind import KINDS
 from indexer.types import Chunk, Hit, Page
 from indexer.vectors import VectorIndex
@@ -281,6 +282,16 @@ class Store:
                 self._DOC_SELECT + " WHERE d.content_hash = ? AND d.status = 'indexed' LIMIT 1", (content_hash,)
             ).fetchone()
         return DocumentRecord(*row) if row else None
+
+    def attachments_of(self, container: str) -> list[DocumentRecord]:
+        """The documents stored as attachments of a file (`indexer.attachments`), nested ones too, by path."""
+        prefix = attachment_prefix(container)
+        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first path past every one with the prefix
+        with self._lock:
+            rows = self._conn.execute(
+                self._DOC_SELECT + " WHERE d.path >= ? AND d.path < ? ORDER BY d.path", (prefix, after)
+            ).fetchall()
+        return [DocumentRecord(*row) for row in rows if is_within(row[1], container)]
 
     def pages(self, doc_id: int) -> list[Page]:
         """The stored text of each page of a document: the text chunk spans point into."""

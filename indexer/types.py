@@ -32,11 +32,26 @@ class Document:
     pages: list[Page]
     extractor: str = ""
     notes: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    """Files carried inside this one (a mail's attachments), each indexed as its own document."""
 
     @property
     def char_count(self) -> int:
         """Total characters of text over all pages."""
         return sum(len(p.text) for p in self.pages)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file inside another, loaded as its own document under a virtual path (`indexer.attachments`):
+    its `document`, or the reason it could not be read (`error_kind` as a `LoadError`'s kind)."""
+
+    path: Path
+    content_hash: str
+    size: int
+    document: Document | None = None
+    error_kind: str = ""
+    error: str = ""
 
 
 @dataclass(frozen=True)

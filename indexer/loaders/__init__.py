@@ -10,6 +10,7 @@ from indexer.loaders.epub import load_epub
 from indexer.loaders.errors import LoadError
 from indexer.loaders.html import load_html
 from indexer.loaders.image import load_image
+from indexer.loaders.mail import is_mailbox_file, load_eml, load_mbox
 from indexer.loaders.opendoc import load_odt
 from indexer.loaders.pdf import load_pdf
 from indexer.loaders.sheets import load_ods, load_xlsx
@@ -32,20 +33,27 @@ LOADERS: dict[str, Loader] = {
     ".xlsx": load_xlsx,
     ".ods": load_ods,
     ".odt": load_odt,
+    ".eml": load_eml,
+    ".mbox": load_mbox,
     **{suffix: load_text for suffix in _TEXT_SUFFIXES},
     **{suffix: load_image for suffix in _IMAGE_SUFFIXES},
 }
 
 
+def _loader_for(path: Path) -> Loader | None:
+    """The loader by extension; a mail export folder's ``Name.mbox/mbox`` file is a mailbox."""
+    return load_mbox if is_mailbox_file(path) else LOADERS.get(path.suffix.lower())
+
+
 def is_supported(path: Path) -> bool:
-    """True when a loader exists for the file's extension."""
-    return path.suffix.lower() in LOADERS
+    """True when a loader exists for the file's extension (or it is a mail export's mailbox file)."""
+    return _loader_for(path) is not None
 
 
 def load(path: Path, password: str | None = None) -> Document:
     """Load any supported file (a PDF with its password, if one is given); raise LoadError with a
     user-facing reason otherwise."""
-    loader = LOADERS.get(path.suffix.lower())
+    loader = _loader_for(path)
     if loader is None:
         raise LoadError("unsupported", f"no loader for '{path.suffix or 'files without an extension'}'")
     try:
