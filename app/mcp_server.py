@@ -24,7 +24,7 @@ from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
-from mcp_types import Resource as ResourceInfo
+from mcp.types import Resource as ResourceInfo
 
 from app.engine import Engine, best_sentence
 from app.errors import USER_ERRORS, describe, is_user_error
