@@ -1,4 +1,4 @@
-"""The `footnotes` command line: index, status, search, ask, chat, check, doctor; with no command, the window.
+"""The `footnotes` command line: index, status, search, ask, chat, mcp, check, doctor; with no command, the window.
 
 Global options (``--library``, ``--embedder``) work before or after the command. A user error is
 one line on stderr with an exit code per kind (see `app.errors`); anything else keeps its
@@ -405,6 +405,35 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checked_model(args: argparse.Namespace) -> str:
+    """The model asked for, with its path and backend options checked now (the model itself loads later)."""
+    spec = args.model or default_preset()
+    model = Path(PRESETS[spec].filename) if spec in PRESETS else Path(spec).expanduser()
+    if spec not in PRESETS and not model.exists():
+        raise ModelProblem(
+            f"no model at {model}; give --model {' or '.join(PRESETS)}, a local GGUF file or a model folder"
+        )
+    try:
+        pick_backend(model, args.backend, args.device)
+    except ValueError as exc:
+        raise UsageError(describe(exc)) from exc
+    return spec
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """Serve the library over the Model Context Protocol on stdin and stdout until the client closes."""
+    from app.engine import Engine
+    from app.mcp_server import serve
+
+    if args.top_k < 1:
+        raise UsageError(f"--top-k must be at least 1, not {args.top_k}")
+    folder = _library(args)
+    if not (folder / CATALOGUE).exists():
+        raise LibraryMissing(f"no library at {folder}; index something first: footnotes index PATH")
+    model = _checked_model(args)
+    return serve(Engine(folder, model=model, backend=args.backend, device=args.device, top_k=args.top_k))
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Check the library's integrity; exit 1 when a problem is found."""
     with _open_store(args) as store:
@@ -490,6 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--show-context", action="store_true", help="print how the context window is spent")
         sub.add_argument("--json", action="store_true", help="print the cited answer as JSON")
         sub.add_argument("--export", help=f"also write the answer to a file ({', '.join(FORMATS)})")
+
+    mcp = command("mcp", cmd_mcp, "serve the library to another assistant over MCP (stdin and stdout)")
+    mcp.add_argument("--model", help="'quality', 'light', or a local GGUF file or model folder")
+    mcp.add_argument("--backend", choices=BACKENDS, default="auto")
+    mcp.add_argument("--device", choices=DEVICES, default="auto")
+    mcp.add_argument("--top-k", type=int, default=RetrievalSettings.top_k, help="passages given to the model")
 
     command("check", cmd_check, "verify the library's integrity")
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from indexer.chunker import ChunkSettings
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
-from indexer.store import Store
-from indexer.types import Chunk, Hit
+from indexer.store import DocumentRecord, Store
+from indexer.types import Chunk, Hit, Page
 from llm import llamacpp_backend
 from llm.bundled import PRESETS
 from llm.loader import load_generator
@@ -230,9 +230,18 @@ class Engine:
         self.conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))
         return answer
 
-    def search(self, query: str) -> list[Hit]:
-        """The passages the retriever would give the model."""
-        return Retriever(self.store, self.embedder().embed, self.settings.retrieval).retrieve(query)
+    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
+        """The passages the retriever would give the model (`top_k` of them instead of the setting's, if given)."""
+        settings = self.settings.retrieval if top_k is None else replace(self.settings.retrieval, top_k=top_k)
+        return Retriever(self.store, self.embedder().embed, settings).retrieve(query)
+
+    def documents(self) -> list[DocumentRecord]:
+        """The documents the library has indexed (not those that failed), by path."""
+        return [record for record in self.store.documents() if record.status == "indexed"]
+
+    def document_pages(self, doc_id: int) -> list[Page]:
+        """The stored text of each page of an indexed document; empty when there is no such document."""
+        return self.store.pages(doc_id)
 
     def new_chat(self) -> None:
         """Forget the conversation."""

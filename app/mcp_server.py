@@ -1,0 +1,240 @@
+"""`footnotes mcp`: the library served over the Model Context Protocol on stdin and stdout, so another
+assistant (a desktop chat app, an IDE) can search it and ask it questions.
+
+A thin shell over `app.engine.Engine`, like the window and the CLI:
+
+* tool ``search(query, k)``: the passages the retriever finds, each with its file, page, span and text;
+* tool ``ask(question)``: the cited answer, each ``[n]`` with its file, page, span and supporting sentence;
+* one resource per indexed document, ``footnotes://document/<id>``: its stored text with page markers.
+
+The embedder loads on the first search, the language model on the first question. Standard output is
+the protocol's channel: the SDK's stdio transport points file descriptor 1 at stderr while it serves,
+so a stray print (or a C library's output) goes to stderr and never corrupts a message; our own
+messages go to the log (`app.logs`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.types import Resource as ResourceInfo
+
+from app.engine import Engine, best_sentence
+from app.errors import USER_ERRORS, describe, is_user_error
+from app.logs import app_version, debug_logging, redact
+from indexer.store import DocumentRecord
+from indexer.types import Chunk, Hit, Page
+from rag.citations import CitedAnswer
+
+logger = logging.getLogger("footnotes.mcp")
+
+URI_PREFIX = "footnotes://document/"
+MAX_K = 50
+INSTRUCTIONS = (
+    "Footnotes searches and answers from the user's own indexed files. Use `search` to find passages "
+    "(file, page, text) and `ask` for a short answer whose [n] markers cite a file and page; read a "
+    "whole document through its footnotes://document/<id> resource."
+)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One passage found by `search`: where it is (file, page, location, character span in the page's
+    stored text), what kind of page it comes from (``content``, ``toc``, …), its score and its text."""
+
+    file: str
+    path: str
+    page: int
+    location: str
+    char_start: int
+    char_end: int
+    kind: str
+    score: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What an answer's marker ``[number]`` cites: the passage's place and span, and the sentence of it
+    that supports the answer (its span in the page's stored text)."""
+
+    number: int
+    file: str
+    path: str
+    page: int
+    location: str
+    char_start: int
+    char_end: int
+    sentence: str
+    sentence_start: int
+    sentence_end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A cited answer: `text` with ``[n]`` markers, one `Citation` per marker, whether it says the
+    sources do not hold the answer (`refused`) or replaced an unsupported draft (`withheld`), and the
+    sentences no passage supports well."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    refused: bool
+    withheld: bool
+    weak_sentences: list[str]
+    model: str
+
+
+def _location(chunk: Chunk) -> str:
+    """The passage's location in words (slide, sheet range, lines) when the library records one."""
+    where = getattr(chunk, "where", None)
+    return str(where) if where else ""
+
+
+def passage(hit: Hit) -> Passage:
+    """A search hit as the `search` tool returns it."""
+    chunk = hit.chunk
+    return Passage(
+        file=Path(chunk.path).name,
+        path=chunk.path,
+        page=chunk.page,
+        location=_location(chunk),
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
+        kind=chunk.kind or "content",
+        score=round(float(hit.score), 6),
+        text=chunk.text,
+    )
+
+
+def citation(answer: CitedAnswer, number: int) -> Citation:
+    """Marker ``[number]`` of an answer with its supporting sentence (the best evidence the citation
+    check found; without any, the passage sentence closest to the question)."""
+    chunk = answer.sources[number]
+    evidence = answer.evidence_for(number)
+    if evidence is not None:
+        sentence, start, end = evidence.text, evidence.char_start, evidence.char_end
+    else:
+        sentence = best_sentence(chunk.text, answer.question)
+        offset = chunk.text.find(sentence)
+        start = chunk.char_start + max(offset, 0)
+        end = start + len(sentence) if offset >= 0 else chunk.char_end
+    return Citation(
+        number=number,
+        file=Path(chunk.path).name,
+        path=chunk.path,
+        page=chunk.page,
+        location=_location(chunk),
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
+        sentence=sentence,
+        sentence_start=start,
+        sentence_end=end,
+    )
+
+
+def answer_record(answer: CitedAnswer) -> Answer:
+    """A cited answer as the `ask` tool returns it."""
+    return Answer(
+        question=answer.question,
+        text=answer.text,
+        citations=[citation(answer, n) for n in answer.cited],
+        refused=answer.refused,
+        withheld=bool(answer.withheld),
+        weak_sentences=[check.text for check in answer.weak_sentences],
+        model=answer.model,
+    )
+
+
+def document_text(pages: list[Page]) -> str:
+    """A document's stored text, each page under a marker line such as ``--- page 4 ---``."""
+    return "\n\n".join(f"--- {page.label or f'page {page.number}'} ---\n{page.text}" for page in pages)
+
+
+def document_uri(record: DocumentRecord) -> str:
+    """The resource address of an indexed document."""
+    return f"{URI_PREFIX}{record.id}"
+
+
+class FootnotesServer(MCPServer):
+    """An MCP server whose resources are the library's documents at the moment they are listed."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(name="footnotes", version=app_version(), instructions=INSTRUCTIONS, log_level="WARNING")
+        self.engine = engine
+        self._asking = threading.Lock()  # one question at a time: the conversation is reset for each
+        self.add_tool(self.search)
+        self.add_tool(self.ask)
+        self.resource(f"{URI_PREFIX}{{doc_id}}", name="document", mime_type="text/plain")(self.read_document)
+
+    async def list_resources(self) -> list[ResourceInfo]:
+        """One resource per indexed document: its file name, path and page count."""
+        return [
+            ResourceInfo(
+                uri=document_uri(record),
+                name=Path(record.path).name,
+                description=f"{record.path} ({record.page_count} page{'' if record.page_count == 1 else 's'})",
+                mime_type="text/plain",
+            )
+            for record in self.engine.documents()
+        ]
+
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        """Find the `k` passages (1 to 50) of the user's files that best match `query`, best first: each
+        with its file, page, character span in the page, kind of page, score and text."""
+        if not 1 <= k <= MAX_K:
+            raise ToolError(f"k must be between 1 and {MAX_K}, not {k}.")
+        with _as_tool_error():
+            hits = self.engine.search(query, top_k=k)
+        logger.info("mcp search %s: %d hit(s)", redact(query, debug_logging(), "query"), len(hits))
+        return [passage(hit) for hit in hits]
+
+    def ask(self, question: str) -> Answer:
+        """Answer `question` from the user's files with a local model: the text's [n] markers each cite a
+        file, page and supporting sentence; `refused` when the files do not hold the answer."""
+        with self._asking, _as_tool_error():
+            self.engine.new_chat()
+            answer = self.engine.ask(
+                question,
+                on_token=lambda _token: None,
+                on_plan=lambda _plan: None,
+                status=lambda message: logger.info("mcp ask: %s", message),
+                cancel=threading.Event(),
+            )
+        logger.info("mcp ask %s: %d source(s) cited", redact(question, debug_logging()), len(answer.cited))
+        return answer_record(answer)
+
+    def read_document(self, doc_id: str) -> str:
+        """The stored text of document `doc_id`, page by page."""
+        record = next((r for r in self.engine.documents() if str(r.id) == doc_id), None)
+        if record is None:
+            raise ResourceNotFoundError(f"The library has no indexed document {doc_id}.")
+        return document_text(self.engine.document_pages(record.id))
+
+
+@contextmanager
+def _as_tool_error() -> Iterator[None]:
+    """Turn a user error (no model, a question too long for the window, a damaged library) into the one
+    sentence the calling assistant shows; a bug passes unchanged, so the SDK logs its traceback."""
+    try:
+        yield
+    except USER_ERRORS as exc:
+        if not is_user_error(exc):
+            raise
+        message = describe(exc)
+        raise ToolError(f"{message[:1].upper()}{message[1:].rstrip('.')}.") from exc
+
+
+def serve(engine: Engine) -> int:
+    """Serve the engine's library over MCP on stdin and stdout until the client closes; returns 0."""
+    logger.info("mcp server started")
+    FootnotesServer(engine).run("stdio")
+    logger.info("mcp server stopped")
+    return 0
