@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from app.chats import Chat, ChatStore
+from app.cli import main
 from app.collections import CollectionError, Collections
 from app.engine import Engine
 from indexer.embedder import Embedder
@@ -17,6 +18,8 @@ from indexer.indexer import Indexer
 from indexer.store import CATALOGUE, FileFacts, Store
 from indexer.types import Chunk, Page
 from indexer.vectors import EXACT_AMONG, VectorIndex
+from llm.base import Generator
+from rag.answer import Answerer
 from rag.retriever import RetrievalSettings, Retriever
 from rag.scope import Scope
 
@@ -223,3 +226,46 @@ def test_chats_are_saved_listed_searched_renamed_and_deleted(tmp_path: Path) -> 
         reopened.get(second.id)
     (tmp_path / "chats" / "damaged.json").write_text("{not json")
     assert [c.title for c in reopened.list()] == ["Deadlines"]
+
+
+def test_an_answer_in_a_scope_is_prepared_from_it_only(
+    tmp_path: Path, files: dict[str, Path], embedder: Embedder, generator: Generator
+) -> None:
+    library = tmp_path / "lib"
+    _index(library, files["appliances"], embedder)
+    _index(library, files["travel"], embedder)
+    answerer = Answerer(Store(library), embedder, generator)
+    question = "What happens in May: swarming bees or tram rides in Lisbon?"
+    assert {"beekeeping-notes.md", "travel-log.txt"} <= _names(answerer.prepare(question).hits)
+    prepared = answerer.prepare(question, scope=Scope.of_paths([files["travel"]]))
+    assert prepared.plan is not None and _names(prepared.plan.included) == {"travel-log.txt"}
+
+
+def test_cli_collections_and_scope(
+    tmp_path: Path, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FOOTNOTES_COLLECTIONS", str(tmp_path / "collections"))
+    monkeypatch.setenv("FOOTNOTES_LIBRARY", str(tmp_path / "default-library"))
+    monkeypatch.setenv("FOOTNOTES_LOG_DIR", str(tmp_path / "logs"))
+    assert main(["collections", "create", "Trips"]) == 0
+    assert main(["--collection", "trips", "index", str(files["travel"]), "--quiet"]) == 0
+    assert main(["index", str(files["appliances"]), str(files["travel"]), "--quiet"]) == 0  # the default one
+    capsys.readouterr()
+
+    assert main(["search", "euros tickets honey", "--collection", "Trips", "--json"]) == 0
+    assert {Path(h["path"]).name for h in json.loads(capsys.readouterr().out)} == {"travel-log.txt"}
+    bees = str(files["appliances"] / "beekeeping-notes.md")
+    assert main(["search", "euros tickets honey", "--scope", bees, "--json"]) == 0
+    assert {Path(h["path"]).name for h in json.loads(capsys.readouterr().out)} == {"beekeeping-notes.md"}
+    assert main(["search", "euros", "--scope", str(tmp_path / "nowhere")]) == 2
+    assert "no indexed file under" in capsys.readouterr().err
+
+    assert main(["collections", "rename", "Trips", "Holidays"]) == 0
+    assert main(["collections"]) == 0
+    listed = capsys.readouterr().out
+    assert "Default\t" in listed and "Holidays\t" in listed and "Trips" not in listed.split("Renamed")[-1]
+    assert main(["collections", "delete", "Holidays"]) == 2
+    assert "add --yes" in capsys.readouterr().err
+    assert main(["collections", "delete", "Holidays", "--yes"]) == 0
+    assert main(["--collection", "Holidays", "status"]) == 2
+    assert "no collection named 'Holidays'" in capsys.readouterr().err
