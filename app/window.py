@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.chat_store = ChatStore(self.collection.chats)
         self.current_chat: Chat | None = None
         self.scope = Scope()
+        self._asked_scope = self.scope
         self.settings = settings or QSettings("Footnotes", "Footnotes")
         self.preferences = preferences or Preferences(library=str(engine.store.folder), model=engine.model)
         self.setWindowTitle("Footnotes")
@@ -418,7 +419,7 @@ class MainWindow(QMainWindow):
         self.query.clear()
         self.centre_stack.setCurrentWidget(self.chat)  # even on an empty library, the answer is shown
         self.chat.start_turn(question)
-        scope = self.scope
+        scope = self._asked_scope = self.scope
         job = Job(
             lambda report, cancel: self.engine.ask(
                 question,
@@ -483,7 +484,8 @@ class MainWindow(QMainWindow):
     def _on_answered(self, answer: CitedAnswer) -> None:
         self._end_answer()
         self.chat.finish_turn(answer)
-        self._remember(self.chat.turns[-1].question if self.chat.turns else answer.question, answer)
+        if self.chat.turns:  # not when a new chat was started while this answer was on its way
+            self._remember(self.chat.turns[-1].question, answer)
         timing = answer.timing
         if "tokens_per_second" in timing:
             self.status_label.setText(
@@ -534,7 +536,7 @@ class MainWindow(QMainWindow):
         scope it was asked in and the model that answered."""
         chat = self.current_chat or Chat(model=self.engine.model)
         chat.turns.append({"question": question, "answer": answer.to_dict()})
-        chat.scope, chat.model = self.scope, self.engine.model
+        chat.scope, chat.model = self._asked_scope, self.engine.model
         self.current_chat = self.chat_store.save(chat)
         self.chat_list.refresh(chat.id)
 
