@@ -24,6 +24,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from app.collections import CollectionError, Collections, default_collections_dir
 from app.errors import (
     NO_WINDOW,
     CliError,
@@ -57,6 +58,7 @@ from rag.citations import CitedAnswer
 from rag.context import ContextOverflow, ContextPlan
 from rag.export import FORMATS, export
 from rag.retriever import RetrievalSettings, Retriever
+from rag.scope import Scope
 
 __all__ = ["CliError", "build_parser", "main"]
 
@@ -72,7 +74,52 @@ KIND_LABELS = {
 
 
 def _library(args: argparse.Namespace) -> Path:
+    if getattr(args, "collection", None):
+        if args.library:
+            raise UsageError("give --library or --collection, not both")
+        try:
+            return _collections().get(args.collection).library
+        except CollectionError as exc:
+            raise UsageError(str(exc)) from exc
     return Path(args.library).expanduser() if args.library else default_library_dir()
+
+
+def _collections() -> Collections:
+    return Collections(default_collections_dir(), default_library_dir())
+
+
+def _scope(args: argparse.Namespace, store: Store) -> Scope | None:
+    """The ``--scope`` paths as a Scope, refused when the library holds nothing under them."""
+    if not getattr(args, "scope", None):
+        return None
+    scope = Scope.of_paths([Path(p) for p in args.scope])
+    if not scope.document_ids(store):
+        raise UsageError(f"the library holds no indexed file under {', '.join(args.scope)}; check --scope")
+    return scope
+
+
+def cmd_collections(args: argparse.Namespace) -> int:
+    """List, create, rename or delete collections (a delete needs --yes)."""
+    collections = _collections()
+    wanted = {"list": 0, "create": 1, "rename": 2, "delete": 1}[args.action]
+    if len(args.names) != wanted:
+        raise UsageError(f"collections {args.action} takes {wanted} name(s), not {len(args.names)}")
+    try:
+        if args.action == "list":
+            for collection in collections.list():
+                print(f"{collection.name}\t{collection.library}")
+        elif args.action == "create":
+            print(f"Created {collections.create(args.names[0]).name}.")
+        elif args.action == "rename":
+            print(f"Renamed to {collections.rename(*args.names).name}.")
+        elif args.action == "delete":
+            if not args.yes:
+                raise UsageError(f"deleting {args.names[0]} removes its index and chats; add --yes to confirm")
+            collections.delete(args.names[0])
+            print(f"Deleted {args.names[0]}.")
+    except CollectionError as exc:
+        raise UsageError(str(exc)) from exc
+    return 0
 
 
 def _open_store(args: argparse.Namespace, must_exist: bool = True, index_kind: str | None = None) -> Store:
@@ -250,7 +297,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         raise UsageError(f"--top-k must be at least 1, not {args.top_k}")
     with _open_store(args) as store:
         retriever = Retriever(store, _lazy_embed(args, store), RetrievalSettings(top_k=args.top_k, mode=args.mode))
-        hits = retriever.retrieve(args.query, include_noncontent=True)
+        hits = retriever.retrieve(args.query, include_noncontent=True, scope=_scope(args, store))
     logger.info(
         "search %s (%s, top %d): %d hit(s)",
         redact(args.query, debug_logging(), "query"),
@@ -329,7 +376,11 @@ def _answerer(args: argparse.Namespace, store: Store) -> Answerer:
 
 
 def _answer(
-    answerer: Answerer, question: str, conversation: Conversation | None, args: argparse.Namespace
+    answerer: Answerer,
+    question: str,
+    conversation: Conversation | None,
+    args: argparse.Namespace,
+    scope: Scope | None = None,
 ) -> CitedAnswer:
     def show_plan(plan: ContextPlan | None) -> None:
         if args.show_context and plan is not None:
@@ -337,7 +388,7 @@ def _answer(
 
     stream = None if args.json else (lambda token: print(token, end="", flush=True))
     try:
-        answer = answerer.ask(question, conversation, on_token=stream, on_plan=show_plan)
+        answer = answerer.ask(question, conversation, on_token=stream, on_plan=show_plan, scope=scope)
     except ContextOverflow as exc:
         raise ContextTooSmall(context_overflow_message(answerer.generator.context_window)) from exc
     _log_answer(answerer.generator, question, answer)
@@ -380,8 +431,9 @@ def _print_sources(answer: CitedAnswer) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question with citations."""
     with _open_store(args) as store:
+        scope = _scope(args, store)
         answerer = _answerer(args, store)
-        answer = _answer(answerer, args.question, None, args)
+        answer = _answer(answerer, args.question, None, args, scope)
     if args.export:
         print(f"Exported to {export([answer], Path(args.export))}", file=sys.stderr)
     return 0
@@ -468,6 +520,7 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument(
         "--embedder", default=default, help="a local sentence-transformers model folder (default: bundled MiniLM)"
     )
+    parser.add_argument("--collection", default=default, help="use this collection's library (see: collections)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -504,6 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("-k", "--top-k", type=int, default=5)
     search.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="retrieval mode (default: hybrid)")
     search.add_argument("--json", action="store_true", help="print the hits as a JSON list")
+    search.add_argument("--scope", action="append", metavar="PATH", help="search only this file or folder (repeatable)")
 
     for name, func, helptext in (
         ("ask", cmd_ask, "answer a question with citations"),
@@ -512,6 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = command(name, func, helptext)
         if name == "ask":
             sub.add_argument("question")
+            sub.add_argument("--scope", action="append", metavar="PATH", help="answer only from this file or folder")
         sub.add_argument("--model", help="'quality', 'light', or a local GGUF file or model folder")
         sub.add_argument("--backend", choices=BACKENDS, default="auto")
         sub.add_argument("--device", choices=DEVICES, default="auto")
@@ -527,6 +582,11 @@ def build_parser() -> argparse.ArgumentParser:
     mcp.add_argument("--top-k", type=int, default=RetrievalSettings.top_k, help="passages given to the model")
 
     command("check", cmd_check, "verify the library's integrity")
+
+    collections = command("collections", cmd_collections, "list, create, rename or delete collections")
+    collections.add_argument("action", nargs="?", choices=("list", "create", "rename", "delete"), default="list")
+    collections.add_argument("names", nargs="*", help="create NAME, rename OLD NEW, delete NAME")
+    collections.add_argument("--yes", action="store_true", help="confirm a delete")
 
     doctor = command("doctor", cmd_doctor, "report what this installation has and lacks")
     doctor.add_argument("--verify", action="store_true", help="also hash the bundled models (slow: about 1 GB read)")
@@ -552,7 +612,7 @@ def _open_window(args: argparse.Namespace) -> int:
         return NO_WINDOW
     from app.window import run_app
 
-    return run_app(Path(args.library).expanduser() if args.library else None)
+    return run_app(Path(args.library).expanduser() if args.library else None, collection=args.collection)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,6 +28,7 @@ from rag.citations import CitedAnswer
 from rag.compress import content_words
 from rag.context import ContextPlan
 from rag.retriever import RetrievalSettings, Retriever
+from rag.scope import Scope
 
 Status = Callable[[str], None]
 
@@ -211,17 +212,19 @@ class Engine:
         cancel: threading.Event,
         on_prepared: Callable[[Prepared], None] | None = None,
         on_retrieved: Callable[[list[Hit]], None] | None = None,
+        scope: Scope | None = None,
     ) -> CitedAnswer:
         """Answer with citations, streaming tokens; the turn joins the conversation.
 
         The passages are found first and reported (`on_retrieved`) before the model is even needed, so
         the window shows evidence at once, also while the model still loads; then the compressed
-        passages and the context plan (`on_plan`, `on_prepared`) before the model's first token."""
+        passages and the context plan (`on_plan`, `on_prepared`) before the model's first token. With a
+        `scope`, only the documents in it are drawn on."""
         if on_retrieved is not None:
-            on_retrieved(self.search(standalone_query(question, self.conversation)))
+            on_retrieved(self.search(standalone_query(question, self.conversation), scope=scope))
         answerer = self.answerer(status, cancel)
         status("Reading passages…")
-        prepared = answerer.prepare(question, self.conversation)
+        prepared = answerer.prepare(question, self.conversation, scope)
         on_plan(prepared.plan)
         status(f"Writing the answer from {len(prepared.plan.included)} passage(s)…" if prepared.plan else "Writing…")
         if on_prepared is not None:
@@ -230,10 +233,11 @@ class Engine:
         self.conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))
         return answer
 
-    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
-        """The passages the retriever would give the model (`top_k` of them instead of the setting's, if given)."""
+    def search(self, query: str, top_k: int | None = None, scope: Scope | None = None) -> list[Hit]:
+        """The passages the retriever would give the model (`top_k` of them instead of the setting's, if
+        given; from the documents in `scope` when given)."""
         settings = self.settings.retrieval if top_k is None else replace(self.settings.retrieval, top_k=top_k)
-        return Retriever(self.store, self.embedder().embed, settings).retrieve(query)
+        return Retriever(self.store, self.embedder().embed, settings).retrieve(query, scope=scope)
 
     def documents(self) -> list[DocumentRecord]:
         """The documents the library has indexed (not those that failed), by path."""
@@ -242,6 +246,21 @@ class Engine:
     def document_pages(self, doc_id: int) -> list[Page]:
         """The stored text of each page of an indexed document; empty when there is no such document."""
         return self.store.pages(doc_id)
+
+    def restore(self, turns: list[Turn]) -> None:
+        """Continue a saved conversation: its turns become this one's."""
+        self.conversation = Conversation(list(turns))
+
+    def share_models(self, other: Engine) -> None:
+        """Use the embedder and language model `other` has loaded (another collection's engine), so
+        switching collections never loads them twice; a model of other settings is not taken."""
+        with self._lock:
+            self._embedder = self._embedder or other._embedder
+            loaded = other._answerer
+            same = (self.model, self.backend, self.device) == (other.model, other.backend, other.device)
+            if self._answerer is None and loaded is not None and same:
+                self._answerer = Answerer(self.store, loaded.embedder, loaded.generator, self.settings)
+                self._apply_settings(self._answerer)
 
     def new_chat(self) -> None:
         """Forget the conversation."""

@@ -7,12 +7,14 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QMenu,
     QPushButton,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -73,6 +75,13 @@ class LibraryPanel(QWidget):
     add_folder = Signal()
     unlock = Signal(str)
     """A locked PDF's path, when the user asks to unlock it."""
+    collection_chosen = Signal(str)
+    """The name of the collection picked in the switcher."""
+    new_collection = Signal()
+    rename_collection = Signal()
+    delete_collection = Signal()
+    selection_changed = Signal()
+    """The selected documents changed (they are what a question is asked about)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -102,12 +111,55 @@ class LibraryPanel(QWidget):
         buttons.addWidget(folder)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._collection_row())
+        self.view.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
         title = QLabel("<b>Library</b>")
         layout.addWidget(title)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.counts)
         layout.addWidget(self.problems)
         layout.addLayout(buttons)
+
+    def _collection_row(self) -> QHBoxLayout:
+        """The collection switcher and its New…/Rename…/Delete… menu."""
+        self.collections = QComboBox()
+        self.collections.setAccessibleName("Collection")
+        self.collections.setToolTip("Each collection has its own library and chats")
+        self.collections.activated.connect(lambda row: self.collection_chosen.emit(self.collections.itemText(row)))
+        manage = QToolButton(text="…")
+        manage.setAccessibleName("Manage collections")
+        manage.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(manage)
+        menu.addAction("New collection…", self.new_collection.emit)
+        menu.addAction("Rename collection…", self.rename_collection.emit)
+        menu.addAction("Delete collection…", self.delete_collection.emit)
+        manage.setMenu(menu)
+        row = QHBoxLayout()
+        row.addWidget(self.collections, 1)
+        row.addWidget(manage)
+        return row
+
+    def show_collections(self, names: list[str], current: str) -> None:
+        """Fill the switcher, showing `current`."""
+        self.collections.blockSignals(True)
+        self.collections.clear()
+        self.collections.addItems(names)
+        self.collections.setCurrentText(current)
+        self.collections.blockSignals(False)
+
+    def selected_paths(self) -> list[str]:
+        """The paths of the selected documents, in list order."""
+        rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
+        return [self.model.records[row].path for row in rows]
+
+    def select_paths(self, paths: tuple[str, ...]) -> None:
+        """Select the documents at these paths (none: clear the selection)."""
+        self.view.clearSelection()
+        selection = self.view.selectionModel()
+        flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
+        for row, record in enumerate(self.model.records):
+            if record.path in paths:
+                selection.select(self.model.index(row, 0), flags)
 
     def _record_at(self, index: QModelIndex) -> DocumentRecord | None:
         return self.model.records[index.row()] if index.isValid() else None

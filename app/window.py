@@ -42,7 +42,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.chat_list import ChatList
 from app.chat_view import ChatTurn, ChatView, FirstRunGuide
+from app.chats import Chat, ChatStore
+from app.collections import Collection, CollectionError, Collections, default_collections_dir
 from app.context_meter import ContextMeter
 from app.engine import STOPPED_LOADING, Engine, Preview, previews, previews_of
 from app.library_panel import LibraryPanel
@@ -52,9 +55,9 @@ from app.settings_dialog import SettingsDialog
 from app.source_viewer import SourceViewer
 from app.workers import Job, background_pool
 from indexer.indexer import IndexProgress, IndexReport
-from rag.answer import Turn
 from rag.citations import CitedAnswer
 from rag.export import FORMATS, export, to_markdown
+from rag.scope import Scope
 
 WATCH_DEBOUNCE_MS = 2000
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "assets" / "sample"
@@ -63,7 +66,9 @@ log = logging.getLogger("footnotes.gui")
 
 
 class MainWindow(QMainWindow):
-    """The main window over one `Engine`; with `warm_model`, the model starts loading at once."""
+    """The main window over one `Engine` per collection (the given one first, the others opened when
+    switched to and kept open); with `warm_model`, the model starts loading at once. Without
+    `collections`, they live in a ``collections`` folder beside the engine's library."""
 
     evidence_shown = Signal(list)
     """The passages (`Preview`s) of the answer being written, emitted once they are on screen."""
@@ -76,9 +81,18 @@ class MainWindow(QMainWindow):
         settings: QSettings | None = None,
         preferences: Preferences | None = None,
         warm_model: bool = False,
+        collections: Collections | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
+        folder = engine.store.folder
+        self.collections = collections or Collections(folder.parent / "collections", folder)
+        self.collection = self._collection_of(folder)
+        self.engines: dict[Path, Engine] = {folder: engine}
+        self.chat_store = ChatStore(self.collection.chats)
+        self.current_chat: Chat | None = None
+        self.scope = Scope()
+        self._asked_scope = self.scope
         self.settings = settings or QSettings("Footnotes", "Footnotes")
         self.preferences = preferences or Preferences(library=str(engine.store.folder), model=engine.model)
         self.setWindowTitle("Footnotes")
@@ -97,6 +111,19 @@ class MainWindow(QMainWindow):
         self.library.add_files.connect(self._choose_files)
         self.library.add_folder.connect(self._choose_folder)
         self.library.unlock.connect(self.unlock_document)
+        self.library.collection_chosen.connect(self.switch_collection)
+        self.library.new_collection.connect(self._ask_new_collection)
+        self.library.rename_collection.connect(self._ask_rename_collection)
+        self.library.delete_collection.connect(self._ask_delete_collection)
+        self.library.selection_changed.connect(self._scope_from_selection)
+        self.chat_list = ChatList()
+        self.chat_list.chosen.connect(self.open_chat)
+        self.chat_list.new_chat.connect(self.new_chat)
+        self.chat_list.rename_chat.connect(self._ask_rename_chat)
+        self.chat_list.delete_chat.connect(self._ask_delete_chat)
+        self.scope_label = QLabel()
+        self.scope_label.setAccessibleName("Ask about")
+        self.scope_label.setStyleSheet("color: gray")
         self.chat = ChatView()
         self.chat.citation_clicked.connect(self.open_citation)
         self.guide = FirstRunGuide()
@@ -125,6 +152,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(centre)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.centre_stack, 1)
+        column.addWidget(self.scope_label)
         ask_row = QHBoxLayout()
         ask_row.addWidget(self.query, 1)
         ask_row.addWidget(self.send_button)
@@ -135,8 +163,12 @@ class MainWindow(QMainWindow):
         meter_row.addWidget(self.meter_label)
         column.addLayout(meter_row)
 
+        self.left = QSplitter(Qt.Orientation.Vertical)
+        self.left.addWidget(self.library)
+        self.left.addWidget(self.chat_list)
+        self.left.setSizes([520, 300])
         self.splitter = QSplitter()
-        for widget in (self.library, centre, self.viewer):
+        for widget in (self.left, centre, self.viewer):
             self.splitter.addWidget(widget)
         self.splitter.setSizes([320, 560, 520])
         self.setCentralWidget(self.splitter)
@@ -164,8 +196,10 @@ class MainWindow(QMainWindow):
         self._tick.timeout.connect(self._show_elapsed)
 
         self._build_menus()
-        self._restore_state()
+        self._show_collections()
         self.refresh_library()
+        self._restore_state()
+        self._show_scope()
         self._show_model_state()
         if warm_model:
             self.start_model_warmup()
@@ -191,6 +225,10 @@ class MainWindow(QMainWindow):
         action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         chat_menu = self.menuBar().addMenu("&Chat")
         action(chat_menu, "&Stop generating", self.stop_answer, Qt.Key.Key_Escape)
+        action(chat_menu, "&Rename chat…", lambda: self._ask_rename_chat(self.chat_list.current_id() or ""), "F2")
+        action(chat_menu, "&Delete chat…", lambda: self._ask_delete_chat(self.chat_list.current_id() or ""))
+        action(chat_menu, "Search &chats", self.chat_list.search.setFocus, "Ctrl+Shift+F")
+        action(chat_menu, "New c&ollection…", self._ask_new_collection)
         action(chat_menu, "Re-index &library", lambda: self.index_paths([], force=True))
         self.help_menu = self.menuBar().addMenu("&Help")
         self.log_action = action(self.help_menu, "Open &log folder", self.open_log_folder)
@@ -203,20 +241,29 @@ class MainWindow(QMainWindow):
         splitter = self.settings.value("window/splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
-        saved = self.settings.value(f"chat/{self.engine.store.folder}")
+        self._adopt_saved_chat()
+        chats = self.chat_store.list()
+        self.chat_list.show_store(self.chat_store)
+        if chats:
+            self.open_chat(chats[0].id)
+
+    def _adopt_saved_chat(self) -> None:
+        """Turn the conversation saved by a Footnotes without a chat list into the collection's first chat."""
+        key = f"chat/{self.engine.store.folder}"
+        saved = self.settings.value(key)
         if isinstance(saved, str) and saved:
             try:
-                turns = [ChatTurn(t["question"], answer=CitedAnswer.from_dict(t["answer"])) for t in json.loads(saved)]
+                turns = [{"question": t["question"], "answer": t["answer"]} for t in json.loads(saved)]
             except (ValueError, KeyError, TypeError):
                 turns = []
-            self.chat.show_turns(turns)
-            self.engine.conversation.turns = [Turn(t.question, t.answer, []) for t in turns if t.answer]
+            if turns:
+                self.chat_store.save(Chat(model=self.engine.model, turns=turns))
+        self.settings.remove(key)
 
     def _save_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
-        turns = [{"question": t.question, "answer": t.answer.to_dict()} for t in self.chat.turns if t.answer]
-        self.settings.setValue(f"chat/{self.engine.store.folder}", json.dumps(turns[-20:]))
+        self.settings.setValue("collections/current", self.collection.name)
         save_preferences(self.settings, self.preferences)
         self.settings.sync()
 
@@ -330,6 +377,7 @@ class MainWindow(QMainWindow):
         """Show the catalogue in the library pane, and the first-run guide while nothing is indexed."""
         records = self.engine.store.documents()
         self.library.show_records(records)
+        self.library.select_paths(self.scope.files)  # the rows are new: keep what the question is about
         has_documents = any(r.status == "indexed" for r in records)
         self.centre_stack.setCurrentWidget(self.chat if has_documents else self.guide)
 
@@ -371,6 +419,7 @@ class MainWindow(QMainWindow):
         self.query.clear()
         self.centre_stack.setCurrentWidget(self.chat)  # even on an empty library, the answer is shown
         self.chat.start_turn(question)
+        scope = self._asked_scope = self.scope
         job = Job(
             lambda report, cancel: self.engine.ask(
                 question,
@@ -380,6 +429,7 @@ class MainWindow(QMainWindow):
                 cancel=cancel,
                 on_prepared=lambda prepared: report(("evidence", previews(prepared))),
                 on_retrieved=lambda hits: report(("evidence", previews_of(hits, question))),
+                scope=None if scope.whole else scope,
             )
         )
         job.signals.progress.connect(self._on_answer_progress)
@@ -434,6 +484,8 @@ class MainWindow(QMainWindow):
     def _on_answered(self, answer: CitedAnswer) -> None:
         self._end_answer()
         self.chat.finish_turn(answer)
+        if self.chat.turns:  # not when a new chat was started while this answer was on its way
+            self._remember(self.chat.turns[-1].question, answer)
         timing = answer.timing
         if "tokens_per_second" in timing:
             self.status_label.setText(
@@ -475,6 +527,185 @@ class MainWindow(QMainWindow):
         self.chat.reset()
         self.meter.show_plan(None)
         self.meter_label.clear()
+        self.current_chat = None
+        self.chat_list.list.clearSelection()
+
+    # -- saved chats ------------------------------------------------------------------------
+    def _remember(self, question: str, answer: CitedAnswer) -> None:
+        """Save the answered turn in the current chat (a new one for a first question), with the
+        scope it was asked in and the model that answered."""
+        chat = self.current_chat or Chat(model=self.engine.model)
+        chat.turns.append({"question": question, "answer": answer.to_dict()})
+        chat.scope, chat.model = self._asked_scope, self.engine.model
+        self.current_chat = self.chat_store.save(chat)
+        self.chat_list.refresh(chat.id)
+
+    def open_chat(self, chat_id: str) -> None:
+        """Show a saved chat and continue it: its turns, its scope."""
+        if self.answering:
+            self.status_label.setText("Wait for the answer to finish, or stop it, before opening another chat.")
+            return
+        try:
+            chat = self.chat_store.get(chat_id)
+        except (KeyError, OSError, ValueError):
+            self.status_label.setText("That chat could not be read; it may have been deleted.")
+            self.chat_list.refresh()
+            return
+        self.current_chat = chat
+        answers = chat.answers()
+        self.chat.show_turns([ChatTurn(t["question"], answer=a) for t, a in zip(chat.turns, answers, strict=True)])
+        self.engine.restore(chat.conversation_turns())
+        self.meter.show_plan(None)
+        self.meter_label.clear()
+        self.library.select_paths(chat.scope.files)
+        self.scope = chat.scope
+        self._show_scope()
+        self.chat_list.select(chat.id)
+
+    def rename_chat(self, chat_id: str, title: str) -> None:
+        """Give a saved chat another title."""
+        renamed = self.chat_store.rename(chat_id, title)
+        if self.current_chat is not None and self.current_chat.id == chat_id:
+            self.current_chat = renamed
+        self.chat_list.refresh(self.current_chat.id if self.current_chat else None)
+
+    def delete_chat(self, chat_id: str) -> None:
+        """Delete a saved chat; deleting the open one starts a new chat."""
+        self.chat_store.delete(chat_id)
+        if self.current_chat is not None and self.current_chat.id == chat_id:
+            self.new_chat()
+        self.chat_list.refresh(self.current_chat.id if self.current_chat else None)
+
+    def _ask_rename_chat(self, chat_id: str) -> None:
+        if not chat_id:
+            return
+        title, ok = QInputDialog.getText(self, "Rename chat", "Title:", text=self.chat_store.get(chat_id).title)
+        if ok and title.strip():
+            self.rename_chat(chat_id, title)
+
+    def _ask_delete_chat(self, chat_id: str) -> None:
+        if not chat_id:
+            return
+        title = self.chat_store.get(chat_id).title
+        answer = QMessageBox.question(self, "Delete chat", f"Delete the chat “{title}”?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_chat(chat_id)
+
+    # -- scope ------------------------------------------------------------------------------
+    def _scope_from_selection(self) -> None:
+        self.scope = Scope(files=tuple(self.library.selected_paths()))
+        self._show_scope()
+
+    def _show_scope(self) -> None:
+        files = len(self.scope.files)
+        self.scope_label.setText(
+            "Ask about: whole collection (select files in the library to ask about them only)"
+            if self.scope.whole
+            else f"Ask about: the {files} selected file{'s' if files != 1 else ''}"
+        )
+
+    # -- collections ------------------------------------------------------------------------
+    def _collection_of(self, library: Path) -> Collection:
+        """The registered collection of this library folder; an unregistered one keeps its chats inside it."""
+        found = next((c for c in self.collections.list() if c.library == library), None)
+        return found or Collection(library.name, library, library / "chats")
+
+    def _show_collections(self) -> None:
+        names = [c.name for c in self.collections.list()]
+        shown = names if self.collection.name in names else [self.collection.name, *names]
+        self.library.show_collections(shown, self.collection.name)
+
+    def switch_collection(self, name: str) -> None:
+        """Show another collection: its library, engine (opened once, then kept) and chats."""
+        if name == self.collection.name:
+            return
+        if self.busy or self.answering:
+            self.status_label.setText("Wait for indexing or the answer to finish before switching collections.")
+            self._show_collections()
+            return
+        try:
+            collection = self.collections.get(name)
+        except CollectionError as exc:
+            self.status_label.setText(f"{exc}.")
+            self._show_collections()
+            return
+        self.new_chat()
+        engine = self.engines.get(collection.library)
+        if engine is None:
+            engine = self.engines[collection.library] = Engine(collection.library, self.engine.model)
+        prefs = self.preferences
+        engine.configure(prefs.model, prefs.backend, prefs.device, prefs.top_k, prefs.chunk_tokens)
+        engine.share_models(self.engine)
+        self.engine, self.collection = engine, collection
+        self.chat_store = ChatStore(collection.chats)
+        self.chat_list.show_store(self.chat_store)
+        unwatched = self.watcher.directories() + self.watcher.files()
+        if unwatched:
+            self.watcher.removePaths(unwatched)
+        self.library.show_problems([])
+        self.refresh_library()
+        self._scope_from_selection()
+        self._show_collections()
+        self._show_model_state()
+        self.status_label.setText(f"Collection: {collection.name}")
+
+    def create_collection(self, name: str) -> None:
+        """Create a collection and switch to it."""
+        try:
+            created = self.collections.create(name)
+        except CollectionError as exc:
+            self.status_label.setText(f"{exc}.")
+            return
+        self._show_collections()
+        self.switch_collection(created.name)
+
+    def rename_collection(self, new: str) -> None:
+        """Rename the current collection."""
+        try:
+            self.collection = self.collections.rename(self.collection.name, new)
+        except CollectionError as exc:
+            self.status_label.setText(f"{exc}.")
+        self._show_collections()
+
+    def delete_collection(self, name: str) -> None:
+        """Delete a collection, its index and its chats (the current one: after switching to another)."""
+        try:
+            doomed = self.collections.get(name)
+            if doomed == self.collection:
+                others = [c for c in self.collections.list() if c != doomed]
+                if not others:
+                    raise CollectionError(f"'{doomed.name}' is the only collection; create another before deleting it")
+                self.switch_collection(others[0].name)
+                if self.collection == doomed:
+                    return  # busy: the switch said why
+            engine = self.engines.pop(doomed.library, None)
+            if engine is not None:
+                engine.store.close()
+            self.collections.delete(doomed.name)
+        except CollectionError as exc:
+            self.status_label.setText(f"{exc}.")
+            return
+        self._show_collections()
+        self.status_label.setText(f"Deleted the collection {doomed.name}.")
+
+    def _ask_new_collection(self) -> None:
+        name, ok = QInputDialog.getText(self, "New collection", "Name (for example Thesis or Taxes):")
+        if ok and name.strip():
+            self.create_collection(name)
+
+    def _ask_rename_collection(self) -> None:
+        name, ok = QInputDialog.getText(self, "Rename collection", "New name:", text=self.collection.name)
+        if ok and name.strip():
+            self.rename_collection(name)
+
+    def _ask_delete_collection(self) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Delete collection",
+            f"Delete the collection “{self.collection.name}” with its index and chats? Your files are not touched.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_collection(self.collection.name)
 
     # -- the model --------------------------------------------------------------------------
     @property
@@ -615,26 +846,33 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def run_app(library: Path | None = None, warm_model: bool = True) -> int:
-    """Open the window on the saved (or given) library and run the event loop; with `warm_model`, the
-    model loads in the background from the start."""
+def run_app(library: Path | None = None, warm_model: bool = True, collection: str | None = None) -> int:
+    """Open the window on the given library or collection (else the one open last time) and run the
+    event loop; with `warm_model`, the model loads in the background from the start."""
     setup_logging("gui")
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Footnotes")
     app.setOrganizationName("Footnotes")
     settings = QSettings("Footnotes", "Footnotes")
     preferences = load_preferences(settings)
+    collections = Collections(default_collections_dir(), Path(preferences.library))
     if library is not None:
         preferences.library = str(library)
+    wanted = collection or settings.value("collections/current")
+    chosen = next((c for c in collections.list() if isinstance(wanted, str) and c.name == wanted), None)
+    if collection and chosen is None:
+        print(f"footnotes: error: there is no collection named '{collection}'", file=sys.stderr)
+        return 2
+    folder = library or (chosen.library if chosen else Path(preferences.library))
     engine = Engine(
-        Path(preferences.library),
+        folder,
         preferences.model,
         preferences.backend,
         preferences.device,
         preferences.top_k,
         preferences.chunk_tokens,
     )
-    window = MainWindow(engine, settings, preferences, warm_model=warm_model)
+    window = MainWindow(engine, settings, preferences, warm_model=warm_model, collections=collections)
     window.show()
     code = app.exec()
     if window.warming:

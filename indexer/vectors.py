@@ -11,6 +11,10 @@ import numpy as np
 INDEX_KINDS = ("auto", "flat", "hnsw")
 """``flat``: exact inner-product search; ``hnsw``: approximate graph search for large libraries;
 ``auto``: flat until the library is large enough for HNSW to pay (the store decides)."""
+EXACT_AMONG = 20_000
+"""An HNSW search restricted to at most this many ids scores each of them exactly (about 60 ms for
+20 000 vectors here): a graph search under a selector that keeps a few per cent of the graph finds
+well under half of the true top 30 (measured on 60 000 clustered 384-d vectors, efSearch 96-256)."""
 
 
 class VectorIndex:
@@ -54,12 +58,40 @@ class VectorIndex:
         """All chunk ids held, in insertion order."""
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The k nearest chunk ids to one query vector, best first, as (id, score)."""
-        if len(self) == 0 or k <= 0:
+    def search(self, query: np.ndarray, k: int, among: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The k nearest chunk ids to one query vector, best first, as (id, score); only ids in `among`
+        when given. A flat index filters exactly with a FAISS selector; an HNSW one scores a small
+        `among` exactly and over-fetches for a large one (a selector starves the graph search)."""
+        if len(self) == 0 or k <= 0 or (among is not None and len(among) == 0):
             return []
-        scores, ids = self._index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        vector = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        if among is None:
+            scores, ids = self._index.search(vector, k)
+        elif self.kind == "flat":
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(among.astype(np.int64)))
+            scores, ids = self._index.search(vector, k, params=params)
+        elif len(among) <= EXACT_AMONG:
+            return self._exact_among(vector[0], k, among.astype(np.int64))
+        else:
+            return self._overfetch_among(vector, k, among)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+    def _exact_among(self, query: np.ndarray, k: int, among: np.ndarray) -> list[tuple[int, float]]:
+        """Score every vector of `among` against the query; the k best."""
+        scores = self._index.reconstruct_batch(among) @ query
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(int(among[i]), float(scores[i])) for i in order]
+
+    def _overfetch_among(self, vector: np.ndarray, k: int, among: np.ndarray) -> list[tuple[int, float]]:
+        """Search the whole graph for more neighbours until k of them are in `among` (or all are read)."""
+        wanted = set(among.tolist())
+        fetch = min(len(self), max(k, int(k * len(self) / len(wanted)) * 2))
+        while True:
+            scores, ids = self._index.search(vector, fetch, params=faiss.SearchParametersHNSW(efSearch=fetch))
+            found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if int(i) in wanted]
+            if len(found) >= k or fetch >= len(self):
+                return found[:k]
+            fetch = min(len(self), fetch * 4)
 
     def save(self, path: Path) -> None:
         """Write the index atomically: a temporary file, flushed, then renamed over `path`."""

@@ -33,6 +33,7 @@ from rag.context import (
 )
 from rag.prompt import REFUSAL
 from rag.retriever import CrossEncoderReranker, RetrievalSettings, Retriever
+from rag.scope import Scope
 
 _ANAPHORA = re.compile(r"\b(it|its|this|that|these|those|they|them|their|he|she|his|her|there|also|else|more)\b", re.I)
 
@@ -126,20 +127,22 @@ class Answerer:
         self.settings = settings or AnswerSettings()
         self.retriever = Retriever(store, embedder.embed, self.settings.retrieval, reranker)
 
-    def prepare(self, question: str, conversation: Conversation | None = None) -> Prepared:
-        """Retrieve passages (keeping still-relevant ones from the last turn), cut them to what bears on
-        the question, and plan the context."""
+    def prepare(self, question: str, conversation: Conversation | None = None, scope: Scope | None = None) -> Prepared:
+        """Retrieve passages (keeping still-relevant ones from the last turn; only from the documents in
+        `scope` when given), cut them to what bears on the question, and plan the context."""
         query = standalone_query(question, conversation)
         query_vector = self.embedder.embed([query])[0]
         # The relevance gate looks at what could be an answer: navigation pages (contents, index) name
         # every topic and would open the gate for questions the library cannot answer.
         kinds = {CONTENT} if self.store.has_kind(CONTENT) else None
-        best = self.store.search_dense(query_vector, 1, kinds=kinds)
+        documents = scope.document_ids(self.store) if scope is not None else None
+        best = self.store.search_dense(query_vector, 1, kinds=kinds, documents=documents)
         best_similarity = best[0].score if best else 0.0
         resident = self._resident(query_vector, conversation)
+        resident = [h for h in resident if documents is None or h.chunk.doc_id in documents]
         if best_similarity < self.settings.relevance_floor and not resident:
             return Prepared(question, query, [], None, best_similarity)
-        hits = self.retriever.retrieve(query, resident=resident)
+        hits = self.retriever.retrieve(query, resident=resident, scope=scope)
         budget = self.settings.passage_budget if self.settings.compress else None
         if budget is not None:
             hits = compress_hits(
@@ -209,10 +212,11 @@ class Answerer:
         on_token: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
         on_plan: Callable[[ContextPlan | None], None] | None = None,
+        scope: Scope | None = None,
     ) -> CitedAnswer:
         """Prepare and generate in one call; the plan goes to `on_plan` before the first token, and
-        the turn joins `conversation` when given."""
-        prepared = self.prepare(question, conversation)
+        the turn joins `conversation` when given; only documents in `scope` are drawn on when given."""
+        prepared = self.prepare(question, conversation, scope)
         if on_plan:
             on_plan(prepared.plan)
         answer = self.generate(prepared, on_token, cancel)

@@ -22,6 +22,7 @@ import numpy as np
 from indexer.pagekind import CONTENT
 from indexer.store import Store
 from indexer.types import Chunk, Hit
+from rag.scope import Scope
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 CONTENT_ONLY = frozenset({CONTENT})
@@ -137,18 +138,25 @@ class Retriever:
         """Best chunks by BM25 (of `kinds` only, when given)."""
         return self.store.search_keyword(query, k, kinds)
 
-    def retrieve(self, query: str, resident: Sequence[Hit] = (), include_noncontent: bool = False) -> list[Hit]:
+    def retrieve(
+        self, query: str, resident: Sequence[Hit] = (), include_noncontent: bool = False, scope: Scope | None = None
+    ) -> list[Hit]:
         """The top passages for a query; `resident` passages (kept from earlier turns) join the fusion.
 
         Only content passages are returned while the library has any. With `include_noncontent` (for
         `footnotes search`), the navigation passages (``hit.chunk.kind``: toc, index, bibliography,
-        lists) that rank among the top passages of all kinds follow the content ones, demoted."""
+        lists) that rank among the top passages of all kinds follow the content ones, demoted. With a
+        `scope`, every candidate (resident ones too) comes from the documents in it, none from others."""
+        documents = scope.document_ids(self.store) if scope is not None else None
+        if documents is not None and not documents:
+            return []
         vector = self.embed([query])[0] if self.settings.mode in ("hybrid", "dense") else None
-        hits = self._ranked(query, vector, resident, CONTENT_ONLY)
-        if not hits and not self.store.has_kind(CONTENT):
-            return self._ranked(query, vector, resident, None)  # nothing but navigation pages: better than none
+        hits = self._ranked(query, vector, resident, CONTENT_ONLY, documents=documents)
+        if not hits and not self.store.has_kind(CONTENT):  # nothing but navigation pages: better than none
+            return self._ranked(query, vector, resident, None, documents=documents)
         if include_noncontent:
-            hits += [h for h in self._ranked(query, vector, resident, None, rerank=False) if h.chunk.kind != CONTENT]
+            others = self._ranked(query, vector, resident, None, rerank=False, documents=documents)
+            hits += [h for h in others if h.chunk.kind != CONTENT]
         return hits
 
     def _ranked(
@@ -158,11 +166,12 @@ class Retriever:
         resident: Sequence[Hit],
         kinds: Collection[str] | None,
         rerank: bool = True,
+        documents: Collection[int] | None = None,
     ) -> list[Hit]:
-        """Fuse, rerank, cap and merge the candidates of `kinds` (all kinds when None); the filter
-        applies to every candidate list, before fusion and the top_k cut."""
+        """Fuse, rerank, cap and merge the candidates of `kinds` (all kinds when None) and `documents`
+        (all when None); the filters apply to every candidate list, before fusion and the top_k cut."""
         s = self.settings
-        fused = self._fused(query, vector, resident, kinds)
+        fused = self._fused(query, vector, resident, kinds, documents)
         if rerank and self.reranker is not None:
             fused = self.reranker.rerank(query, fused[: s.candidates])
         capped = _cap_per_document(fused, s.per_document)
@@ -174,13 +183,24 @@ class Retriever:
         return self._fused(query, vector, (), kinds)
 
     def _fused(
-        self, query: str, vector: np.ndarray | None, resident: Sequence[Hit], kinds: Collection[str] | None
+        self,
+        query: str,
+        vector: np.ndarray | None,
+        resident: Sequence[Hit],
+        kinds: Collection[str] | None,
+        documents: Collection[int] | None = None,
     ) -> list[Hit]:
-        """The dense and keyword candidates (and the `resident` ones of `kinds`) fused into one list."""
+        """The dense and keyword candidates (and the `resident` ones) of `kinds` and `documents` fused."""
         s = self.settings
-        dense = self.store.search_dense(vector, s.candidates, kinds) if vector is not None else []
-        keyword = self.store.search_keyword(query, s.candidates, kinds) if s.mode in ("hybrid", "keyword") else []
-        kept = [h for h in resident if kinds is None or h.chunk.kind in kinds]
+        dense = self.store.search_dense(vector, s.candidates, kinds, documents) if vector is not None else []
+        keyword = (
+            self.store.search_keyword(query, s.candidates, kinds, documents) if s.mode in ("hybrid", "keyword") else []
+        )
+        kept = [
+            h
+            for h in resident
+            if (kinds is None or h.chunk.kind in kinds) and (documents is None or h.chunk.doc_id in documents)
+        ]
         if s.fusion == "rrf":
             return reciprocal_rank_fusion([ranking for ranking in (dense, keyword, kept) if ranking], s.rrf_k)
         weight = s.dense_weight if vector is not None and s.mode == "hybrid" else (1.0 if vector is not None else 0.0)

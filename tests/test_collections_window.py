@@ -1,0 +1,90 @@
+"""Collections, the chat list and scope in the window: offscreen, real widgets, embedder and light model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QSettings
+from pytestqt.qtbot import QtBot
+
+from app.engine import Engine
+from app.window import MainWindow
+
+SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample"
+DESCALE = "How often should I descale the Aurora 3?"
+
+
+def _folder(tmp_path: Path, name: str, *files: str) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    for file in files:
+        shutil.copy(SAMPLE / file, folder)
+    return folder
+
+
+def _index(qtbot: QtBot, window: MainWindow, folder: Path) -> None:
+    window.index_paths([folder])
+    qtbot.waitUntil(lambda: not window.busy, timeout=180_000)
+
+
+def test_collections_chats_and_scope_in_the_window(qtbot: QtBot, tmp_path: Path) -> None:
+    appliances = _folder(tmp_path, "appliances", "aurora3-user-guide.pdf", "beekeeping-notes.md")
+    travel = _folder(tmp_path, "travel", "travel-log.txt")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(Engine(tmp_path / "lib", model="light"), settings)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.collection.name == "Default" and window.library.collections.currentText() == "Default"
+    _index(qtbot, window, appliances)
+    default_engine = window.engine
+    assert "aurora3-user-guide.pdf" in {Path(h.chunk.path).name for h in default_engine.search(DESCALE)}
+
+    # Select the bee notes in the library, as a user does: the question is about them only.
+    records = window.library.model.records
+    row = next(i for i, r in enumerate(records) if r.path.endswith("beekeeping-notes.md"))
+    window.library.view.selectionModel().select(
+        window.library.model.index(row, 0),
+        QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    assert window.scope_label.text() == "Ask about: the 1 selected file"
+    window.query.setText(DESCALE)
+    with qtbot.waitSignal(window.evidence_shown, timeout=120_000) as shown:
+        window.ask()
+    assert {Path(p.chunk.path).name for p in shown.args[0]} == {"beekeeping-notes.md"}
+    qtbot.waitUntil(lambda: not window.answering, timeout=600_000)
+    [chat] = window.chat_store.list()
+    assert chat.title == DESCALE and chat.model == "light"
+    assert [Path(f).name for f in chat.scope.files] == ["beekeeping-notes.md"]
+    assert window.chat_list.ids() == [chat.id]
+
+    # A second collection: its own library and an empty chat list; the first stays open.
+    window.create_collection("Trips")
+    assert window.collection.name == "Trips" and window.library.collections.currentText() == "Trips"
+    assert window.engine is not default_engine and window.chat_list.ids() == []
+    assert window.library.model.records == [] and window.scope_label.text().startswith("Ask about: whole collection")
+    _index(qtbot, window, travel)
+    assert {Path(h.chunk.path).name for h in window.engine.search(DESCALE)} == {"travel-log.txt"}
+
+    window.switch_collection("Default")
+    assert window.engine is default_engine and window.chat_list.ids() == [chat.id]
+    window.new_chat()
+    assert window.chat.turns == [] and window.engine.conversation.turns == []
+    window.open_chat(chat.id)
+    assert [t.question for t in window.chat.turns] == [DESCALE]
+    assert [t.question for t in window.engine.conversation.turns] == [DESCALE]
+    assert window.scope == chat.scope and window.library.selected_paths() == list(chat.scope.files)
+
+    window.rename_chat(chat.id, "Descaling")
+    assert window.chat_list.list.item(0).text().startswith("Descaling")
+    window.chat_list.search.setText("zzz-nothing")
+    assert window.chat_list.ids() == []
+    window.chat_list.search.setText("descal")
+    assert window.chat_list.ids() == [chat.id]
+    window.delete_chat(chat.id)
+    assert window.chat_list.ids() == [] and window.chat.turns == []
+
+    trips_folder = window.collections.get("Trips").library.parent
+    window.delete_collection("Trips")
+    assert not trips_folder.exists()
+    assert [window.library.collections.itemText(i) for i in range(window.library.collections.count())] == ["Default"]
