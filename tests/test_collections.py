@@ -88,7 +88,7 @@ def test_scope_keeps_retrieval_to_the_chosen_files_and_folders(
     assert retriever.retrieve(DESCALE, scope=nothing) == []
 
     engine = Engine(library)
-    assert _names(engine.search(DESCALE, bees)) == {"beekeeping-notes.md"}
+    assert _names(engine.search(DESCALE, scope=bees)) == {"beekeeping-notes.md"}
 
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
