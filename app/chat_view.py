@@ -143,7 +143,8 @@ class ChatView(QTextBrowser):
             return ""
         rows = [
             f"<tr><td style='color:#1a3d8f'><b>{item.number}</b></td><td><b>{html.escape(Path(item.chunk.path).name)}"
-            f"</b>, page {item.chunk.page}<br><span style='color:gray'>“{html.escape(item.sentence)}”</span></td></tr>"
+            f"</b>, {html.escape(item.chunk.where)}<br>"
+            f"<span style='color:gray'>“{html.escape(item.sentence)}”</span></td></tr>"
             for item in evidence
         ]
         return (
@@ -176,7 +177,7 @@ class ChatView(QTextBrowser):
                 parts.append(
                     f"<tr><td>{self._chip(index, number)}</td><td><a href='cite:{index}:{number}' "
                     f"style='text-decoration:none'><b>{html.escape(Path(chunk.path).name)}</b></a>, "
-                    f"page {chunk.page}<br><span style='color:gray'>"
+                    f"{html.escape(chunk.where)}<br><span style='color:gray'>"
                     f"{html.escape(_excerpt(answer, number, previews.get(number)))}</span></td></tr>"
                 )
             parts.append("</table>")

@@ -268,7 +268,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     for rank, hit in enumerate(hits, start=1):
         excerpt = " ".join(hit.chunk.text.split())
         label = _kind_label(_kind(hit))
-        print(f"{rank:>2}. {hit.score:.3f}  {Path(hit.chunk.path).name}  p. {hit.chunk.page}{label}")
+        print(f"{rank:>2}. {hit.score:.3f}  {Path(hit.chunk.path).name}  {hit.chunk.where}{label}")
         print(f"    {excerpt[:240]}{'…' if len(excerpt) > 240 else ''}")
     return 0
 
@@ -290,6 +290,7 @@ def _hit_record(rank: int, hit: Hit) -> dict[str, object]:
         "file": Path(chunk.path).name,
         "path": chunk.path,
         "page": chunk.page,
+        "location": chunk.where,
         "char_start": chunk.char_start,
         "char_end": chunk.char_end,
         "kind": _kind(hit),
@@ -374,7 +375,7 @@ def _print_sources(answer: CitedAnswer) -> None:
     for n in answer.cited:
         chunk = answer.sources[n]
         excerpt = " ".join(chunk.text.split())
-        print(f"[{n}] {Path(chunk.path).name}, p. {chunk.page}: {excerpt[:160]}{'…' if len(excerpt) > 160 else ''}")
+        print(f"[{n}] {Path(chunk.path).name}, {chunk.where}: {excerpt[:160]}{'…' if len(excerpt) > 160 else ''}")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

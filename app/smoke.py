@@ -89,7 +89,7 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
         "backend": generator.backend,
         "model": answer.model,
         "answer": answer.text,
-        "cited": [f"{Path(answer.sources[n].path).name} p. {answer.sources[n].page}" for n in answer.cited],
+        "cited": [f"{Path(answer.sources[n].path).name} {answer.sources[n].where}" for n in answer.cited],
         "seconds_to_answer": round(time.monotonic() - asked, 1),
         "timing": answer.timing,
     }

@@ -9,6 +9,7 @@ Invisible control characters (bidi overrides, zero-width spaces) are shown as vi
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Protocol
 
@@ -103,7 +104,7 @@ class SourceViewer(QWidget):
         self._path = Path(chunk.path)
         self.current_page = chunk.page
         self.highlighted_text = ""
-        self.title.setText(f"<b>{self._path.name}</b> · page {chunk.page}")
+        self.title.setText(f"<b>{html.escape(self._path.name)}</b> · {html.escape(chunk.where)}")
         self.open_button.setEnabled(self._path.exists())
         self.note.clear()
         if focus is not None and not focus.text.strip():
