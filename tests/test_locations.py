@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,10 @@ from indexer.loaders import load
 from indexer.location import describe
 from indexer.scan import content_hash
 from indexer.store import CATALOGUE, SCHEMA_VERSION, FileFacts, Store
-from indexer.types import Chunk, Page
+from indexer.types import Chunk, Hit, Page
 from rag.citations import CitedAnswer
 from rag.export import to_markdown
+from rag.retriever import relocated
 
 SECTION = re.compile(r"^§ (?P<label>.+), lines? (?P<first>\d+)(–(?P<last>\d+))?$")
 LINES = re.compile(r"^lines? (?P<first>\d+)(–(?P<last>\d+))?$")
@@ -184,6 +186,12 @@ def test_a_log_without_headings_is_cited_by_blocks_of_lines(tmp_path: Path, embe
     record = store.document(str(log))
     assert record is not None
     assert [(p.label, p.first_line) for p in store.pages(record.id)] == [("", 1), ("", 201), ("", 401), ("", 601)]
+    page = store.page(record.id, hit.chunk.page)
+    assert page is not None
+    start = page.text.index("ERROR disk quota")
+    end = page.text.index("\n", start)
+    narrowed = replace(hit.chunk, char_start=start, char_end=end, text=page.text[start:end])
+    assert relocated(store, [Hit(narrowed, 1.0)])[0].chunk.where == "line 450"  # as compression leaves it
     store.close()
 
 
