@@ -11,13 +11,13 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QCursor, QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QToolTip, QVBoxLayout, QWidget
 
+from indexer.attachments import display_name
 from rag.citations import CitedAnswer
 
 if TYPE_CHECKING:
@@ -142,8 +142,9 @@ class ChatView(QTextBrowser):
         if not evidence:
             return ""
         rows = [
-            f"<tr><td style='color:#1a3d8f'><b>{item.number}</b></td><td><b>{html.escape(Path(item.chunk.path).name)}"
-            f"</b>, page {item.chunk.page}<br><span style='color:gray'>“{html.escape(item.sentence)}”</span></td></tr>"
+            f"<tr><td style='color:#1a3d8f'><b>{item.number}</b></td>"
+            f"<td><b>{html.escape(display_name(item.chunk.path))}</b>, {html.escape(item.chunk.where)}<br>"
+            f"<span style='color:gray'>“{html.escape(item.sentence)}”</span></td></tr>"
             for item in evidence
         ]
         return (
@@ -175,8 +176,8 @@ class ChatView(QTextBrowser):
                 chunk = answer.sources[number]
                 parts.append(
                     f"<tr><td>{self._chip(index, number)}</td><td><a href='cite:{index}:{number}' "
-                    f"style='text-decoration:none'><b>{html.escape(Path(chunk.path).name)}</b></a>, "
-                    f"page {chunk.page}<br><span style='color:gray'>"
+                    f"style='text-decoration:none'><b>{html.escape(display_name(chunk.path))}</b></a>, "
+                    f"{html.escape(chunk.where)}<br><span style='color:gray'>"
                     f"{html.escape(_excerpt(answer, number, previews.get(number)))}</span></td></tr>"
                 )
             parts.append("</table>")

@@ -41,6 +41,7 @@ from app.errors import (
     is_user_error,
 )
 from app.logs import app_version, debug_logging, log_file, redact, setup_logging
+from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
@@ -315,7 +316,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     for rank, hit in enumerate(hits, start=1):
         excerpt = " ".join(hit.chunk.text.split())
         label = _kind_label(_kind(hit))
-        print(f"{rank:>2}. {hit.score:.3f}  {Path(hit.chunk.path).name}  p. {hit.chunk.page}{label}")
+        print(f"{rank:>2}. {hit.score:.3f}  {display_name(hit.chunk.path)}  {hit.chunk.where}{label}")
         print(f"    {excerpt[:240]}{'…' if len(excerpt) > 240 else ''}")
     return 0
 
@@ -334,9 +335,10 @@ def _hit_record(rank: int, hit: Hit) -> dict[str, object]:
     return {
         "rank": rank,
         "score": round(float(hit.score), 6),
-        "file": Path(chunk.path).name,
+        "file": display_name(chunk.path),
         "path": chunk.path,
         "page": chunk.page,
+        "location": chunk.where,
         "char_start": chunk.char_start,
         "char_end": chunk.char_end,
         "kind": _kind(hit),
@@ -425,7 +427,7 @@ def _print_sources(answer: CitedAnswer) -> None:
     for n in answer.cited:
         chunk = answer.sources[n]
         excerpt = " ".join(chunk.text.split())
-        print(f"[{n}] {Path(chunk.path).name}, p. {chunk.page}: {excerpt[:160]}{'…' if len(excerpt) > 160 else ''}")
+        print(f"[{n}] {display_name(chunk.path)}, {chunk.where}: {excerpt[:160]}{'…' if len(excerpt) > 160 else ''}")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

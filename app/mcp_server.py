@@ -20,7 +20,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
@@ -29,6 +28,7 @@ from mcp.types import Resource as ResourceInfo
 from app.engine import Engine, best_sentence
 from app.errors import USER_ERRORS, describe, is_user_error
 from app.logs import app_version, debug_logging, redact
+from indexer.attachments import display_name
 from indexer.store import DocumentRecord
 from indexer.types import Chunk, Hit, Page
 from rag.citations import CitedAnswer
@@ -102,7 +102,7 @@ def passage(hit: Hit) -> Passage:
     """A search hit as the `search` tool returns it."""
     chunk = hit.chunk
     return Passage(
-        file=Path(chunk.path).name,
+        file=display_name(chunk.path),
         path=chunk.path,
         page=chunk.page,
         location=_location(chunk),
@@ -128,7 +128,7 @@ def citation(answer: CitedAnswer, number: int) -> Citation:
         end = start + len(sentence) if offset >= 0 else chunk.char_end
     return Citation(
         number=number,
-        file=Path(chunk.path).name,
+        file=display_name(chunk.path),
         path=chunk.path,
         page=chunk.page,
         location=_location(chunk),
@@ -179,7 +179,7 @@ class FootnotesServer(MCPServer):
         return [
             ResourceInfo(
                 uri=document_uri(record),
-                name=Path(record.path).name,
+                name=display_name(record.path),
                 description=f"{record.path} ({record.page_count} page{'' if record.page_count == 1 else 's'})",
                 mime_type="text/plain",
             )

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from indexer.attachments import display_name
+
 QUESTION = "How often should the Aurora 3 be descaled?"
 
 
@@ -89,7 +91,7 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
         "backend": generator.backend,
         "model": answer.model,
         "answer": answer.text,
-        "cited": [f"{Path(answer.sources[n].path).name} p. {answer.sources[n].page}" for n in answer.cited],
+        "cited": [f"{display_name(answer.sources[n].path)} {answer.sources[n].where}" for n in answer.cited],
         "seconds_to_answer": round(time.monotonic() - asked, 1),
         "timing": answer.timing,
     }

@@ -108,9 +108,8 @@ class SourceViewer(QWidget):
         self._path = carrier or Path(chunk.path)  # an attachment opens its mail in the system viewer
         self.current_page = chunk.page
         self.highlighted_text = ""
-        self.title.setText(f"<b>{self._path.name}</b> · page {chunk.page}")
-        if carrier is not None:
-            self.title.setText(f"<b>{html.escape(display_name(chunk.path))}</b> · page {chunk.page}")
+        name = display_name(chunk.path) if carrier is not None else self._path.name
+        self.title.setText(f"<b>{html.escape(name)}</b> · {html.escape(chunk.where)}")
         self.open_button.setEnabled(self._path.exists())
         self.note.clear()
         if focus is not None and not focus.text.strip():

@@ -14,6 +14,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from indexer.location import describe
 from indexer.types import Chunk, Page
 
 TokenSpans = Callable[[str], Sequence[tuple[int, int]]]
@@ -58,14 +59,21 @@ class Chunker:
         return [chunk for page in pages for chunk in self.chunk_page(doc_id, page)]
 
     def chunk_page(self, doc_id: int, page: Page) -> list[Chunk]:
-        """Chunk one page; an empty page gives no chunks."""
+        """Chunk one page; an empty page gives no chunks. Each chunk's location is named once, here."""
         text = page.text
         if not text.strip():
             return []
         token_starts = [start for start, _ in self._token_spans(text)]
         units = self._units(text, token_starts)
         return [
-            Chunk(doc_id=doc_id, page=page.number, char_start=s, char_end=e, text=text[s:e])
+            Chunk(
+                doc_id=doc_id,
+                page=page.number,
+                char_start=s,
+                char_end=e,
+                text=text[s:e],
+                location=describe(page, s, e),
+            )
             for s, e in self._pack(units)
         ]
 

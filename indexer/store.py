@@ -28,9 +28,10 @@ from indexer.pagekind import KINDS
 from indexer.types import Chunk, Hit, Page
 from indexer.vectors import VectorIndex
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: the first catalogue; 2: chunks.kind and documents.pagekind_version; 3: the keyword index stems
-words (Porter), so "installing" finds "installed". An older catalogue is migrated in place when opened."""
+words (Porter), so "installing" finds "installed"; 4: located units (pages.label, first_line, line_kind)
+and chunks.location. An older catalogue is migrated in place when opened."""
 AUTO_HNSW_CHUNKS = 250_000
 """Above this many chunks an ``auto`` library searches an HNSW graph instead of every vector:
 exact search past it takes more than about 50 ms here (bench/scale.py, table in the README)."""
@@ -57,6 +58,9 @@ CREATE TABLE IF NOT EXISTS pages(
     doc_id INTEGER NOT NULL REFERENCES documents(id),
     number INTEGER NOT NULL,
     text TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
+    first_line INTEGER NOT NULL DEFAULT 0,
+    line_kind TEXT NOT NULL DEFAULT 'lines',
     PRIMARY KEY (doc_id, number)
 );
 CREATE TABLE IF NOT EXISTS chunks(
@@ -67,7 +71,8 @@ CREATE TABLE IF NOT EXISTS chunks(
     char_end INTEGER NOT NULL,
     text TEXT NOT NULL,
     embedding BLOB NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'content'
+    kind TEXT NOT NULL DEFAULT 'content',
+    location TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -83,6 +88,10 @@ END;
 _MIGRATIONS = (
     ("chunks", "kind", "ALTER TABLE chunks ADD COLUMN kind TEXT NOT NULL DEFAULT 'content'"),
     ("documents", "pagekind_version", "ALTER TABLE documents ADD COLUMN pagekind_version INTEGER NOT NULL DEFAULT 0"),
+    ("pages", "label", "ALTER TABLE pages ADD COLUMN label TEXT NOT NULL DEFAULT ''"),
+    ("pages", "first_line", "ALTER TABLE pages ADD COLUMN first_line INTEGER NOT NULL DEFAULT 0"),
+    ("pages", "line_kind", "ALTER TABLE pages ADD COLUMN line_kind TEXT NOT NULL DEFAULT 'lines'"),
+    ("chunks", "location", "ALTER TABLE chunks ADD COLUMN location TEXT NOT NULL DEFAULT ''"),
 )
 """Columns added since schema 1: (table, column, the statement that adds it)."""
 _FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
@@ -175,20 +184,23 @@ class Store:
                 f"the library at {self.folder} has schema {version}; this Footnotes reads {SCHEMA_VERSION}"
             )
         if version is None or int(version) < SCHEMA_VERSION:
-            self._migrate()
+            self._migrate(int(version) if version is not None else None)
         if index_kind is not None and index_kind != self.index_kind:
             self._set_meta("index_kind", index_kind)
 
-    def _migrate(self) -> None:
-        """Bring an older catalogue (or a new, empty one) to SCHEMA_VERSION in one transaction: the
-        columns added since are created with their defaults (chunks become ``content``, documents
-        unclassified, so the next index run classifies them without embedding anything)."""
+    def _migrate(self, version: int | None) -> None:
+        """Bring an older catalogue (schema `version`; None for a new, empty one) to SCHEMA_VERSION in one
+        transaction: the columns added since are created with their defaults (chunks become ``content``,
+        documents unclassified, so the next index run classifies them without embedding anything; pages
+        and chunks unlocated, shown as "p. N")."""
         with self._change(chunks=False):
             for table, column, statement in _MIGRATIONS:
                 columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
                 if column not in columns:
                     self._conn.execute(statement)
             self._restem_keyword_index()
+            if version is not None and version < 4:
+                self._conn.execute("UPDATE documents SET content_hash = '' WHERE extractor = 'text'")
             self._set_meta("schema_version", str(SCHEMA_VERSION))
 
     def _restem_keyword_index(self) -> None:
@@ -295,12 +307,22 @@ class Store:
         return [DocumentRecord(*row) for row in rows if is_within(row[1], container)]
 
     def pages(self, doc_id: int) -> list[Page]:
-        """The stored text of each page of a document: the text chunk spans point into."""
+        """The stored text of each page of a document (the text chunk spans point into), located."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT number, text FROM pages WHERE doc_id = ? ORDER BY number", (doc_id,)
+                "SELECT number, text, label, first_line, line_kind FROM pages WHERE doc_id = ? ORDER BY number",
+                (doc_id,),
             ).fetchall()
-        return [Page(number=n, text=t) for n, t in rows]
+        return [Page(*row) for row in rows]
+
+    def page(self, doc_id: int, number: int) -> Page | None:
+        """One stored page with its location fields, or None."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT number, text, label, first_line, line_kind FROM pages WHERE doc_id = ? AND number = ?",
+                (doc_id, number),
+            ).fetchone()
+        return Page(*row) if row else None
 
     def page_text(self, doc_id: int, number: int) -> str | None:
         """The stored text of one page, or None."""
@@ -323,11 +345,13 @@ class Store:
         """A document's chunks and their vectors, in chunk order."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, page, char_start, char_end, text, embedding, kind FROM chunks WHERE doc_id = ? ORDER BY id",
+                "SELECT id, page, char_start, char_end, text, embedding, kind, location FROM chunks WHERE doc_id = ?"
+                " ORDER BY id",
                 (doc_id,),
             ).fetchall()
         chunks = [
-            Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i, kind=k) for i, p, s, e, t, _, k in rows
+            Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i, kind=k, location=w)
+            for i, p, s, e, t, _, k, w in rows
         ]
         return chunks, self._stack([r[5] for r in rows])
 
@@ -335,10 +359,12 @@ class Store:
         """A document's chunks in chunk order, without their vectors."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, page, char_start, char_end, text, kind FROM chunks WHERE doc_id = ? ORDER BY id", (doc_id,)
+                "SELECT id, page, char_start, char_end, text, kind, location FROM chunks WHERE doc_id = ? ORDER BY id",
+                (doc_id,),
             ).fetchall()
         return [
-            Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i, kind=k) for i, p, s, e, t, k in rows
+            Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i, kind=k, location=w)
+            for i, p, s, e, t, k, w in rows
         ]
 
     def _stack(self, blobs: list[bytes]) -> np.ndarray:
@@ -366,14 +392,14 @@ class Store:
                 old_ids = self._delete_document(facts.path) or []
                 doc_id = self._insert_document(facts, "indexed", None, extractor, len(pages), None, pagekind_version)
                 self._conn.executemany(
-                    "INSERT INTO pages(doc_id, number, text) VALUES (?, ?, ?)",
-                    [(doc_id, p.number, p.text) for p in pages],
+                    "INSERT INTO pages(doc_id, number, text, label, first_line, line_kind) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(doc_id, p.number, p.text, p.label, p.first_line, p.line_kind) for p in pages],
                 )
                 new_ids = []
                 for chunk, vector in zip(chunks, vectors, strict=True):
                     cursor = self._conn.execute(
-                        "INSERT INTO chunks(doc_id, page, char_start, char_end, text, embedding, kind)"
-                        " VALUES (?,?,?,?,?,?,?)",
+                        "INSERT INTO chunks(doc_id, page, char_start, char_end, text, embedding, kind, location)"
+                        " VALUES (?,?,?,?,?,?,?,?)",
                         (
                             doc_id,
                             chunk.page,
@@ -382,6 +408,7 @@ class Store:
                             chunk.text,
                             np.asarray(vector, dtype=np.float32).tobytes(),
                             chunk.kind,
+                            chunk.location,
                         ),
                     )
                     new_ids.append(cursor.lastrowid)
@@ -633,13 +660,21 @@ class Store:
         marks = ",".join("?" * len(ids))
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT c.id, c.doc_id, c.page, c.char_start, c.char_end, c.text, d.path, c.kind FROM chunks c"
-                f" JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
+                f"SELECT c.id, c.doc_id, c.page, c.char_start, c.char_end, c.text, d.path, c.kind, c.location"
+                f" FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
                 ids,
             ).fetchall()
         return {
             r[0]: Chunk(
-                id=r[0], doc_id=r[1], page=r[2], char_start=r[3], char_end=r[4], text=r[5], path=r[6], kind=r[7]
+                id=r[0],
+                doc_id=r[1],
+                page=r[2],
+                char_start=r[3],
+                char_end=r[4],
+                text=r[5],
+                path=r[6],
+                kind=r[7],
+                location=r[8],
             )
             for r in rows
         }

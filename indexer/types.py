@@ -58,7 +58,8 @@ class Attachment:
 class Chunk:
     """A passage of one page: `text == page_text[char_start:char_end]`. `kind` is ``content`` or what
     kind of navigation page it comes from (``toc``, ``index``, ``bibliography``, ``lists``; see
-    `indexer.pagekind`)."""
+    `indexer.pagekind`). `location` names where the passage is when its unit is not a numbered page
+    (``§ Installation, lines 120–160``, ``Budget!A2:F40``; see `indexer.location`)."""
 
     doc_id: int
     page: int
@@ -68,6 +69,12 @@ class Chunk:
     id: int | None = None
     path: str = ""
     kind: str = "content"
+    location: str = ""
+
+    @property
+    def where(self) -> str:
+        """How every display names the passage's place: its location, or ``p. {page}``."""
+        return self.location or f"p. {self.page}"
 
 
 @dataclass(frozen=True)

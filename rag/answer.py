@@ -32,7 +32,7 @@ from rag.context import (
     plan_context,
 )
 from rag.prompt import REFUSAL
-from rag.retriever import CrossEncoderReranker, RetrievalSettings, Retriever
+from rag.retriever import CrossEncoderReranker, RetrievalSettings, Retriever, relocated
 from rag.scope import Scope
 
 _ANAPHORA = re.compile(r"\b(it|its|this|that|these|those|they|them|their|he|she|his|her|there|also|else|more)\b", re.I)
@@ -148,6 +148,7 @@ class Answerer:
             hits = compress_hits(
                 query, hits, self.embedder.embed, self.generator.count_tokens, budget, self.store.page_text
             )
+            hits = relocated(self.store, hits)
         plan = plan_context(
             self.generator,
             question,

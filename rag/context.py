@@ -96,7 +96,7 @@ class ContextPlan:
             share = tokens / self.window if self.window else 0
             lines.append(f"  {name:<15}{tokens:>6}  {'█' * round(share * 40)}")
         for number, hit in enumerate(self.included, start=1):
-            lines.append(f"  [{number}] {hit.chunk.path.rsplit('/', 1)[-1]} p. {hit.chunk.page}")
+            lines.append(f"  [{number}] {hit.chunk.path.rsplit('/', 1)[-1]} {hit.chunk.where}")
         if self.dropped:
             lines.append(f"  {len(self.dropped)} passage(s) did not fit")
         if self.dropped_messages:

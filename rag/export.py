@@ -37,7 +37,7 @@ def to_markdown(answers: Sequence[CitedAnswer]) -> str:
         for n in _listed_sources(answer):
             chunk = answer.sources[n]
             label = "" if n in answer.cited else " (not cited)"
-            parts.append(f"**[{n}]** `{chunk.path}`, page {chunk.page}{label}")
+            parts.append(f"**[{n}]** `{chunk.path}`, {chunk.where}{label}")
             parts += [""] + ["> " + line for line in chunk.text.splitlines()] + [""]
     return "\n".join(parts).rstrip() + "\n"
 
@@ -55,7 +55,7 @@ def to_html(answers: Sequence[CitedAnswer]) -> str:
             chunk = answer.sources[n]
             quote = html.escape(_reflow(chunk.text)).replace("\n", "<br>")
             body.append(
-                f"<li id='s{index}-{n}' value='{n}'><b>{html.escape(chunk.path)}</b>, page {chunk.page}"
+                f"<li id='s{index}-{n}' value='{n}'><b>{html.escape(chunk.path)}</b>, {html.escape(chunk.where)}"
                 f"<blockquote>{quote}</blockquote></li>"
             )
         if answer.sources:
@@ -92,7 +92,9 @@ def to_pdf(answers: Sequence[CitedAnswer], path: Path) -> None:
             flow.append(Paragraph("Sources", styles["Heading3"]))
         for n in _listed_sources(answer):
             chunk = answer.sources[n]
-            flow.append(Paragraph(f"<b>[{n}]</b> {html.escape(chunk.path)}, page {chunk.page}", styles["BodyText"]))
+            flow.append(
+                Paragraph(f"<b>[{n}]</b> {html.escape(chunk.path)}, {html.escape(chunk.where)}", styles["BodyText"])
+            )
             flow.append(Paragraph(html.escape(_reflow(chunk.text)).replace("\n", "<br/>"), quote))
             flow.append(Spacer(1, 6))
     SimpleDocTemplate(str(path), pagesize=A4, title="Footnotes answer").build(flow)

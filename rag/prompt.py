@@ -114,10 +114,12 @@ def _attribute(value: str) -> str:
 
 
 def format_source(number: int, hit: Hit, control_tokens: Sequence[str] = ()) -> str:
-    """One numbered source, fenced, with its file name and page."""
+    """One numbered source, fenced, with its file name and page (or, for a unit that is not a numbered
+    page, its location: section and lines, slide, sheet and cells)."""
     name = _attribute(Path(hit.chunk.path).name)
     body = neutralise(remove_instructions(hit.chunk.text), control_tokens)
-    return f'<source id="{number}" file="{name}" page="{hit.chunk.page}">\n{body}\n</source>'
+    where = f'location="{_attribute(hit.chunk.location)}"' if hit.chunk.location else f'page="{hit.chunk.page}"'
+    return f'<source id="{number}" file="{name}" {where}>\n{body}\n</source>'
 
 
 def question_message(question: str, sources: Sequence[str]) -> str:

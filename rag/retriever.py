@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.location import describe
 from indexer.pagekind import CONTENT
 from indexer.store import Store
 from indexer.types import Chunk, Hit
@@ -234,7 +235,7 @@ class Retriever:
 
     def _merge_adjacent(self, hits: list[Hit]) -> list[Hit]:
         """Join hits of one page and kind whose spans overlap or nearly touch into one passage, kept at
-        the better rank (and kind), with the page's exact text between the outer ends."""
+        the better rank (and kind), with the page's exact text between the outer ends and its location."""
         merged: list[Hit] = []
         for hit in hits:
             partner = next(
@@ -245,14 +246,28 @@ class Retriever:
                 continue
             first = merged[partner].chunk
             start, end = min(first.char_start, hit.chunk.char_start), max(first.char_end, hit.chunk.char_end)
-            page = self.store.page_text(first.doc_id, first.page)
+            page = self.store.page(first.doc_id, first.page)
             if page is None:
                 merged.append(hit)
                 continue
-            merged[partner] = Hit(
-                replace(first, char_start=start, char_end=end, text=page[start:end]), merged[partner].score
+            joined = replace(
+                first, char_start=start, char_end=end, text=page.text[start:end], location=describe(page, start, end)
             )
+            merged[partner] = Hit(joined, merged[partner].score)
         return merged
+
+
+def relocated(store: Store, hits: Sequence[Hit]) -> list[Hit]:
+    """The hits with each located chunk's location named anew from its stored page: a passage narrowed
+    or run on (`rag.compress`) spans other lines than the chunk it was cut from."""
+    result = []
+    for hit in hits:
+        page = store.page(hit.chunk.doc_id, hit.chunk.page) if hit.chunk.location else None
+        if page is not None:
+            location = describe(page, hit.chunk.char_start, hit.chunk.char_end)
+            hit = Hit(replace(hit.chunk, location=location), hit.score)
+        result.append(hit)
+    return result
 
 
 def _adjacent(a: Chunk, b: Chunk, gap: int) -> bool:

@@ -114,7 +114,7 @@ def test_exports_hold_answer_sources_pages_and_quotes(
     for n in warranty_answer.cited:
         chunk = warranty_answer.sources[n]
         assert Path(chunk.path).name in flat
-        assert f"page {chunk.page}" in flat
+        assert chunk.where in flat
         assert "covered by a warranty of seven years" in flat
 
 

@@ -88,8 +88,9 @@ def test_options_after_the_command_json_search_and_a_log_without_text(
     query = "when is the bilge pump tested"
     assert main(["search", query, "--mode", "keyword", "--json", "-k", "2", "--library", library]) == 0
     hits = json.loads(capsys.readouterr().out)
-    assert set(hits[0]) == {"rank", "score", "file", "path", "page", "char_start", "char_end", "kind", "text"}
-    assert (hits[0]["rank"], hits[0]["file"], hits[0]["page"], hits[0]["kind"]) == (1, "boat.pdf", 3, "content")
+    fields = ("rank", "score", "file", "path", "page", "location", "char_start", "char_end", "kind", "text")
+    assert set(hits[0]) == set(fields)
+    assert [hits[0][k] for k in ("rank", "file", "page", "location", "kind")] == [1, "boat.pdf", 3, "p. 3", "content"]
     assert "bilge pump must be tested" in hits[0]["text"]
 
     log = (log_in_tmp / LOG_FILE).read_text()

@@ -134,7 +134,7 @@ def test_ask_streams_cites_opens_the_source_exports_and_stops(qtbot: QtBot, tmp_
     assert streamed[0] and len(streamed[0]) <= len(window.chat.turns[-1].streamed)
     shown = window.chat.toPlainText()
     assert "seven" in shown.lower() or "7" in shown
-    assert "kettle.pdf, page 2" in shown
+    assert "kettle.pdf, p. 2" in shown
     assert window.meter.plan is not None and window.meter.plan.included
 
     # Evidence first: the passages found (file, page, best sentence) were on screen before the model was
@@ -147,7 +147,7 @@ def test_ask_streams_cites_opens_the_source_exports_and_stops(qtbot: QtBot, tmp_
     assert [item.chunk for item in evidence] == [hit.chunk for hit in window.meter.plan.included]
     kettle = next(item for item in evidence if Path(item.chunk.path).name == "kettle.pdf" and item.chunk.page == 2)
     assert kettle.sentence == KETTLE_FACT
-    assert "kettle.pdf, page 2" in shown_then and KETTLE_FACT in shown_then
+    assert "kettle.pdf, p. 2" in shown_then and KETTLE_FACT in shown_then
 
     number = next(n for n in answer.cited if Path(answer.sources[n].path).name == "kettle.pdf")
     _click_citation(qtbot, window, 0, number)

@@ -1,4 +1,5 @@
-"""Plain text and Markdown: detect the encoding, split pages at form feeds."""
+"""Plain text and light markup (Markdown, reStructuredText, Org, LaTeX, CSV): detect the encoding, then
+cut the text into located units (`indexer.loaders.sections`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from indexer.loaders.errors import LoadError
+from indexer.loaders.sections import split_units, syntax_of
 from indexer.types import Document, Page
 
 _BOMS = (
@@ -79,12 +81,13 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def split_pages(text: str) -> list[Page]:
-    """Normalise line endings and split at form feeds into 1-based pages."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return [Page(number=i, text=part) for i, part in enumerate(text.split("\f"), start=1)]
+def split_pages(text: str, syntax: str = "plain") -> list[Page]:
+    """Normalise line endings and cut the text into 1-based located pages: sections under headings for
+    markup, blocks of lines (rows for CSV) otherwise, the pages between form feeds for a printout."""
+    return split_units(text.replace("\r\n", "\n").replace("\r", "\n"), syntax)
 
 
 def load_text(path: Path) -> Document:
-    """Load a plain-text or Markdown file."""
-    return Document(path=path, pages=split_pages(decode_text(path.read_bytes())), extractor="text")
+    """Load a plain-text or light-markup file as sections or blocks of lines."""
+    pages = split_pages(decode_text(path.read_bytes()), syntax_of(path.suffix))
+    return Document(path=path, pages=pages, extractor="text")
