@@ -308,7 +308,8 @@ class OpenAIGenerator(Generator):
         window = int(found.group(1))
         if window >= self.context_window:
             return ServerError(
-                f"the prompt passes the {window}-token window of the model at {self._client.host}; ask a shorter question"
+                f"the prompt passes the {window}-token window of the model at {self._client.host}; "
+                "ask a shorter question"
             )
         return ServerError(
             f"the model at {self._client.host} has a {window}-token window, smaller than the "
