@@ -168,7 +168,7 @@ class _Client:
         if isinstance(exc, socket.gaierror):
             return ServerError(f"cannot find the host {self.parts.hostname}; check the server URL")
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        return ServerError(f"lost the model server at {self.host} ({reason}); check that it is still running")
+        return ServerError(f"cannot reach the model server at {self.host} ({reason}); check that it runs")
 
     def refused(self, status: int, detail: str, path: str) -> ServerError:
         """The sentence for an HTTP error status."""
