@@ -157,7 +157,7 @@ class MainWindow(QMainWindow):
         self.server_label = QLabel()
         self.server_label.setAccessibleName("Where questions go")
         self.statusBar().addPermanentWidget(self.server_label)
-        self._show_server()
+        self.show_server()
 
         self.watcher = QFileSystemWatcher(self)
         self.watcher.directoryChanged.connect(self._schedule_refresh)
@@ -529,7 +529,7 @@ class MainWindow(QMainWindow):
         else:
             self._set_model_status(f"Model: {self.engine.model} (loads with the first question)")
 
-    def _show_server(self) -> None:
+    def show_server(self) -> None:
         """Say, all the time, when questions leave this process for a model server, and warn when they
         leave the machine."""
         server = self.engine.server
@@ -607,7 +607,7 @@ class MainWindow(QMainWindow):
         self.preferences = new
         self.engine.configure(new.model, new.backend, new.device, new.top_k, new.chunk_tokens, new.server)
         save_preferences(self.settings, new)
-        self._show_server()
+        self.show_server()
         if (new.model, new.backend, new.device, new.server) != (old.model, old.backend, old.device, old.server):
             if self._warm_model:
                 self.start_model_warmup()

@@ -315,3 +315,25 @@ def test_without_a_working_keyring_the_key_lasts_this_session(monkeypatch: pytes
         assert secrets.api_key("http://127.0.0.1:9/v1") is None
     finally:
         keyring.set_keyring(previous)
+
+
+def test_the_status_bar_says_where_questions_go(qtbot: QtBot, tmp_path: Path) -> None:
+    from app.engine import Engine
+    from app.window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    local = ServerSettings("http://127.0.0.1:11434/v1", "qwen2.5")
+    engine = Engine(tmp_path / "lib", model="light", backend="server", server=local)
+    window = MainWindow(engine, settings)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.server_label.isVisible()
+    assert window.server_label.text() == "Answers from qwen2.5 at 127.0.0.1:11434 (local server)"
+    remote = ServerSettings("http://gpu-box.lan:8000/v1", "m", allow_remote=True)
+    engine.configure("light", "server", "auto", 5, 128, remote)
+    window.show_server()
+    assert window.server_label.text() == "Questions and passages are sent to gpu-box.lan:8000 (remote server)"
+    assert "color" in window.server_label.styleSheet()
+    engine.configure("light", "auto", "auto", 5, 128)
+    window.show_server()
+    assert not window.server_label.isVisible()  # in-process: nothing leaves
