@@ -337,3 +337,16 @@ def test_the_status_bar_says_where_questions_go(qtbot: QtBot, tmp_path: Path) ->
     engine.configure("light", "auto", "auto", 5, 128)
     window.show_server()
     assert not window.server_label.isVisible()  # in-process: nothing leaves
+
+
+def test_the_cli_names_a_refused_server_in_one_line(sample_store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import main
+
+    library = str(sample_store.folder)
+    argv = ["--library", library, "ask", "How often?", "--backend", "server", "--server-url", "http://10.1.2.3:8000/v1"]
+    assert main(argv) == 4
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error == (
+        "footnotes: error: 10.1.2.3 is not this machine, so questions and passages would leave it; "
+        "allow a remote server in Settings (or --allow-remote) to use it"
+    )
