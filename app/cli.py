@@ -54,6 +54,7 @@ from llm.base import Generator
 from llm.bundled import PRESETS, default_preset
 from llm.device import DEVICES
 from llm.loader import BACKENDS, load_generator, pick_backend
+from llm.openai_backend import ServerError, ServerSettings
 from rag.answer import Answerer, AnswerSettings, Conversation
 from rag.citations import CitedAnswer
 from rag.context import ContextOverflow, ContextPlan
@@ -348,6 +349,8 @@ def _hit_record(rank: int, hit: Hit) -> dict[str, object]:
 
 def _load_model(args: argparse.Namespace) -> Generator:
     """The generator asked for, with each way it can fail turned into a user error of its kind."""
+    if args.backend == "server":
+        return _connect_server(args)
     spec = args.model or default_preset()
     model = Path(PRESETS[spec].filename) if spec in PRESETS else Path(spec).expanduser()
     if spec not in PRESETS and not model.exists():
@@ -364,6 +367,17 @@ def _load_model(args: argparse.Namespace) -> Generator:
         )
     except (ValueError, OSError) as exc:
         raise ModelProblem(f"cannot load the model {model.name}: {exc}; give a GGUF file or a model folder") from exc
+
+
+def _connect_server(args: argparse.Namespace) -> Generator:
+    """The model server the ``--server-*`` options name; one that cannot be used is a model problem."""
+    server = ServerSettings(args.server_url, args.server_model or "", args.allow_remote, args.server_context)
+    try:
+        return load_generator(
+            backend="server", server=server, status=lambda message: print(message, file=sys.stderr, flush=True)
+        )
+    except ServerError as exc:
+        raise ModelProblem(str(exc)) from exc
 
 
 def _answerer(args: argparse.Namespace, store: Store) -> Answerer:
@@ -572,6 +586,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--model", help="'quality', 'light', or a local GGUF file or model folder")
         sub.add_argument("--backend", choices=BACKENDS, default="auto")
         sub.add_argument("--device", choices=DEVICES, default="auto")
+        sub.add_argument("--server-url", default=ServerSettings.url, help="OpenAI-compatible server (--backend server)")
+        sub.add_argument("--server-model", help="the server's model name (default: the first it lists)")
+        sub.add_argument("--server-context", type=int, default=0, help="server model's window (default: ask it)")
+        sub.add_argument("--allow-remote", action="store_true", help="allow a server on another machine")
         sub.add_argument("--top-k", type=int, default=RetrievalSettings.top_k, help="passages given to the model")
         sub.add_argument("--show-context", action="store_true", help="print how the context window is spent")
         sub.add_argument("--json", action="store_true", help="print the cited answer as JSON")

@@ -23,6 +23,7 @@ from indexer.types import Chunk, Hit, Page
 from llm import llamacpp_backend
 from llm.bundled import PRESETS
 from llm.loader import load_generator
+from llm.openai_backend import ServerSettings
 from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn, standalone_query
 from rag.citations import CitedAnswer
 from rag.compress import content_words
@@ -99,9 +100,11 @@ class Engine:
         device: str = "auto",
         top_k: int = 5,
         chunk_tokens: int = ChunkSettings.max_tokens,
+        server: ServerSettings | None = None,
     ) -> None:
         self.store = Store(library)
         self.model, self.backend, self.device = model, backend, device
+        self.server = server or ServerSettings()
         self.settings = AnswerSettings(retrieval=RetrievalSettings(top_k=top_k))
         self.chunking = ChunkSettings(max_tokens=chunk_tokens)
         self.conversation = Conversation()
@@ -111,11 +114,14 @@ class Engine:
         self._embedder_lock = threading.Lock()  # one embedder load at a time
         self._model_lock = threading.Lock()  # one language-model load at a time
 
-    def configure(self, model: str, backend: str, device: str, top_k: int, chunk_tokens: int) -> None:
-        """Apply new settings; a different model, backend or device is loaded on the next question."""
+    def configure(
+        self, model: str, backend: str, device: str, top_k: int, chunk_tokens: int, server: ServerSettings | None = None
+    ) -> None:
+        """Apply new settings; a different model, backend, device or server is loaded on the next question."""
+        server = server or self.server
         with self._lock:
-            if (model, backend, device) != (self.model, self.backend, self.device):
-                self.model, self.backend, self.device = model, backend, device
+            if (model, backend, device, server) != (self.model, self.backend, self.device, self.server):
+                self.model, self.backend, self.device, self.server = model, backend, device, server
                 self._answerer = None
             self.settings = replace(self.settings, retrieval=replace(self.settings.retrieval, top_k=top_k))
             if self._answerer is not None:
@@ -178,11 +184,12 @@ class Engine:
                 if self._answerer is not None:
                     return self._answerer
                 wanted = (self.model, self.backend, self.device)
-            generator = load_generator(*wanted, status=status)
+                server = self.server
+            generator = load_generator(*wanted, status=status, server=server)
             answerer = Answerer(self.store, embedder, generator, self.settings)
             with self._lock:
                 self._apply_settings(answerer)
-                if (self.model, self.backend, self.device) == wanted:  # not reconfigured meanwhile
+                if (self.model, self.backend, self.device, self.server) == (*wanted, server):  # not reconfigured
                     self._answerer = answerer
             return answerer
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QWidget,
@@ -23,6 +25,7 @@ from llm import llamacpp_backend
 from llm.bundled import PRESETS, is_installed
 from llm.device import DEVICES, detect_devices
 from llm.loader import BACKENDS
+from llm.secrets import api_key, save_api_key
 
 
 class SettingsDialog(QDialog):
@@ -81,10 +84,53 @@ class SettingsDialog(QDialog):
         form.addRow("Passages per answer", self.top_k)
         form.addRow("Chunk size (tokens)", self.chunk_tokens)
         form.addRow("Library folder", library_row)
+        self._add_server_rows(form, preferences)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _add_server_rows(self, form: QFormLayout, preferences: Preferences) -> None:
+        """The model server's fields, shown only while the backend is ``server``."""
+        self.server_url = QLineEdit(preferences.server_url)
+        self.server_model = QLineEdit(preferences.server_model)
+        self.server_model.setPlaceholderText("the server's first model")
+        self.server_context = QSpinBox()
+        self.server_context.setRange(0, 1_048_576)
+        self.server_context.setSpecialValueText("ask the server")
+        self.server_context.setValue(preferences.server_context)
+        self._saved_key = api_key(preferences.server_url) or ""
+        self.api_key = QLineEdit(self._saved_key)
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key.setPlaceholderText("none")
+        self.api_key.setToolTip("Kept in the system keyring, never in the settings file")
+        self.allow_remote = QCheckBox("Allow a server on another machine (questions and passages are sent to it)")
+        self.allow_remote.setChecked(preferences.allow_remote)
+        self._server_rows = [
+            ("Server URL", self.server_url),
+            ("Server model", self.server_model),
+            ("Server context (tokens)", self.server_context),
+            ("API key", self.api_key),
+            ("", self.allow_remote),
+        ]
+        for label, widget in self._server_rows:
+            form.addRow(label, widget)
+        self.backend.currentTextChanged.connect(self._show_server_rows)
+        self._show_server_rows(self.backend.currentText())
+
+    def _show_server_rows(self, backend: str) -> None:
+        form = self.layout()
+        for _label, widget in self._server_rows:
+            form.setRowVisible(widget, backend == "server")
+
+    def accept(self) -> None:
+        """Keep a changed API key in the keyring (or for this session, said so), then close."""
+        url, key = self.server_url.text().strip(), self.api_key.text()
+        changed = key != self._saved_key or (key and url != self._preferences.server_url)
+        note = save_api_key(url, key) if changed else None
+        if note:
+            QMessageBox.information(self, "Footnotes", note)
+        super().accept()
 
     def _browse_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", filter="GGUF models (*.gguf);;All files (*)")
@@ -110,4 +156,8 @@ class SettingsDialog(QDialog):
             top_k=self.top_k.value(),
             chunk_tokens=self.chunk_tokens.value(),
             library=self.library.text(),
+            server_url=self.server_url.text().strip(),
+            server_model=self.server_model.text().strip(),
+            server_context=self.server_context.value(),
+            allow_remote=self.allow_remote.isChecked(),
         )

@@ -186,6 +186,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
         self.statusBar().addPermanentWidget(self.model_label)
+        self.server_label = QLabel()
+        self.server_label.setAccessibleName("Where questions go")
+        self.statusBar().addPermanentWidget(self.server_label)
+        self.show_server()
 
         self.watcher = QFileSystemWatcher(self)
         self.watcher.directoryChanged.connect(self._schedule_refresh)
@@ -756,6 +760,19 @@ class MainWindow(QMainWindow):
         else:
             self._set_model_status(f"Model: {self.engine.model} (loads with the first question)")
 
+    def show_server(self) -> None:
+        """Say, all the time, when questions leave this process for a model server, and warn when they
+        leave the machine."""
+        server = self.engine.server
+        self.server_label.setVisible(self.engine.backend == "server")
+        model = server.model or "the server's model"
+        if server.is_local:
+            self.server_label.setText(f"Answers from {model} at {server.host} (local server)")
+            self.server_label.setStyleSheet("")
+        else:
+            self.server_label.setText(f"Questions and passages are sent to {server.host} (remote server)")
+            self.server_label.setStyleSheet("color: #b35900; font-weight: bold")
+
     def _set_model_status(self, text: str, tip: str = "") -> None:
         self.model_label.setText(text)
         self.model_label.setToolTip(tip)
@@ -819,9 +836,10 @@ class MainWindow(QMainWindow):
             return
         old, new = self.preferences, dialog.result_preferences()
         self.preferences = new
-        self.engine.configure(new.model, new.backend, new.device, new.top_k, new.chunk_tokens)
+        self.engine.configure(new.model, new.backend, new.device, new.top_k, new.chunk_tokens, new.server)
         save_preferences(self.settings, new)
-        if (new.model, new.backend, new.device) != (old.model, old.backend, old.device):
+        self.show_server()
+        if (new.model, new.backend, new.device, new.server) != (old.model, old.backend, old.device, old.server):
             if self._warm_model:
                 self.start_model_warmup()
             else:
@@ -871,6 +889,7 @@ def run_app(library: Path | None = None, warm_model: bool = True, collection: st
         preferences.device,
         preferences.top_k,
         preferences.chunk_tokens,
+        preferences.server,
     )
     window = MainWindow(engine, settings, preferences, warm_model=warm_model, collections=collections)
     window.show()

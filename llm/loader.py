@@ -8,8 +8,9 @@ from pathlib import Path
 from llm.base import Generator
 from llm.bundled import PRESETS, BundledModelError, assemble, model_cache_dir
 from llm.device import choose_device
+from llm.openai_backend import OpenAIGenerator, ServerSettings
 
-BACKENDS = ("auto", "transformers", "llama.cpp")
+BACKENDS = ("auto", "transformers", "llama.cpp", "server")
 DEFAULT_CONTEXT = 4096
 
 
@@ -36,7 +37,7 @@ def pick_backend(model: Path, backend: str, device: str) -> str:
         if not llamacpp_backend.available():
             raise ValueError("llama-cpp-python is not installed (pip install 'footnotes[llama]')")
         return backend
-    if backend == "transformers":
+    if backend in ("transformers", "server"):
         return backend
     on_cpu = choose_device(device) == "cpu"
     return "llama.cpp" if is_gguf and on_cpu and llamacpp_backend.available() else "transformers"
@@ -48,9 +49,17 @@ def load_generator(
     device: str = "auto",
     context_window: int = DEFAULT_CONTEXT,
     status: Callable[[str], None] | None = None,
+    server: ServerSettings | None = None,
 ) -> Generator:
-    """Load a model for generation, reporting what it does through `status`."""
+    """Load a model for generation, reporting what it does through `status`; the ``server`` backend
+    connects to the model server `server` describes instead (`context_window`: when it does not say)."""
     say = status or (lambda _message: None)
+    if backend == "server":
+        settings = server or ServerSettings()
+        say(f"Connecting to the model server at {settings.host}…")
+        generator: Generator = OpenAIGenerator(settings, fallback_context=context_window)
+        say(f"Ready: {generator.describe()}")
+        return generator
     say(f"Preparing model {model}…")
     path = resolve_model(model)
     chosen = pick_backend(path, backend, device)
@@ -65,7 +74,7 @@ def load_generator(
     if chosen == "llama.cpp":
         from llm.llamacpp_backend import LlamaCppGenerator
 
-        generator: Generator = LlamaCppGenerator(path, context_window=context_window)
+        generator = LlamaCppGenerator(path, context_window=context_window)
     else:
         from llm.transformers_backend import TransformersGenerator
 
