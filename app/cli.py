@@ -54,7 +54,7 @@ from llm.base import Generator
 from llm.bundled import PRESETS, default_preset
 from llm.device import DEVICES
 from llm.loader import BACKENDS, load_generator, pick_backend
-from llm.openai_backend import ServerError, ServerSettings
+from llm.openai_backend import ServerError, ServerSettings, check_url
 from rag.answer import Answerer, AnswerSettings, Conversation
 from rag.citations import CitedAnswer
 from rag.context import ContextOverflow, ContextPlan
@@ -351,30 +351,28 @@ def _load_model(args: argparse.Namespace) -> Generator:
     """The generator asked for, with each way it can fail turned into a user error of its kind."""
     if args.backend == "server":
         return _connect_server(args)
-    spec = args.model or default_preset()
-    model = Path(PRESETS[spec].filename) if spec in PRESETS else Path(spec).expanduser()
-    if spec not in PRESETS and not model.exists():
-        raise ModelProblem(
-            f"no model at {model}; give --model {' or '.join(PRESETS)}, a local GGUF file or a model folder"
-        )
-    try:
-        backend = pick_backend(model, args.backend, args.device)  # checks the options before a slow load
-    except ValueError as exc:
-        raise UsageError(describe(exc)) from exc
+    spec = _checked_model(args)  # checks the options before a slow load
     try:
         return load_generator(
-            spec, backend, args.device, status=lambda message: print(message, file=sys.stderr, flush=True)
+            spec, args.backend, args.device, status=lambda message: print(message, file=sys.stderr, flush=True)
         )
     except (ValueError, OSError) as exc:
-        raise ModelProblem(f"cannot load the model {model.name}: {exc}; give a GGUF file or a model folder") from exc
+        name = Path(spec).name
+        raise ModelProblem(f"cannot load the model {name}: {exc}; give a GGUF file or a model folder") from exc
+
+
+def _server_settings(args: argparse.Namespace) -> ServerSettings:
+    """The model server the ``--server-*`` options name."""
+    return ServerSettings(args.server_url, args.server_model or "", args.allow_remote, args.server_context)
 
 
 def _connect_server(args: argparse.Namespace) -> Generator:
     """The model server the ``--server-*`` options name; one that cannot be used is a model problem."""
-    server = ServerSettings(args.server_url, args.server_model or "", args.allow_remote, args.server_context)
     try:
         return load_generator(
-            backend="server", server=server, status=lambda message: print(message, file=sys.stderr, flush=True)
+            backend="server",
+            server=_server_settings(args),
+            status=lambda message: print(message, file=sys.stderr, flush=True),
         )
     except ServerError as exc:
         raise ModelProblem(str(exc)) from exc
@@ -474,7 +472,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _checked_model(args: argparse.Namespace) -> str:
-    """The model asked for, with its path and backend options checked now (the model itself loads later)."""
+    """The model asked for, with its path and backend options checked now (the model itself loads later);
+    for a model server, its URL (the server is asked when the model is first needed)."""
+    if args.backend == "server":
+        try:
+            check_url(_server_settings(args))
+        except ServerError as exc:
+            raise ModelProblem(str(exc)) from exc
+        return args.server_model or ""
     spec = args.model or default_preset()
     model = Path(PRESETS[spec].filename) if spec in PRESETS else Path(spec).expanduser()
     if spec not in PRESETS and not model.exists():
@@ -499,7 +504,8 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     if not (folder / CATALOGUE).exists():
         raise LibraryMissing(f"no library at {folder}; index something first: footnotes index PATH")
     model = _checked_model(args)
-    return serve(Engine(folder, model=model, backend=args.backend, device=args.device, top_k=args.top_k))
+    server = _server_settings(args) if args.backend == "server" else None
+    return serve(Engine(folder, model=model, backend=args.backend, device=args.device, top_k=args.top_k, server=server))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -537,6 +543,18 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
         "--embedder", default=default, help="a local sentence-transformers model folder (default: bundled MiniLM)"
     )
     parser.add_argument("--collection", default=default, help="use this collection's library (see: collections)")
+
+
+def _model_options(sub: argparse.ArgumentParser) -> None:
+    """The options that choose the model and how many passages it reads (ask, chat, mcp)."""
+    sub.add_argument("--model", help="'quality', 'light', or a local GGUF file or model folder")
+    sub.add_argument("--backend", choices=BACKENDS, default="auto")
+    sub.add_argument("--device", choices=DEVICES, default="auto")
+    sub.add_argument("--server-url", default=ServerSettings.url, help="OpenAI-compatible server (--backend server)")
+    sub.add_argument("--server-model", help="the server's model name (default: the first it lists)")
+    sub.add_argument("--server-context", type=int, default=0, help="server model's window (default: ask it)")
+    sub.add_argument("--allow-remote", action="store_true", help="allow a server on another machine")
+    sub.add_argument("--top-k", type=int, default=RetrievalSettings.top_k, help="passages given to the model")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -583,23 +601,12 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "ask":
             sub.add_argument("question")
             sub.add_argument("--scope", action="append", metavar="PATH", help="answer only from this file or folder")
-        sub.add_argument("--model", help="'quality', 'light', or a local GGUF file or model folder")
-        sub.add_argument("--backend", choices=BACKENDS, default="auto")
-        sub.add_argument("--device", choices=DEVICES, default="auto")
-        sub.add_argument("--server-url", default=ServerSettings.url, help="OpenAI-compatible server (--backend server)")
-        sub.add_argument("--server-model", help="the server's model name (default: the first it lists)")
-        sub.add_argument("--server-context", type=int, default=0, help="server model's window (default: ask it)")
-        sub.add_argument("--allow-remote", action="store_true", help="allow a server on another machine")
-        sub.add_argument("--top-k", type=int, default=RetrievalSettings.top_k, help="passages given to the model")
+        _model_options(sub)
         sub.add_argument("--show-context", action="store_true", help="print how the context window is spent")
         sub.add_argument("--json", action="store_true", help="print the cited answer as JSON")
         sub.add_argument("--export", help=f"also write the answer to a file ({', '.join(FORMATS)})")
 
-    mcp = command("mcp", cmd_mcp, "serve the library to another assistant over MCP (stdin and stdout)")
-    mcp.add_argument("--model", help="'quality', 'light', or a local GGUF file or model folder")
-    mcp.add_argument("--backend", choices=BACKENDS, default="auto")
-    mcp.add_argument("--device", choices=DEVICES, default="auto")
-    mcp.add_argument("--top-k", type=int, default=RetrievalSettings.top_k, help="passages given to the model")
+    _model_options(command("mcp", cmd_mcp, "serve the library to another assistant over MCP (stdin and stdout)"))
 
     command("check", cmd_check, "verify the library's integrity")
 

@@ -638,7 +638,7 @@ class MainWindow(QMainWindow):
         if engine is None:
             engine = self.engines[collection.library] = Engine(collection.library, self.engine.model)
         prefs = self.preferences
-        engine.configure(prefs.model, prefs.backend, prefs.device, prefs.top_k, prefs.chunk_tokens)
+        engine.configure(prefs.model, prefs.backend, prefs.device, prefs.top_k, prefs.chunk_tokens, prefs.server)
         engine.share_models(self.engine)
         self.engine, self.collection = engine, collection
         self.chat_store = ChatStore(collection.chats)
