@@ -60,12 +60,14 @@ class SandboxedLoader:
         if self._process is None or not self._process.is_alive() or self._connection is None:
             self._stop()
             parent, child = self._context.Pipe()
-            self._process = self._context.Process(
+            process = self._context.Process(
                 target=_serve, args=(child, self.settings.memory_mb), daemon=True, name="footnotes-loader"
             )
-            self._process.start()
-            child.close()
-            self._connection = parent
+            try:
+                process.start()  # a spawn can fail (a script without a __main__ guard): nothing to stop then
+            finally:
+                child.close()
+            self._process, self._connection = process, parent
         return self._connection
 
     def load(self, path: Path, password: str | None = None) -> Document:
