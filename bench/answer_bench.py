@@ -2,7 +2,7 @@
 
     python bench/answer_bench.py [--model light|quality|PATH] [--backend auto|transformers|llama.cpp]
         [--answers 20,20,10] [--sets public,paraphrase,unanswerable] [--baseline REF | --no-baseline]
-        [--max-new-tokens N] [--json OUT]
+        [--max-new-tokens N] [--json OUT] [--server N]
 
 Question sets: the 120 public questions of ../shared/eval/debian-faq/questions.jsonl, the paraphrased ones
 of bench/eval/paraphrase.jsonl (a user's words, not the FAQ's headings) and the unanswerable ones of
@@ -414,6 +414,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-baseline", action="store_true", help="measure only the current code")
     parser.add_argument("--max-new-tokens", type=int, default=None, help="cap on answer length (default: app's)")
     parser.add_argument("--json", type=Path, default=None, help="save every raw result here")
+    parser.add_argument(
+        "--server",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time the first token through a local OpenAI-compatible server against in-process llama.cpp "
+        "on N questions (bench/server_bench.py, same model and prompts)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--job", type=Path, help=argparse.SUPPRESS)
@@ -464,6 +472,11 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({"job": job, "before": before, "now": now, "baseline": ref}, indent=1))
         print(f"\nraw results: {args.json}")
+    if args.server:
+        print("\nFirst token through a model server (llama-cpp-python's, on 127.0.0.1) against in-process llama.cpp:")
+        sys.stdout.flush()
+        bench = [sys.executable, str(HERE / "server_bench.py"), "--model", args.model, "--questions", str(args.server)]
+        subprocess.run(bench, check=False)
 
 
 if __name__ == "__main__":
