@@ -400,9 +400,15 @@ def _answer(
         if args.show_context and plan is not None:
             print(plan.describe(), file=sys.stderr, flush=True)
 
-    stream = None if args.json else (lambda token: print(token, end="", flush=True))
+    streamed: list[str] = []
+
+    def stream(token: str) -> None:
+        streamed.append(token)
+        print(token, end="", flush=True)
+
     try:
-        answer = answerer.ask(question, conversation, on_token=stream, on_plan=show_plan, scope=scope)
+        on_token = None if args.json else stream
+        answer = answerer.ask(question, conversation, on_token=on_token, on_plan=show_plan, scope=scope)
     except ContextOverflow as exc:
         raise ContextTooSmall(context_overflow_message(answerer.generator.context_window)) from exc
     _log_answer(answerer.generator, question, answer)
@@ -410,8 +416,18 @@ def _answer(
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
         print()
+        if checked := checked_line("".join(streamed), answer):
+            print(checked)
         _print_sources(answer)
     return answer
+
+
+def checked_line(streamed: str, answer: CitedAnswer) -> str | None:
+    """The answer as checked, when it differs from the draft the terminal showed while it streamed (the
+    check moved, added or removed markers): the sources printed below number that text, not the draft."""
+    if answer.refused or " ".join(streamed.split()) == " ".join(answer.text.split()):
+        return None
+    return f"Checked: {answer.text}"
 
 
 def _log_answer(generator: Generator, question: str, answer: CitedAnswer) -> None:

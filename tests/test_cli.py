@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from conftest import encrypt_pdf, make_pdf
 
-from app.cli import main
+from app.cli import checked_line, main
 from app.errors import describe, exit_code
 from app.logs import LOG_FILE
 from indexer.store import Store
+from indexer.types import Chunk, Hit
+from rag.citations import cite
 from rag.context import ContextOverflow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,3 +202,17 @@ def test_an_unwritable_log_folder_never_stops_the_program(
     err = capsys.readouterr().err
     assert "cannot write the log in" in err and "footnotes: error: no library at" in err
     assert not (blocker / "logs").exists()
+
+
+def test_a_draft_whose_markers_the_check_changed_is_shown_again_as_checked(embedder) -> None:
+    page = "Descaling. Descale the Aurora 3 every 200 cups or every two months, whichever comes first."
+    other = "Shipping. Orders above 50 euros ship free within Germany."
+    hits = [
+        Hit(Chunk(1, 4, 0, len(page), page, id=1, path="/docs/guide.pdf"), 0.8),
+        Hit(Chunk(2, 1, 0, len(other), other, id=2, path="/docs/shop.txt"), 0.4),
+    ]
+    draft = "Descale the Aurora 3 every 200 cups or every two months, whichever comes first. [1][2]"
+    answer = cite("How often should I descale?", draft, hits, embedder.embed, model="test")
+    assert checked_line(draft, answer) == f"Checked: {answer.text}"
+    assert "[2]" not in answer.text and "[1]" in answer.text
+    assert checked_line(answer.text, answer) is None
