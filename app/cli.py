@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import NoReturn
 
@@ -25,6 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from app.collections import CollectionError, Collections, default_collections_dir
+from app.engine import Engine, passage
 from app.errors import (
     NO_WINDOW,
     CliError,
@@ -332,19 +334,7 @@ def _kind_label(kind: str) -> str:
 
 
 def _hit_record(rank: int, hit: Hit) -> dict[str, object]:
-    chunk = hit.chunk
-    return {
-        "rank": rank,
-        "score": round(float(hit.score), 6),
-        "file": display_name(chunk.path),
-        "path": chunk.path,
-        "page": chunk.page,
-        "location": chunk.where,
-        "char_start": chunk.char_start,
-        "char_end": chunk.char_end,
-        "kind": _kind(hit),
-        "text": chunk.text,
-    }
+    return {"rank": rank, **asdict(passage(hit))}
 
 
 def _load_model(args: argparse.Namespace) -> Generator:
@@ -511,7 +501,6 @@ def _checked_model(args: argparse.Namespace) -> str:
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     """Serve the library over the Model Context Protocol on stdin and stdout until the client closes."""
-    from app.engine import Engine
     from app.mcp_server import serve
 
     if args.top_k < 1:

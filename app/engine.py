@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
@@ -50,6 +51,38 @@ class Preview:
     number: int
     chunk: Chunk
     sentence: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One passage found by `search`: where it is (file, page, location, character span in the page's
+    stored text), what kind of page it comes from (``content``, ``toc``, …), its score and its text."""
+
+    file: str
+    path: str
+    page: int
+    location: str
+    char_start: int
+    char_end: int
+    kind: str
+    score: float
+    text: str
+
+
+def passage(hit: Hit) -> Passage:
+    """A search hit as a record: what `footnotes search --json` prints and the MCP `search` tool returns."""
+    chunk = hit.chunk
+    return Passage(
+        file=display_name(chunk.path),
+        path=chunk.path,
+        page=chunk.page,
+        location=chunk.where,
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
+        kind=chunk.kind or "content",
+        score=round(float(hit.score), 6),
+        text=chunk.text,
+    )
 
 
 def _words(text: str) -> set[str]:

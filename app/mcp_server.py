@@ -25,12 +25,12 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import Resource as ResourceInfo
 
-from app.engine import Engine, best_sentence
+from app.engine import Engine, Passage, best_sentence, passage
 from app.errors import USER_ERRORS, describe, is_user_error
 from app.logs import app_version, debug_logging, redact
 from indexer.attachments import display_name
 from indexer.store import DocumentRecord
-from indexer.types import Chunk, Hit, Page
+from indexer.types import Page
 from rag.citations import CitedAnswer
 
 logger = logging.getLogger("footnotes.mcp")
@@ -42,22 +42,6 @@ INSTRUCTIONS = (
     "(file, page, text) and `ask` for a short answer whose [n] markers cite a file and page; read a "
     "whole document through its footnotes://document/<id> resource."
 )
-
-
-@dataclass(frozen=True)
-class Passage:
-    """One passage found by `search`: where it is (file, page, location, character span in the page's
-    stored text), what kind of page it comes from (``content``, ``toc``, …), its score and its text."""
-
-    file: str
-    path: str
-    page: int
-    location: str
-    char_start: int
-    char_end: int
-    kind: str
-    score: float
-    text: str
 
 
 @dataclass(frozen=True)
@@ -92,28 +76,6 @@ class Answer:
     model: str
 
 
-def _location(chunk: Chunk) -> str:
-    """The passage's location in words (slide, sheet range, lines) when the library records one."""
-    where = getattr(chunk, "where", None)
-    return str(where) if where else ""
-
-
-def passage(hit: Hit) -> Passage:
-    """A search hit as the `search` tool returns it."""
-    chunk = hit.chunk
-    return Passage(
-        file=display_name(chunk.path),
-        path=chunk.path,
-        page=chunk.page,
-        location=_location(chunk),
-        char_start=chunk.char_start,
-        char_end=chunk.char_end,
-        kind=chunk.kind or "content",
-        score=round(float(hit.score), 6),
-        text=chunk.text,
-    )
-
-
 def citation(answer: CitedAnswer, number: int) -> Citation:
     """Marker ``[number]`` of an answer with its supporting sentence (the best evidence the citation
     check found; without any, the passage sentence closest to the question)."""
@@ -131,7 +93,7 @@ def citation(answer: CitedAnswer, number: int) -> Citation:
         file=display_name(chunk.path),
         path=chunk.path,
         page=chunk.page,
-        location=_location(chunk),
+        location=chunk.where,
         char_start=chunk.char_start,
         char_end=chunk.char_end,
         sentence=sentence,

@@ -205,10 +205,11 @@ class Retriever:
         if s.fusion == "rrf":
             return reciprocal_rank_fusion([ranking for ranking in (dense, keyword, kept) if ranking], s.rrf_k)
         weight = s.dense_weight if vector is not None and s.mode == "hybrid" else (1.0 if vector is not None else 0.0)
-        fused = score_fusion(dense, keyword, weight, self._cosines(vector, [*keyword, *kept], dense))
+        similarity = self._cosines(vector, [*keyword, *kept], dense)
+        fused = score_fusion(dense, keyword, weight, similarity)
         if not kept:
             return fused
-        return self._with_residents(fused, kept, weight, vector)
+        return self._with_residents(fused, kept, weight, similarity)
 
     def _cosines(self, vector: np.ndarray | None, hits: Sequence[Hit], known: Sequence[Hit]) -> dict[int, float]:
         """Cosine similarity to the query of the chunks of `hits` that `known` (dense hits) lacks."""
@@ -219,15 +220,15 @@ class Retriever:
         return {i: float(np.dot(v, vector)) for i, v in self.store.chunk_vectors(ids).items()}
 
     def _with_residents(
-        self, fused: list[Hit], kept: Sequence[Hit], weight: float, vector: np.ndarray | None
+        self, fused: list[Hit], kept: Sequence[Hit], weight: float, similarity: Mapping[int, float]
     ) -> list[Hit]:
-        """`fused` with the resident passages in it, each scored as a candidate plus `resident_bonus`."""
+        """`fused` with the resident passages in it, each scored as a candidate plus `resident_bonus`; a
+        resident that is no dense or keyword candidate scores its cosine from `similarity`."""
         scores = {_key(h.chunk): h.score for h in fused}
         chunks = {_key(h.chunk): h.chunk for h in fused}
-        cosines = self._cosines(vector, kept, ())
         for hit in kept:
             key = _key(hit.chunk)
-            base = scores.get(key, weight * cosines.get(key, 0.0))
+            base = scores.get(key, weight * similarity.get(key, 0.0))
             scores[key] = base + self.settings.resident_bonus
             chunks.setdefault(key, hit.chunk)
         order = sorted(scores, key=lambda key: scores[key], reverse=True)
