@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Sequence
 
 import pytest
-from conftest import FAQ_PDF
+from conftest import FAQ_PDF, faq_file
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +28,7 @@ def _tokens(spans: Spans, text: str) -> int:
 
 
 def test_faq_chunks_are_exact_page_spans_within_the_token_limit(token_spans: Spans) -> None:
-    pages = load(FAQ_PDF).pages
+    pages = load(faq_file(FAQ_PDF)).pages
     chunker = Chunker(token_spans, ChunkSettings(max_tokens=200, overlap_tokens=32))
     chunks = chunker.chunk_pages(7, pages)
     assert len(chunks) > len(pages)

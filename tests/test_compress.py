@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FAQ_PDF, FAQ_QUESTIONS, make_pdf
+from conftest import FAQ_PDF, FAQ_QUESTIONS, faq_file, make_pdf
 from pypdf import PdfReader, PdfWriter
 
 from indexer.embedder import Embedder
@@ -54,7 +54,7 @@ def faq_subset_store(folder: Path, embedder: Embedder) -> tuple[Store, dict[int,
     """A library of a few pages of the Debian FAQ PDF (indexing all of it takes minutes on 2 cores), and
     the map from original page numbers to the subset's."""
     writer = PdfWriter()
-    reader = PdfReader(str(FAQ_PDF))
+    reader = PdfReader(str(faq_file(FAQ_PDF)))
     for number in FAQ_SUBSET_PAGES:
         writer.add_page(reader.pages[number - 1])
     path = folder / "debian-faq-subset.pdf"
@@ -68,7 +68,7 @@ def faq_subset_store(folder: Path, embedder: Embedder) -> tuple[Store, dict[int,
 
 def faq_questions() -> dict[str, dict]:
     """The Debian FAQ evaluation questions by id."""
-    rows = [json.loads(line) for line in FAQ_QUESTIONS.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in faq_file(FAQ_QUESTIONS).read_text().splitlines() if line.strip()]
     return {row["id"]: row for row in rows}
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from conftest import FAQ_PDF, encrypt_pdf, make_pdf
+from conftest import FAQ_PDF, encrypt_pdf, faq_file, make_pdf
 
 from indexer.loaders import LoadError, load
 from indexer.loaders.pdf import DAMAGE_THRESHOLD, text_damage
@@ -26,9 +26,9 @@ def test_pdf_pages_keep_their_numbers(tmp_path: Path) -> None:
 def test_pdf_with_glued_words_falls_back_to_pdfminer() -> None:
     from pypdf import PdfReader
 
-    raw = PdfReader(str(FAQ_PDF)).pages[8].extract_text()
+    raw = PdfReader(str(faq_file(FAQ_PDF))).pages[8].extract_text()
     assert "Thisdocumentgivesfrequentlyaskedquestions" in raw  # the pypdf defect this fallback exists for
-    document = load(FAQ_PDF)
+    document = load(faq_file(FAQ_PDF))
     assert document.extractor == "pdfminer.six"
     assert len(document.pages) == 73
     assert "This document gives frequently asked questions" in document.pages[8].text

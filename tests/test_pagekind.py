@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FAQ_PDF, make_pdf
+from conftest import FAQ_PDF, faq_file, make_pdf
 
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer
@@ -245,7 +245,7 @@ def test_classifying_is_fast() -> None:
 
 
 def test_the_debian_faq_contents_pages_are_toc_and_the_rest_content() -> None:
-    document = load(FAQ_PDF)
+    document = load(faq_file(FAQ_PDF))
     kinds = {page.number: classify_page(page.text) for page in document.pages}
     assert {n for n, kind in kinds.items() if kind == TOC} == {3, 4, 5, 6}
     assert {n for n, kind in kinds.items() if kind == INDEX} == {73}  # "Index" of packages: "apt-doc, 36, 37"

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import FAQ_QUESTIONS
+from conftest import FAQ_QUESTIONS, faq_file
 
 from indexer.embedder import Embedder, default_model_path
 from indexer.indexer import Indexer
@@ -92,7 +92,7 @@ def test_keyword_index_of_an_older_library_is_restemmed(tmp_path: Path, embedder
 
 @pytest.mark.parametrize(("mode", "floor"), [("dense", 0.90), ("keyword", 0.90), ("hybrid", 0.93)])
 def test_faq_hit_at_5_by_mode(faq_library: Store, embedder: Embedder, mode: str, floor: float) -> None:
-    questions = [json.loads(line) for line in FAQ_QUESTIONS.read_text().splitlines() if line.strip()]
+    questions = [json.loads(line) for line in faq_file(FAQ_QUESTIONS).read_text().splitlines() if line.strip()]
     retriever = Retriever(faq_library, embedder.embed, RetrievalSettings(top_k=5, mode=mode))
     found = sum(q["gold_page_1based"] in {h.chunk.page for h in retriever.retrieve(q["question"])} for q in questions)
     print(f"Debian FAQ {mode} hit@5: {found / len(questions):.1%}")

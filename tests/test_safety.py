@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FAQ_PDF, encrypt_pdf, make_pdf
+from conftest import FAQ_PDF, encrypt_pdf, faq_file, make_pdf
 
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer
@@ -24,7 +24,7 @@ def test_a_file_past_the_time_limit_is_skipped_and_the_next_one_reads(tmp_path: 
     small = make_pdf(tmp_path / "small.pdf", ["A short page about owls."])
     with SandboxedLoader(SandboxSettings(timeout_s=0.05)) as slow_limit:
         with pytest.raises(LoadError) as caught:
-            slow_limit.load(FAQ_PDF)  # 73 pages through pdfminer: far more than 50 ms
+            slow_limit.load(faq_file(FAQ_PDF))  # 73 pages through pdfminer: far more than 50 ms
         assert caught.value.kind == "timeout"
     with SandboxedLoader() as loader:
         assert "owls" in loader.load(small).pages[0].text
@@ -37,7 +37,7 @@ def test_a_parser_crash_costs_only_that_file(tmp_path: Path) -> None:
         pid = loader._process.pid
         threading.Timer(0.3, os.kill, args=(pid, signal.SIGKILL)).start()
         with pytest.raises(LoadError) as caught:
-            loader.load(FAQ_PDF)
+            loader.load(faq_file(FAQ_PDF))
         assert caught.value.kind == "crashed"
         assert "owls" in loader.load(small).pages[0].text  # a fresh child took over
 
