@@ -3,7 +3,9 @@ token), answers streaming in, citation chips and sources under each answer; and 
 shown in its place while the library is empty.
 
 Everything a document or a model wrote is HTML-escaped before display: text is never markup here,
-so nothing in a document can load an image, follow a link or style the page.
+so nothing in a document can load an image, follow a link or style the page. A finished answer's
+Markdown (lists, code, emphasis, tables) is rendered by `app.rich_text`, which knows no links or
+images; its colours come from `app.theme`, so it reads in light and dark.
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QCursor, QFont
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
+from PySide6.QtGui import QCursor, QFont, QTextBlockFormat, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QToolTip, QVBoxLayout, QWidget
 
+from app import theme
+from app.rich_text import markdown_html
 from indexer.attachments import display_name
 from rag.citations import CitedAnswer
 
 if TYPE_CHECKING:
     from app.engine import Preview
 
-_MARKER = re.compile(r"\[(\d{1,3})\]")
-_CHIP = "background-color:#dbe7ff;color:#1a3d8f;text-decoration:none;font-weight:bold"
+_MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+_WEAK = re.compile("\ue000(\\d+)\ue001")
+_WEAK_END = "\ue002"
 
 
 @dataclass
@@ -44,7 +49,13 @@ class ChatTurn:
 
 
 class ChatView(QTextBrowser):
-    """Renders the turns; a click on a citation chip emits `citation_clicked(turn, number)`."""
+    """Renders the turns; a click on a citation chip emits `citation_clicked(turn, number)`.
+
+    The document is built turn by turn and only the last turn ever changes: streamed tokens are
+    inserted as plain text at its end, and its status, evidence and finished answer replace that
+    turn alone, so a long conversation is not laid out again for every token. The whole document is
+    rebuilt only for a restored chat, a revealed draft or a change of theme (`full_renders` counts
+    those; `turn_renders` counts the last turn's)."""
 
     citation_clicked = Signal(int, int)
 
@@ -53,56 +64,74 @@ class ChatView(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.turns: list[ChatTurn] = []
+        self.full_renders = 0
+        self.turn_renders = 0
         self._tips: dict[str, str] = {}
+        self._turn_start = 0
+        """Where the last turn begins in the document."""
+        self._streaming = False
+        """Whether the document's last paragraph is the last turn's streamed text, open for tokens."""
+        self._colors = theme.colors()
         self.anchorClicked.connect(self._on_anchor)
         self.highlighted.connect(self._on_hover)
         self.setPlaceholderText("Drop files or folders on the window, then ask a question about them.")
 
     # -- updates ----------------------------------------------------------------------------
     def start_turn(self, question: str) -> None:
-        """Show a new question with an empty answer."""
+        """Show a new question with an empty answer, after the turns already shown."""
         self.turns.append(ChatTurn(question))
-        self._render()
+        self._append_last_turn()
 
     def show_evidence(self, evidence: list[Preview]) -> None:
         """Show the passages the last answer will be written from, before its text arrives."""
         if not self.turns:  # the chat was cleared while the answer was on its way
             return
         self.turns[-1].evidence = list(evidence)
-        self._render()
+        self._render_last_turn()
 
     def set_status(self, text: str) -> None:
         """Say what the last answer is waiting for, in place of its text until the first token."""
         if not self.turns:  # the chat was cleared while the answer was on its way
             return
         self.turns[-1].status = text
-        self._render()
+        self._render_last_turn()
 
     def toggle_draft(self, turn: int) -> None:
         """Reveal (or hide again) the withheld draft of answer `turn`."""
         self.turns[turn].show_draft = not self.turns[turn].show_draft
-        self._render()
+        if turn == len(self.turns) - 1:
+            self._render_last_turn()
+        else:
+            self._render()
 
     def append_token(self, text: str) -> None:
-        """Add streamed text to the last answer."""
+        """Add streamed text to the last answer: inserted at the end of the document, nothing else redrawn."""
         if not self.turns:  # the chat was cleared while the answer was on its way
             return
         self.turns[-1].streamed += text
-        self._render()
+        if not self._streaming:  # the first token replaces the status line by an open paragraph
+            self._render_last_turn()
+            return
+        following = self._at_bottom()
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(text, QTextCharFormat())  # plain text: a model's "<b>" is shown, not applied
+        if following:
+            self._scroll_to_end()
 
     def finish_turn(self, answer: CitedAnswer) -> None:
-        """Replace the streamed text by the checked, cited answer."""
+        """Replace the streamed text by the checked, cited answer, rendered (Markdown, chips, sources)."""
         if not self.turns:  # the chat was cleared while the answer was on its way
             return
         self.turns[-1].answer = answer
-        self._render()
+        self._render_last_turn()
 
     def fail_turn(self, message: str) -> None:
         """Show an error in place of the answer."""
         if not self.turns:  # the chat was cleared while the answer was on its way
             return
         self.turns[-1].error = message
-        self._render()
+        self._render_last_turn()
 
     def show_turns(self, turns: list[ChatTurn]) -> None:
         """Show a whole conversation (a restored chat)."""
@@ -121,34 +150,104 @@ class ChatView(QTextBrowser):
 
     # -- rendering --------------------------------------------------------------------------
     def _render(self) -> None:
+        """Lay out every turn again (a restored chat, a theme change)."""
+        self.full_renders += 1
         self._tips = {}
-        parts = [self._turn_html(i, turn) for i, turn in enumerate(self.turns)]
-        self.setHtml("".join(parts))
+        self._colors = theme.colors()
+        self.clear()
+        self._turn_start = 0
+        for index in range(len(self.turns)):
+            self._turn_start = self._insert_turn(index, first=index == 0)
+        self._scroll_to_end()
+
+    def _append_last_turn(self) -> None:
+        """Add the last turn after the others, leaving them as they are."""
+        self._turn_start = self._insert_turn(len(self.turns) - 1, first=len(self.turns) == 1)
+        self._scroll_to_end()
+
+    def _render_last_turn(self) -> None:
+        """Replace the last turn, and only it, by its current state."""
+        if self._turn_start > self._end():  # the document was changed from outside (cleared)
+            self._render()
+            return
+        self.turn_renders += 1
+        following = self._at_bottom()
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(self._turn_start)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        self._fill_turn(cursor, len(self.turns) - 1)
+        if following:
+            self._scroll_to_end()
+
+    def _insert_turn(self, index: int, first: bool) -> int:
+        """Append turn `index` in a block of its own; returns the position where it begins."""
+        cursor = QTextCursor(self.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if not first:
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+        start = cursor.position()
+        self._fill_turn(cursor, index)
+        return start
+
+    def _fill_turn(self, cursor: QTextCursor, index: int) -> None:
+        turn = self.turns[index]
+        cursor.setBlockFormat(QTextBlockFormat())
+        cursor.setCharFormat(QTextCharFormat())
+        start = cursor.position()
+        cursor.insertHtml(self._turn_html(index, turn))
+        if index > 0:  # the question's own top margin is lost when its paragraph joins the turn's first block
+            spaced = QTextCursor(self.document())
+            spaced.setPosition(start)
+            margin = spaced.blockFormat()
+            margin.setTopMargin(self.fontMetrics().height() * 1.5)
+            spaced.setBlockFormat(margin)
+        self._streaming = bool(turn.streamed) and turn.answer is None and not turn.error
+        if self._streaming:  # the tokens to come go into a plain paragraph of their own
+            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            cursor.insertText(turn.streamed, QTextCharFormat())
+
+    def _end(self) -> int:
+        return max(0, self.document().characterCount() - 1)
+
+    def _at_bottom(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - self.fontMetrics().height()
+
+    def _scroll_to_end(self) -> None:
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
 
     def _turn_html(self, index: int, turn: ChatTurn) -> str:
-        question = f"<p style='margin-top:14px'><b>You:</b> {html.escape(turn.question)}</p>"
+        c = self._colors
+        question = (
+            f"<p style='margin-top:1em;margin-bottom:0.4em'><span style='color:{c.muted}'>You</span><br>"
+            f"<b>{html.escape(turn.question)}</b></p>"
+        )
         if turn.error:
-            return question + f"<p style='color:#b3261e'>{html.escape(turn.error)}</p>"
+            return question + f"<p style='color:{c.error}'>{html.escape(turn.error)}</p>"
         if turn.answer is None:
-            text = html.escape(turn.streamed) if turn.streamed else f"<i>{html.escape(turn.status or 'Thinking…')}</i>"
-            return question + self._evidence_html(turn.evidence) + f"<p>{text}</p>"
+            evidence = self._evidence_html(turn.evidence)
+            if turn.streamed:
+                return question + evidence
+            status = html.escape(turn.status or "Thinking…")
+            return question + evidence + f"<p style='color:{c.muted}'><i>{status}</i></p>"
         return question + self._answer_html(index, turn)
 
-    @staticmethod
-    def _evidence_html(evidence: list[Preview]) -> str:
+    def _evidence_html(self, evidence: list[Preview]) -> str:
         """The passages being read, each with its sentence closest to the question."""
         if not evidence:
             return ""
+        c = self._colors
         rows = [
-            f"<tr><td style='color:#1a3d8f'><b>{item.number}</b></td>"
-            f"<td><b>{html.escape(display_name(item.chunk.path))}</b>, {html.escape(item.chunk.where)}<br>"
-            f"<span style='color:gray'>“{html.escape(item.sentence)}”</span></td></tr>"
+            f"<tr><td style='color:{c.chip_fg}'><b>{item.number}</b></td>"
+            f"<td><b>{html.escape(display_name(item.chunk.path))}</b>, "
+            f"<span style='color:{c.muted}'>{html.escape(item.chunk.where)}</span><br>"
+            f"<span style='color:{c.muted}'>“{html.escape(item.sentence)}”</span></td></tr>"
             for item in evidence
         ]
         return (
-            "<p style='color:gray;margin-bottom:2px'>Reading these passages:</p><table cellspacing='2'>"
+            f"<p style='color:{c.muted};margin-bottom:2px'>Reading these passages:</p><table cellspacing='2'>"
             + "".join(rows)
             + "</table>"
         )
@@ -156,38 +255,62 @@ class ChatView(QTextBrowser):
     def _answer_html(self, index: int, turn: ChatTurn) -> str:
         answer = turn.answer
         assert answer is not None
-        weak = {check.text: check.reason for check in answer.weak_sentences}
-        body = html.escape(answer.text)
-        for number, (sentence, reason) in enumerate(weak.items()):
-            key = f"weak:{index}:{number}"
-            self._tips[key] = f"Weakly supported: {reason}"
-            escaped = html.escape(sentence)
-            body = body.replace(
-                escaped, f"<a href='{key}' style='color:inherit;text-decoration:underline dotted'>{escaped}</a>", 1
-            )
-        body = _MARKER.sub(lambda m: self._chip(index, int(m.group(1))), body)
-        parts = [f"<p>{body}</p>"]
+        parts = [markdown_html(self._mark_weak(index, answer), self._colors, lambda s: self._decorate(index, s))]
         if answer.withheld:
             parts.append(self._draft_html(index, answer.withheld, turn.show_draft))
         if answer.cited:
-            previews = {item.number: item.sentence for item in turn.evidence}
-            parts.append("<p style='color:gray;margin-bottom:2px'>Sources</p><table cellspacing='2'>")
-            for number in answer.cited:
-                chunk = answer.sources[number]
-                parts.append(
-                    f"<tr><td>{self._chip(index, number)}</td><td><a href='cite:{index}:{number}' "
-                    f"style='text-decoration:none'><b>{html.escape(display_name(chunk.path))}</b></a>, "
-                    f"{html.escape(chunk.where)}<br><span style='color:gray'>"
-                    f"{html.escape(_excerpt(answer, number, previews.get(number)))}</span></td></tr>"
-                )
-            parts.append("</table>")
+            parts.append(self._sources_html(index, turn))
         return "".join(parts)
 
-    @staticmethod
-    def _draft_html(index: int, draft: str, shown: bool) -> str:
+    def _mark_weak(self, index: int, answer: CitedAnswer) -> str:
+        """The answer's text with each weakly supported sentence between private marks, which
+        `_decorate` turns into a dotted underline with the reason on hover (after Markdown is parsed)."""
+        text = answer.text
+        for number, check in enumerate(answer.weak_sentences):
+            if "\n" in check.text or check.text not in text:
+                continue
+            key = f"weak:{index}:{number}"
+            self._tips[key] = f"Weakly supported: {check.reason}"
+            text = text.replace(check.text, f"\ue000{number}\ue001{check.text}{_WEAK_END}", 1)
+        return text
+
+    def _decorate(self, index: int, escaped: str) -> str:
+        """Prose of an answer, escaped: markers become chips, weak sentences get their underline."""
+        escaped = _MARKERS.sub(lambda m: self._chips(index, m.group(1)), escaped)
+        escaped = _WEAK.sub(
+            lambda m: f"<a href='weak:{index}:{m.group(1)}' style='color:inherit;text-decoration:underline dotted'>",
+            escaped,
+        )
+        return escaped.replace(_WEAK_END, "</a>")
+
+    def _chips(self, index: int, numbers: str) -> str:
+        return "".join(self._chip(index, int(n)) for n in numbers.split(","))
+
+    def _sources_html(self, index: int, turn: ChatTurn) -> str:
+        """A card per cited source: its chip, file and place, and the sentence it is quoted for."""
+        answer = turn.answer
+        assert answer is not None
+        c = self._colors
+        previews = {item.number: item.sentence for item in turn.evidence}
+        cards = [f"<p style='color:{c.muted};margin-top:0.6em;margin-bottom:2px'>Sources</p>"]
+        for number in answer.cited:
+            chunk = answer.sources[number]
+            cards.append(
+                f"<table width='100%' cellspacing='0' cellpadding='7' style='margin-bottom:5px;"
+                f"background-color:{c.card_bg};border:1px solid {c.card_border}'><tr><td>"
+                f"{self._chip(index, number)}&nbsp; <a href='cite:{index}:{number}' "
+                f"style='text-decoration:none;color:{c.text}'><b>{html.escape(display_name(chunk.path))}</b></a>, "
+                f"<span style='color:{c.muted}'>{html.escape(chunk.where)}</span><br>"
+                f"<span style='color:{c.muted}'>{html.escape(_excerpt(answer, number, previews.get(number)))}</span>"
+                "</td></tr></table>"
+            )
+        return "".join(cards)
+
+    def _draft_html(self, index: int, draft: str, shown: bool) -> str:
         """The note that a draft was withheld, a link to reveal it, and the draft itself when revealed."""
+        c = self._colors
         note = (
-            "<p style='color:gray'><i>A draft answer was withheld: no sentence of it was supported by "
+            f"<p style='color:{c.muted}'><i>A draft answer was withheld: no sentence of it was supported by "
             "the passages it cited.</i> "
         )
         if not shown:
@@ -195,17 +318,24 @@ class ChatView(QTextBrowser):
         return (
             note
             + f"<a href='draft:{index}'>Hide the draft</a></p>"
-            + "<table width='100%' cellpadding='6' style='background-color:#fdecea'><tr><td>"
-            + "<p style='color:#b3261e;margin:0'><b>Unsupported draft</b>: the cited passages do not back it; "
+            + f"<table width='100%' cellpadding='6' style='background-color:{c.draft_bg}'><tr><td>"
+            + f"<p style='color:{c.error};margin:0'><b>Unsupported draft</b>: the cited passages do not back it; "
             + "do not rely on it.</p>"
-            + f"<p style='color:#5f2120'>{html.escape(draft)}</p></td></tr></table>"
+            + f"<p style='color:{c.draft_fg}'>{html.escape(draft)}</p></td></tr></table>"
         )
 
-    @staticmethod
-    def _chip(turn: int, number: int) -> str:
-        return f"<a href='cite:{turn}:{number}' style='{_CHIP}'>&nbsp;{number}&nbsp;</a>"
+    def _chip(self, turn: int, number: int) -> str:
+        c = self._colors
+        style = f"background-color:{c.chip_bg};color:{c.chip_fg};text-decoration:none;font-weight:bold"
+        return f"<a href='cite:{turn}:{number}' style='{style}'>&nbsp;{number}&nbsp;</a>"
 
     # -- interaction ------------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        """Draw the conversation again in the new colours when the palette changes (a theme switch)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and theme.colors() != self._colors:
+            self._render()
+
     def _on_anchor(self, url: QUrl) -> None:
         parts = url.toString().split(":")
         if len(parts) == 3 and parts[0] == "cite":

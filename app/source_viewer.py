@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import theme
 from app.text_match import locate
 from indexer.attachments import display_name, source_file
 from indexer.types import Chunk
@@ -37,7 +38,6 @@ from indexer.types import Chunk
 _INVISIBLE = {
     chr(c) for c in [0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 }
-HIGHLIGHT = QColor(255, 213, 0, 110)
 
 
 class Span(Protocol):
@@ -182,7 +182,7 @@ class SourceViewer(QWidget):
         selection = QTextEdit.ExtraSelection()
         selection.cursor = cursor
         text_format = QTextCharFormat()
-        text_format.setBackground(HIGHLIGHT)
+        text_format.setBackground(QColor(theme.colors().highlight))  # opaque: the text is drawn over it
         selection.format = text_format
         self.text_view.setExtraSelections([selection])
         self.highlighted_text = page_text[start:end]
@@ -215,8 +215,9 @@ def _paint_highlight(image: QImage, rects: list[QRectF], scale: float) -> QImage
     painted = image.convertToFormat(QImage.Format.Format_ARGB32)
     painter = QPainter(painted)
     painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Multiply)
+    mark = theme.colors().page_highlight  # a PDF page is white paper in either theme
     for rect in rects:
         scaled = QRectF(QPointF(rect.left() * scale, rect.top() * scale), rect.size() * scale)
-        painter.fillRect(scaled.adjusted(-2, -2, 2, 2), HIGHLIGHT)
+        painter.fillRect(scaled.adjusted(-2, -2, 2, 2), mark)
     painter.end()
     return painted
