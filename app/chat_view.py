@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QUrl, Signal
-from PySide6.QtGui import QCursor, QFont, QTextBlockFormat, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QCursor, QFont, QPalette, QTextBlockFormat, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QToolTip, QVBoxLayout, QWidget
 
 from app import theme
@@ -399,16 +399,18 @@ class FirstRunGuide(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
         self.sample_button.setFont(font)
-        self.sample_button.setMinimumHeight(44)
-        self.sample_button.setStyleSheet(
-            "QPushButton { background-color:#1a5fd0; color:white; border-radius:6px; padding:8px 22px; }"
-            "QPushButton:disabled { background-color:#9bb5e0; }"
+        em = self.fontMetrics().height()  # sizes in text lines, not pixels: right at any scale and font size
+        self.sample_button.setMinimumHeight(round(em * 2.4))
+        self.sample_button.setStyleSheet(  # the palette's accent, so the button follows the theme
+            "QPushButton { background-color: palette(highlight); color: palette(highlighted-text);"
+            " border-radius: 0.35em; padding: 0.45em 1.3em; }"
+            "QPushButton:disabled { background-color: palette(mid); }"
         )
         self.model_label = QLabel()
-        self.model_label.setStyleSheet("color: gray")
+        self.model_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # muted in either theme
         self.model_label.setAccessibleName("Model status")
         card = QFrame()
-        card.setMaximumWidth(560)
+        card.setMaximumWidth(em * 32)
         column = QVBoxLayout(card)
         column.setSpacing(12)
         for widget in (title, intro):

@@ -144,7 +144,7 @@ class SourceViewer(QWidget):
         points = document.pagePointSize(index)
         width = max(400, self.page_area.viewport().width() - 24)
         scale = width / points.width()
-        image = document.render(index, QSize(int(points.width() * scale), int(points.height() * scale)))
+        image = _on_paper(document.render(index, QSize(int(points.width() * scale), int(points.height() * scale))))
         top = 0.0
         page = document.getAllText(index).text()
         span = locate(page, chunk.text)
@@ -208,6 +208,17 @@ def _within(page: str, passage: tuple[int, int] | None, sentence: str) -> tuple[
         if found is not None:
             return passage[0] + found[0], passage[0] + found[1]
     return locate(page, sentence)
+
+
+def _on_paper(image: QImage) -> QImage:
+    """The rendered page over white: pdfium leaves the paper transparent, which a dark theme shows as
+    black text on a dark background."""
+    paper = QImage(image.size(), QImage.Format.Format_ARGB32)
+    paper.fill(QColor("white"))
+    painter = QPainter(paper)
+    painter.drawImage(0, 0, image)
+    painter.end()
+    return paper
 
 
 def _paint_highlight(image: QImage, rects: list[QRectF], scale: float) -> QImage:

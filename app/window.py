@@ -53,6 +53,7 @@ from app.logs import app_version, log_dir, setup_logging
 from app.preferences import Preferences, load_preferences, save_preferences
 from app.settings_dialog import SettingsDialog
 from app.source_viewer import SourceViewer
+from app.theme import apply_theme
 from app.workers import Job, background_pool
 from indexer.indexer import IndexProgress, IndexReport
 from rag.citations import CitedAnswer
@@ -871,6 +872,7 @@ def run_app(library: Path | None = None, warm_model: bool = True, collection: st
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Footnotes")
     app.setOrganizationName("Footnotes")
+    apply_theme(app, "auto")  # light or dark as the system is, and when it switches
     settings = QSettings("Footnotes", "Footnotes")
     preferences = load_preferences(settings)
     collections = Collections(default_collections_dir(), Path(preferences.library))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from conftest import make_pdf
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -175,7 +177,7 @@ def restored_look(qapp: QApplication) -> Iterator[QApplication]:
 
 
 def test_a_forced_dark_theme_recolours_the_chat_and_the_source_highlight(
-    qtbot: QtBot, restored_look: QApplication
+    qtbot: QtBot, restored_look: QApplication, tmp_path: Path
 ) -> None:
     assert theme.apply_theme(restored_look, "light") is theme.LIGHT
     chat = _chat(qtbot)
@@ -195,5 +197,10 @@ def test_a_forced_dark_theme_recolours_the_chat_and_the_source_highlight(
     background = selection.format.background().color()
     assert background.name() == theme.DARK.highlight
     assert theme.contrast(viewer.text_view.palette().color(QPalette.ColorRole.Text), background) >= 4.5
+
+    make_pdf(tmp_path / "guide.pdf", [page])  # a PDF page stays black on white paper in the dark
+    viewer.show_chunk(_chunk(str(tmp_path / "guide.pdf"), 1, page), None)
+    assert viewer.stack.currentWidget() is viewer.page_area and viewer.highlighted_text
+    assert viewer.page_label.pixmap().toImage().pixelColor(1, 1).name() == "#ffffff"
 
     assert theme.apply_theme(restored_look, "sepia") is (theme.DARK if theme.system_is_dark() else theme.LIGHT)
