@@ -327,4 +327,3 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from app.doctor import run_doctor
 
     return run_doctor(library_folder(args), Path(args.embedder) if args.embedder else None, verify=args.verify)
-

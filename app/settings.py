@@ -81,7 +81,10 @@ class ModelSection:
         legacy="model",
     )
     backend: str = setting(
-        "auto", "how the model runs; server: an OpenAI-compatible model server", flag="--backend", choices=BACKENDS,
+        "auto",
+        "how the model runs; server: an OpenAI-compatible model server",
+        flag="--backend",
+        choices=BACKENDS,
         legacy="backend",
     )
     device: str = setting("auto", "where an in-process model runs", flag="--device", choices=DEVICES, legacy="device")
@@ -94,18 +97,36 @@ class ModelSection:
 class ServerSection:
     """The OpenAI-compatible model server used with backend ``server`` (its API key is kept in the keyring)."""
 
-    url: str = setting(DEFAULT_URL, "OpenAI-compatible server (--backend server)", label="Server URL",
-                       flag="--server-url", legacy="server_url")
-    model: str = setting("", "the server's model name (default: the first it lists)", label="Server model",
-                         flag="--server-model", legacy="server_model")
+    url: str = setting(
+        DEFAULT_URL,
+        "OpenAI-compatible server (--backend server)",
+        label="Server URL",
+        flag="--server-url",
+        legacy="server_url",
+    )
+    model: str = setting(
+        "",
+        "the server's model name (default: the first it lists)",
+        label="Server model",
+        flag="--server-model",
+        legacy="server_model",
+    )
     context: int = setting(
-        0, "tokens of context of the server's model (default: ask it)", label="Server context (tokens)",
-        flag="--server-context", minimum=0, maximum=1_048_576, special="ask the server", legacy="server_context",
+        0,
+        "tokens of context of the server's model (default: ask it)",
+        label="Server context (tokens)",
+        flag="--server-context",
+        minimum=0,
+        maximum=1_048_576,
+        special="ask the server",
+        legacy="server_context",
     )
     allow_remote: bool = setting(
-        False, "allow a server on another machine (questions and passages are sent to it)",
+        False,
+        "allow a server on another machine (questions and passages are sent to it)",
         label="Allow a server on another machine (questions and passages are sent to it)",
-        flag="--allow-remote", legacy="allow_remote",
+        flag="--allow-remote",
+        legacy="allow_remote",
     )
 
     def connection(self) -> ServerSettings:
@@ -117,11 +138,25 @@ class ServerSection:
 class RetrievalSection:
     """How passages are cut and how many an answer reads."""
 
-    top_k: int = setting(RetrievalSettings.top_k, "passages given to the model", label="Passages per answer",
-                         flag="--top-k", short="-k", minimum=1, maximum=50, legacy="top_k")
+    top_k: int = setting(
+        RetrievalSettings.top_k,
+        "passages given to the model",
+        label="Passages per answer",
+        flag="--top-k",
+        short="-k",
+        minimum=1,
+        maximum=50,
+        legacy="top_k",
+    )
     chunk_tokens: int = setting(
-        ChunkSettings.max_tokens, "chunk size in tokens; a new size applies when the library is re-indexed",
-        label="Chunk size (tokens)", flag="--chunk-tokens", minimum=64, maximum=256, step=16, legacy="chunk_tokens",
+        ChunkSettings.max_tokens,
+        "chunk size in tokens; a new size applies when the library is re-indexed",
+        label="Chunk size (tokens)",
+        flag="--chunk-tokens",
+        minimum=64,
+        maximum=256,
+        step=16,
+        legacy="chunk_tokens",
     )
 
 
@@ -136,8 +171,13 @@ class AppearanceSection:
 class Settings:
     """Everything a user can set: the library folder and one section per concern."""
 
-    library: str = setting("", "the library folder (default: the user data folder)", label="Library folder",
-                           kind="folder", legacy="library")
+    library: str = setting(
+        "",
+        "the library folder (default: the user data folder)",
+        label="Library folder",
+        kind="folder",
+        legacy="library",
+    )
     model: ModelSection = field(default_factory=ModelSection, metadata={"title": "Model"})
     server: ServerSection = field(
         default_factory=ServerSection, metadata={"title": "Model server", "shown_when": ("model.backend", "server")}
@@ -151,7 +191,7 @@ class Settings:
 
     @classmethod
     def preset(cls, name: str, **values: Any) -> Settings:
-        """The settings of a named preset (see `PRESETS`), with `values` (``library=…``) on top."""
+        """The settings of a named preset (see `PRESETS_VALUES`), with `values` (``library=…``) on top."""
         if name not in PRESETS_VALUES:
             raise ValueError(f"unknown preset '{name}'; choose one of {', '.join(PRESETS_VALUES)}")
         return with_values(cls(**values), PRESETS_VALUES[name])

@@ -151,7 +151,9 @@ class SettingsDialog(QDialog):
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
         self.api_key.setPlaceholderText("none")
         self.api_key.setToolTip("Kept in the system keyring, never in the settings file")
-        self.groups["server"].layout().addRow("API key", self.api_key)
+        server: QFormLayout = self.groups["server"].layout()
+        row, _role = server.getWidgetPosition(self.widgets["server.allow_remote"])
+        server.insertRow(row, "API key", self.api_key)  # the key beside the URL it is for
         self.widgets["server.model"].setPlaceholderText("the server's first model")
 
     def _show_conditional_groups(self) -> None:
@@ -202,8 +204,10 @@ class SettingsDialog(QDialog):
 
     def result_settings(self) -> Settings:
         """The edited settings."""
-        return with_values(self._settings, {path: self.value(path) for path, _item, _old in walk(self._settings)
-                                            if path in self.widgets})
+        return with_values(
+            self._settings,
+            {path: self.value(path) for path, _item, _old in walk(self._settings) if path in self.widgets},
+        )
 
     # -- actions ----------------------------------------------------------------------------
     def accept(self) -> None:

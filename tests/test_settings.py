@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from app.cli import build_parser
 from app.engine import Engine
 from app.settings import (
+    PRESETS_VALUES,
     ModelSection,
     RetrievalSection,
     ServerSection,
@@ -27,6 +28,7 @@ from app.settings import (
     settings_from_args,
 )
 from app.settings_dialog import SettingsDialog
+from llm.bundled import PRESETS
 
 
 def _ini(tmp_path: Path) -> QSettings:
@@ -110,6 +112,7 @@ def test_presets_set_the_bundled_model_and_its_retrieval() -> None:
     light, quality = Settings.preset("light"), Settings.preset("quality", library="/tmp/x")
     assert light.model.name == "light" and quality.model.name == "quality" and quality.library == "/tmp/x"
     assert light.retrieval.top_k < quality.retrieval.top_k
+    assert set(PRESETS_VALUES) == set(PRESETS)  # one preset per bundled model
     assert light.retrieval.chunk_tokens == Settings().retrieval.chunk_tokens  # no re-index for a preset
     with pytest.raises(ValueError, match="unknown preset 'huge'"):
         Settings.preset("huge")
