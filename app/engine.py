@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from app.settings import ModelSection, RetrievalSection, ServerSection, Settings
 from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
 from indexer.embedder import Embedder
@@ -131,7 +132,7 @@ class Engine:
         model: str = "light",
         backend: str = "auto",
         device: str = "auto",
-        top_k: int = 5,
+        top_k: int = RetrievalSettings.top_k,
         chunk_tokens: int = ChunkSettings.max_tokens,
         server: ServerSettings | None = None,
     ) -> None:
@@ -160,6 +161,29 @@ class Engine:
             if self._answerer is not None:
                 self._apply_settings(self._answerer)
             self.chunking = ChunkSettings(max_tokens=chunk_tokens)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, library: Path | None = None) -> Engine:
+        """The engine the user's settings describe, over `library` (default: the settings' library folder)."""
+        engine = cls(Path(library) if library is not None else Path(settings.library).expanduser())
+        engine.apply(settings)
+        return engine
+
+    def apply(self, settings: Settings) -> None:
+        """Apply the user's settings (see `configure`)."""
+        model, retrieval = settings.model, settings.retrieval
+        server = settings.server.connection()
+        self.configure(model.name, model.backend, model.device, retrieval.top_k, retrieval.chunk_tokens, server)
+
+    def current_settings(self) -> Settings:
+        """The settings this engine runs with (its library, model and retrieval; the rest as defaults)."""
+        server = self.server
+        return Settings(
+            library=str(self.store.folder),
+            model=ModelSection(str(self.model), self.backend, self.device),
+            server=ServerSection(server.url, server.model, server.context_window, server.allow_remote),
+            retrieval=RetrievalSection(self.settings.retrieval.top_k, self.chunking.max_tokens),
+        )
 
     def _apply_settings(self, answerer: Answerer) -> None:
         answerer.settings = self.settings

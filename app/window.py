@@ -50,7 +50,7 @@ from app.context_meter import ContextMeter
 from app.engine import STOPPED_LOADING, Engine, Preview, previews, previews_of
 from app.library_panel import LibraryPanel
 from app.logs import app_version, log_dir, setup_logging
-from app.preferences import Preferences, load_preferences, save_preferences
+from app.settings import Settings, load_settings, save_settings
 from app.settings_dialog import SettingsDialog
 from app.source_viewer import SourceViewer
 from app.theme import apply_theme
@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         self,
         engine: Engine,
         settings: QSettings | None = None,
-        preferences: Preferences | None = None,
+        preferences: Settings | None = None,
         warm_model: bool = False,
         collections: Collections | None = None,
     ) -> None:
@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self.scope = Scope()
         self._asked_scope = self.scope
         self.settings = settings or QSettings("Footnotes", "Footnotes")
-        self.preferences = preferences or Preferences(library=str(engine.store.folder), model=engine.model)
+        self.preferences = preferences or engine.current_settings()
         self.setWindowTitle("Footnotes")
         self.setAcceptDrops(True)
         self.resize(1400, 860)
@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("collections/current", self.collection.name)
-        save_preferences(self.settings, self.preferences)
+        save_settings(self.settings, self.preferences)
         self.settings.sync()
 
     # -- library ----------------------------------------------------------------------------
@@ -637,9 +637,9 @@ class MainWindow(QMainWindow):
         self.new_chat()
         engine = self.engines.get(collection.library)
         if engine is None:
-            engine = self.engines[collection.library] = Engine(collection.library, self.engine.model)
-        prefs = self.preferences
-        engine.configure(prefs.model, prefs.backend, prefs.device, prefs.top_k, prefs.chunk_tokens, prefs.server)
+            engine = self.engines[collection.library] = Engine.from_settings(self.preferences, collection.library)
+        else:
+            engine.apply(self.preferences)
         engine.share_models(self.engine)
         self.engine, self.collection = engine, collection
         self.chat_store = ChatStore(collection.chats)
@@ -835,19 +835,19 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.preferences, self)
         if not dialog.exec():
             return
-        old, new = self.preferences, dialog.result_preferences()
+        old, new = self.preferences, dialog.result_settings()
         self.preferences = new
-        self.engine.configure(new.model, new.backend, new.device, new.top_k, new.chunk_tokens, new.server)
-        save_preferences(self.settings, new)
+        self.engine.apply(new)
+        save_settings(self.settings, new)
         self.show_server()
-        if (new.model, new.backend, new.device, new.server) != (old.model, old.backend, old.device, old.server):
+        if (new.model, new.server) != (old.model, old.server):
             if self._warm_model:
                 self.start_model_warmup()
             else:
                 self._show_model_state()
         if new.library != old.library:
             QMessageBox.information(self, "Footnotes", "The new library folder is used from the next start.")
-        if new.chunk_tokens != old.chunk_tokens and self.engine.store.documents():
+        if new.retrieval.chunk_tokens != old.retrieval.chunk_tokens and self.engine.store.documents():
             answer = QMessageBox.question(self, "Footnotes", "Re-index the library with the new chunk size now?")
             if answer == QMessageBox.StandardButton.Yes:
                 self.index_paths([], force=True)
@@ -874,7 +874,7 @@ def run_app(library: Path | None = None, warm_model: bool = True, collection: st
     app.setOrganizationName("Footnotes")
     apply_theme(app, "auto")  # light or dark as the system is, and when it switches
     settings = QSettings("Footnotes", "Footnotes")
-    preferences = load_preferences(settings)
+    preferences = load_settings(settings)
     collections = Collections(default_collections_dir(), Path(preferences.library))
     if library is not None:
         preferences.library = str(library)
@@ -884,15 +884,7 @@ def run_app(library: Path | None = None, warm_model: bool = True, collection: st
         print(f"footnotes: error: there is no collection named '{collection}'", file=sys.stderr)
         return 2
     folder = library or (chosen.library if chosen else Path(preferences.library))
-    engine = Engine(
-        folder,
-        preferences.model,
-        preferences.backend,
-        preferences.device,
-        preferences.top_k,
-        preferences.chunk_tokens,
-        preferences.server,
-    )
+    engine = Engine.from_settings(preferences, folder)
     window = MainWindow(engine, settings, preferences, warm_model=warm_model, collections=collections)
     window.show()
     code = app.exec()

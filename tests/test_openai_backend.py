@@ -25,7 +25,7 @@ from keyring.backends.fail import Keyring as NoKeyring
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
-from app.preferences import Preferences, load_preferences, save_preferences
+from app.settings import ModelSection, Settings, load_settings, save_settings
 from app.settings_dialog import SettingsDialog
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer
@@ -272,22 +272,22 @@ def test_the_key_is_kept_in_the_keyring_sent_to_the_server_and_never_saved_in_se
     url, handler = stand_in
     handler.routes[("GET", "/v1/models")] = _models("m")
     settings = QSettings(str(tmp_path / "footnotes.ini"), QSettings.Format.IniFormat)
-    dialog = SettingsDialog(Preferences(library=str(tmp_path), backend="server"))
+    dialog = SettingsDialog(Settings(library=str(tmp_path), model=ModelSection(backend="server")))
     qtbot.addWidget(dialog)
     assert dialog.api_key.echoMode() == dialog.api_key.EchoMode.Password and dialog.server_url.isVisibleTo(dialog)
     dialog.server_url.setText(url)
     dialog.api_key.setText("sk-secret-4711")
     dialog.allow_remote.setChecked(False)
     dialog.accept()
-    save_preferences(settings, dialog.result_preferences())
+    save_settings(settings, dialog.result_settings())
     settings.sync()
 
     assert memory_keyring.passwords == {("footnotes", url): "sk-secret-4711"}
     saved = (tmp_path / "footnotes.ini").read_text()
     assert "sk-secret-4711" not in saved and url in saved
-    loaded = load_preferences(settings)
-    assert loaded.allow_remote is False and loaded.server == ServerSettings(url, "", False, 0)  # "false" stays false
-    OpenAIGenerator(loaded.server)
+    loaded = load_settings(settings).server
+    assert loaded.allow_remote is False and loaded.connection() == ServerSettings(url, "", False, 0)  # stays false
+    OpenAIGenerator(loaded.connection())
     assert ("/v1/models", "Bearer sk-secret-4711") in handler.seen
     assert {key for _path, key in handler.seen} == {"Bearer sk-secret-4711"}  # on every request
 

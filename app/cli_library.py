@@ -1,0 +1,329 @@
+"""The `footnotes` commands over the library itself: index, unlock, status, search, check, collections,
+doctor; and the helpers every command uses to find the library, open its store and load the embedder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from app.collections import CollectionError, Collections, default_collections_dir
+from app.engine import passage
+from app.errors import FileProblem, Interrupted, LibraryMissing, Locked, UsageError
+from app.logs import debug_logging, redact
+from app.settings import Settings, settings_from_args
+from indexer.attachments import display_name
+from indexer.chunker import ChunkSettings
+from indexer.embedder import Embedder
+from indexer.indexer import Indexer, IndexProgress, IndexReport
+from indexer.library import default_library_dir
+from indexer.scan import FileIssue, ScanSettings
+from indexer.store import CATALOGUE, Store
+from indexer.types import Hit
+from rag.retriever import RetrievalSettings, Retriever
+from rag.scope import Scope
+
+logger = logging.getLogger("footnotes.cli")
+
+SEARCH_MODES = ("hybrid", "dense", "keyword")
+KIND_LABELS = {
+    "toc": "contents page",
+    "index": "index page",
+    "bibliography": "bibliography",
+    "lists": "list of figures or tables",
+}
+
+
+def user_settings(args: argparse.Namespace) -> Settings:
+    """The settings a command runs with: its ``--preset`` (else the defaults) with its settings flags on top."""
+    preset = getattr(args, "preset", None)
+    try:
+        return settings_from_args(args, Settings.preset(preset) if preset else Settings())
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def library_folder(args: argparse.Namespace) -> Path:
+    if getattr(args, "collection", None):
+        if args.library:
+            raise UsageError("give --library or --collection, not both")
+        try:
+            return _collections().get(args.collection).library
+        except CollectionError as exc:
+            raise UsageError(str(exc)) from exc
+    return Path(args.library).expanduser() if args.library else default_library_dir()
+
+
+def _collections() -> Collections:
+    return Collections(default_collections_dir(), default_library_dir())
+
+
+def parse_scope(args: argparse.Namespace, store: Store) -> Scope | None:
+    """The ``--scope`` paths as a Scope, refused when the library holds nothing under them."""
+    if not getattr(args, "scope", None):
+        return None
+    scope = Scope.of_paths([Path(p) for p in args.scope])
+    if not scope.document_ids(store):
+        raise UsageError(f"the library holds no indexed file under {', '.join(args.scope)}; check --scope")
+    return scope
+
+
+def cmd_collections(args: argparse.Namespace) -> int:
+    """List, create, rename or delete collections (a delete needs --yes)."""
+    collections = _collections()
+    wanted = {"list": 0, "create": 1, "rename": 2, "delete": 1}[args.action]
+    if len(args.names) != wanted:
+        raise UsageError(f"collections {args.action} takes {wanted} name(s), not {len(args.names)}")
+    try:
+        if args.action == "list":
+            for collection in collections.list():
+                print(f"{collection.name}\t{collection.library}")
+        elif args.action == "create":
+            print(f"Created {collections.create(args.names[0]).name}.")
+        elif args.action == "rename":
+            print(f"Renamed to {collections.rename(*args.names).name}.")
+        elif args.action == "delete":
+            if not args.yes:
+                raise UsageError(f"deleting {args.names[0]} removes its index and chats; add --yes to confirm")
+            collections.delete(args.names[0])
+            print(f"Deleted {args.names[0]}.")
+    except CollectionError as exc:
+        raise UsageError(str(exc)) from exc
+    return 0
+
+
+def open_store(args: argparse.Namespace, must_exist: bool = True, index_kind: str | None = None) -> Store:
+    folder = library_folder(args)
+    if must_exist and not (folder / CATALOGUE).exists():
+        raise LibraryMissing(f"no library at {folder}; index something first: footnotes index PATH")
+    return Store(folder, index_kind=index_kind)
+
+
+def load_embedder(args: argparse.Namespace) -> Embedder:
+    print("Loading the embedding model…", file=sys.stderr, flush=True)
+    return Embedder(Path(args.embedder) if args.embedder else None)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Index files and folders (or refresh the library's known ones)."""
+    chunk_tokens = user_settings(args).retrieval.chunk_tokens  # checked before a --reindex discards anything
+    folder = library_folder(args)
+    if args.reindex:
+        for file in list(folder.glob("catalogue.sqlite*")) + list(folder.glob("vectors.g*.faiss")):
+            file.unlink()
+    with open_store(args, must_exist=False, index_kind=args.index_kind) as store:
+        if not args.paths and not store.roots():
+            raise UsageError("nothing to index: give files or folders, e.g. footnotes index ~/Documents")
+        indexer = Indexer(
+            store,
+            load_embedder(args),
+            chunking=ChunkSettings(chunk_tokens, args.overlap_tokens),
+            scanning=ScanSettings(max_file_mb=args.max_file_mb),
+        )
+        cancel = threading.Event()
+        report = _run_with_bar(indexer, [Path(p) for p in args.paths], cancel, quiet=args.quiet)
+        _print_report(report, store.folder)
+    if report.cancelled:
+        return 130
+    if args.paths and not (report.indexed or report.reused or report.unchanged):
+        problems = len(report.failed) + len(report.skipped) + len(report.missing)
+        if problems:
+            raise FileProblem(f"none of the {problems} file(s) given could be indexed; see the reasons above")
+    return 0
+
+
+def _run_with_bar(indexer: Indexer, paths: list[Path], cancel: threading.Event, quiet: bool) -> IndexReport:
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="file", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+
+    def on_progress(state: IndexProgress) -> None:
+        bar.total = state.files_total
+        bar.n = state.files_done
+        bar.set_postfix_str(f"{state.chunks_embedded} chunks · {Path(state.current_file).name}"[:60])
+        if quiet:
+            print(f"progress files={state.files_done}/{state.files_total} chunks={state.chunks_embedded}", flush=True)
+
+    try:
+        return indexer.run(paths or None, progress=on_progress, cancel=cancel)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted; the library keeps every file finished so far, rerun to resume") from None
+    finally:
+        bar.close()
+
+
+def _print_report(report: IndexReport, folder: Path) -> None:
+    _log_report(report, folder)
+    done = len(report.indexed) + len(report.reused)
+    rate = f"{report.pages / report.seconds:.1f} pages/s" if report.seconds and report.pages else ""
+    print(
+        f"Indexed {done} file(s): {report.pages} pages, {report.chunks_embedded} chunks embedded"
+        f" in {report.seconds:.1f} s{' (' + rate + ')' if rate else ''}."
+        f" Unchanged {len(report.unchanged)}, removed {len(report.removed)}."
+    )
+    _print_issues("Failed", report.failed)
+    _print_issues("Skipped", report.skipped)
+    for path in report.missing:
+        print(f"  not found: {path}")
+    if report.cancelled:
+        print("Cancelled: finished files are kept; rerun to resume.")
+    print(f"Library: {folder}")
+
+
+def _log_report(report: IndexReport, folder: Path) -> None:
+    """Every failure and skip with its reason (paths, never contents), then the run's totals."""
+    for issue in report.failed:
+        logger.warning("index failed: %s: %s (%s)", issue.path, issue.reason, issue.kind)
+    for issue in report.skipped:
+        logger.info("index skipped: %s: %s (%s)", issue.path, issue.reason, issue.kind)
+    for path in report.missing:
+        logger.info("index skipped: %s: not found", path)
+    logger.info(
+        "index of %s: %d indexed, %d reused, %d unchanged, %d removed, %d failed, %d skipped, %d pages, "
+        "%d chunks embedded in %.1f s (embedding %.1f s)%s",
+        folder,
+        len(report.indexed),
+        len(report.reused),
+        len(report.unchanged),
+        len(report.removed),
+        len(report.failed),
+        len(report.skipped),
+        report.pages,
+        report.chunks_embedded,
+        report.seconds,
+        report.embed_seconds,
+        ", cancelled" if report.cancelled else "",
+    )
+
+
+def _print_issues(title: str, issues: list[FileIssue]) -> None:
+    if not issues:
+        return
+    print(f"{title} {len(issues)}:")
+    unsupported = Counter(i.reason for i in issues if i.kind == "unsupported")
+    for issue in issues:
+        if issue.kind != "unsupported":
+            print(f"  {issue.path}: {issue.reason}")
+    for reason, count in unsupported.most_common():
+        print(f"  {count} file(s): {reason}")
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """Index a locked PDF with its password, asked for here and never stored."""
+    import getpass
+
+    path = Path(args.file).expanduser().absolute()
+    if not path.is_file():
+        raise FileProblem(f"no file at {path}; check the path")
+    password = (
+        sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {path.name}: ")
+    )
+    with open_store(args, must_exist=False) as store:
+        report = Indexer(store, load_embedder(args)).run([path], passwords={str(path): password})
+        _print_report(report, store.folder)
+    if report.indexed or report.reused or report.unchanged:
+        return 0
+    issue = next(iter(report.failed + report.skipped), None)
+    if issue is not None and issue.kind == "locked":
+        raise Locked(f"{issue.reason}; run footnotes unlock {path.name} again with the right password")
+    reason = issue.reason if issue else "nothing was indexed"
+    raise FileProblem(f"{path.name}: {reason}; check the file")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print what the library holds."""
+    with open_store(args) as store:
+        stats = store.stats()
+        print(f"Library:    {stats.folder}")
+        print(f"Documents:  {stats.documents} indexed, {stats.failed} failed")
+        print(f"Pages:      {stats.pages}")
+        print(f"Chunks:     {stats.chunks}")
+        print(f"Embedder:   {stats.embedder or '-'} ({stats.dim or '-'} dimensions)")
+        print(f"Index:      {stats.index_kind}")
+        print(f"Disk:       {stats.disk_bytes / 1048576:.1f} MB")
+        failures = [d for d in store.documents() if d.status == "failed"]
+        for doc in failures:
+            print(f"  failed: {doc.path}: {doc.error}")
+    return 0
+
+
+def _lazy_embed(args: argparse.Namespace, store: Store) -> Callable[[Sequence[str]], np.ndarray]:
+    """An embed function that loads the embedder (and binds it to the library) on its first call only,
+    so keyword search never waits for the model."""
+    loaded: list[Embedder] = []
+
+    def embed(texts: Sequence[str]) -> np.ndarray:
+        if not loaded:
+            embedder = load_embedder(args)
+            store.bind_embedder(embedder.name, embedder.dim)
+            loaded.append(embedder)
+        return loaded[0].embed(texts)
+
+    return embed
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Print the passages the answering retriever finds for a query (hybrid, dense or keyword)."""
+    top_k = user_settings(args).retrieval.top_k
+    with open_store(args) as store:
+        retriever = Retriever(store, _lazy_embed(args, store), RetrievalSettings(top_k=top_k, mode=args.mode))
+        hits = retriever.retrieve(args.query, include_noncontent=True, scope=parse_scope(args, store))
+    logger.info(
+        "search %s (%s, top %d): %d hit(s)",
+        redact(args.query, debug_logging(), "query"),
+        args.mode,
+        top_k,
+        len(hits),
+    )
+    if args.json:
+        print(
+            json.dumps([_hit_record(rank, hit) for rank, hit in enumerate(hits, start=1)], indent=2, ensure_ascii=False)
+        )
+        return 0
+    if not hits:
+        print("No passages found.")
+    for rank, hit in enumerate(hits, start=1):
+        excerpt = " ".join(hit.chunk.text.split())
+        label = _kind_label(_kind(hit))
+        print(f"{rank:>2}. {hit.score:.3f}  {display_name(hit.chunk.path)}  {hit.chunk.where}{label}")
+        print(f"    {excerpt[:240]}{'…' if len(excerpt) > 240 else ''}")
+    return 0
+
+
+def _kind(hit: Hit) -> str:
+    return hit.chunk.kind or "content"
+
+
+def _kind_label(kind: str) -> str:
+    """``  [contents page]`` for a non-content chunk; nothing for ordinary content."""
+    return "" if kind == "content" else f"  [{KIND_LABELS.get(kind, kind)}]"
+
+
+def _hit_record(rank: int, hit: Hit) -> dict[str, object]:
+    return {"rank": rank, **asdict(passage(hit))}
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check the library's integrity; exit 1 when a problem is found."""
+    with open_store(args) as store:
+        problems = store.check()
+    for problem in problems:
+        print(f"problem: {problem}")
+        logger.warning("check: %s", problem)
+    print("Library is sound." if not problems else f"{len(problems)} problem(s) found.")
+    return 1 if problems else 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Report what this installation has and lacks; exit 1 when something essential is missing."""
+    from app.doctor import run_doctor
+
+    return run_doctor(library_folder(args), Path(args.embedder) if args.embedder else None, verify=args.verify)
