@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import json
 from pathlib import Path
 
 import pytest
-from conftest import FAQ_QUESTIONS, faq_file
 
 from indexer.embedder import Embedder, default_model_path
 from indexer.indexer import Indexer
@@ -88,15 +86,6 @@ def test_keyword_index_of_an_older_library_is_restemmed(tmp_path: Path, embedder
     assert reopened.check() == []
     Indexer(reopened, embedder).run([note])  # the triggers still keep the index in step
     assert reopened.check() == []
-
-
-@pytest.mark.parametrize(("mode", "floor"), [("dense", 0.90), ("keyword", 0.90), ("hybrid", 0.93)])
-def test_faq_hit_at_5_by_mode(faq_library: Store, embedder: Embedder, mode: str, floor: float) -> None:
-    questions = [json.loads(line) for line in faq_file(FAQ_QUESTIONS).read_text().splitlines() if line.strip()]
-    retriever = Retriever(faq_library, embedder.embed, RetrievalSettings(top_k=5, mode=mode))
-    found = sum(q["gold_page_1based"] in {h.chunk.page for h in retriever.retrieve(q["question"])} for q in questions)
-    print(f"Debian FAQ {mode} hit@5: {found / len(questions):.1%}")
-    assert found / len(questions) >= floor
 
 
 def test_adjacent_chunks_of_a_page_merge_into_one_exact_passage(tmp_path: Path, embedder: Embedder) -> None:
