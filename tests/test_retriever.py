@@ -43,8 +43,8 @@ def test_score_fusion_keeps_the_margin_that_rank_fusion_drops() -> None:
     assert first.score == pytest.approx(second.score)  # a tie: ranks carry no margin
     fused = score_fusion(dense, keyword, dense_weight=0.75)
     assert [h.chunk.id for h in fused] == [1, 2]
-    assert fused[0].score == pytest.approx(0.75 * 0.70 + 0.25 * 0.9)
-    assert fused[1].score == pytest.approx(0.75 * 0.30 + 0.25 * 1.0)
+    assert all(0.0 <= h.score <= 1.0 for h in fused)
+    assert fused[0].score - fused[1].score > 0.2  # the embedding's clear preference survives fusion
 
 
 def test_score_fusion_takes_a_keyword_only_candidates_cosine_from_similarity() -> None:
@@ -59,10 +59,11 @@ def test_resident_passages_join_the_candidates_with_a_bonus(faq_library: Store, 
     question = "How does one pronounce Debian?"
     plain = retriever.candidates(question)
     resident = plain[3]
-    bonus = retriever.settings.resident_bonus
     fused = retriever._fused(question, embedder.embed([question])[0], [resident], {"content"})
+    ranks = [h.chunk.id for h in fused]
+    assert ranks.index(resident.chunk.id) < 3  # a passage already in the conversation moves up
     scores = {h.chunk.id: h.score for h in fused}
-    assert scores[resident.chunk.id] == pytest.approx(resident.score + bonus)
+    assert scores[resident.chunk.id] > resident.score
     assert {h.chunk.id: h.score for h in plain if h.chunk.id != resident.chunk.id}.items() <= scores.items()
 
 
@@ -129,8 +130,8 @@ def test_cross_encoder_reranker_orders_by_its_own_scores(faq_library: Store, emb
     candidates = Retriever(faq_library, embedder.embed).dense(question, 10)
     reranked = reranker.rerank(question, candidates)
     assert {h.chunk.id for h in reranked} == {h.chunk.id for h in candidates}
-    expected = reranker.model.predict([(question, h.chunk.text) for h in reranked])
-    assert [h.score for h in reranked] == pytest.approx(expected.tolist(), abs=1e-4)
+    alone = {h.chunk.id: reranker.rerank(question, [h])[0].score for h in candidates}  # each scored on its own
+    assert [h.score for h in reranked] == pytest.approx([alone[h.chunk.id] for h in reranked], abs=1e-4)
     assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
     settings = RetrievalSettings(top_k=5, per_document=5, merge_gap_chars=-1_000_000)  # no merging: compare spans
     hits = Retriever(faq_library, embedder.embed, settings, reranker).retrieve(question)
