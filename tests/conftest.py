@@ -5,8 +5,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import subprocess
+import sys
 import tempfile
 import textwrap
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +26,11 @@ from indexer.embedder import Embedder
 from indexer.indexer import Indexer
 from indexer.store import Store
 from llm.base import Generator
-from llm.loader import load_generator
+from llm.loader import load_generator, resolve_model
+from llm.openai_backend import OpenAIGenerator, ServerSettings
+
+SERVER_ALIAS = "qwen2.5-coder-0.5b"
+"""The name the test model server gives the light model."""
 
 
 def is_loopback(address: object) -> bool:
@@ -125,3 +134,39 @@ def faq_library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
     store = Store(tmp_path_factory.mktemp("faq-library"))
     Indexer(store, embedder).run([FAQ_PDF])
     return store
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server on the light model, started once for the session."""
+    port = free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model("light"))]
+    command += ["--model_alias", SERVER_ALIAS, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited with {process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{url}/models", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)  # polling for the server to come up, not a timed assertion
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def served(server_url: str) -> OpenAIGenerator:
+    """The server backend connected to `server_url`."""
+    return OpenAIGenerator(ServerSettings(server_url, SERVER_ALIAS))

@@ -54,13 +54,16 @@ def test_plan_never_exceeds_the_window(
         Message("user" if i % 2 == 0 else "assistant", " ".join(["history"] * n)) for i, n in enumerate(history_lengths)
     ]
     question = " ".join(["question"] * question_words)
-    try:
-        plan = plan_context(
-            generator, question, hits, history, answer_reserve=reserve, window=window, passage_tokens=passage_tokens
-        )
-    except ContextOverflow:
-        assert _fixed_tokens(generator, question) + reserve > window  # refused only when nothing could fit
+    minimum = _bare_prompt_tokens(generator, question)
+    if minimum + reserve > window:  # not even the bare question fits: the one case that must be refused
+        with pytest.raises(ContextOverflow):
+            plan_context(
+                generator, question, hits, history, answer_reserve=reserve, window=window, passage_tokens=passage_tokens
+            )
         return
+    plan = plan_context(
+        generator, question, hits, history, answer_reserve=reserve, window=window, passage_tokens=passage_tokens
+    )
     real = generator.count_tokens(generator.render(plan.messages))
     assert real + reserve <= window
     assert real == plan.prompt_tokens
@@ -72,10 +75,24 @@ def test_plan_never_exceeds_the_window(
         assert sum(generator.count_tokens(h.chunk.text) for h in plan.included) <= passage_tokens
 
 
-def _fixed_tokens(generator: Generator, question: str) -> int:
-    """Tokens of the prompt without passages or history: what any plan must hold."""
+def _bare_prompt_tokens(generator: Generator, question: str) -> int:
+    """Tokens of the prompt a plan cannot do without (system prompt and question, no passages or history),
+    rendered here by hand through the model's chat template."""
     messages = [Message("system", system_prompt()), Message("user", question_message(question, []))]
     return generator.count_tokens(generator.render(messages))
+
+
+def test_the_smallest_window_that_fits_gets_a_plan_and_one_token_less_is_refused(generator: Generator) -> None:
+    hits = _hits([40, 40])
+    history = [Message("user", "earlier question"), Message("assistant", "earlier answer")]
+    question = "How often should the kettle be descaled?"
+    exact = _bare_prompt_tokens(generator, question) + 100
+    plan = plan_context(generator, question, hits, history, answer_reserve=100, window=exact)
+    assert plan.free == 0 and plan.included == [] and plan.history_messages == 0
+    assert plan.dropped == hits and plan.dropped_messages == 2
+    assert question in generator.render(plan.messages)
+    with pytest.raises(ContextOverflow, match=f"more than the {exact - 1}-token window"):
+        plan_context(generator, question, hits, history, answer_reserve=100, window=exact - 1)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

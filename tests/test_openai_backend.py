@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,6 +16,8 @@ from typing import ClassVar
 
 import keyring
 import pytest
+from conftest import SERVER_ALIAS as ALIAS
+from conftest import free_port
 from keyring.backend import KeyringBackend
 from keyring.backends.fail import Keyring as NoKeyring
 from PySide6.QtCore import QSettings
@@ -32,90 +30,21 @@ from indexer.indexer import Indexer
 from indexer.store import Store
 from llm import secrets
 from llm.base import Message
-from llm.loader import load_generator, resolve_model
+from llm.loader import load_generator
 from llm.openai_backend import OpenAIGenerator, ServerError, ServerSettings
 from rag.answer import Answerer
 from rag.citations import CitedAnswer
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample"
-ALIAS = "qwen2.5-coder-0.5b"
-QUESTION = [Message("system", "Answer in one short sentence."), Message("user", "What colour is a clear daytime sky?")]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
-    """llama-cpp-python's OpenAI-compatible server on the light model, started once for the session."""
-    port = _free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model("light"))]
-    command += ["--model_alias", ALIAS, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-@pytest.fixture(scope="session")
-def served(server_url: str) -> OpenAIGenerator:
-    return OpenAIGenerator(ServerSettings(server_url, ALIAS))
-
-
-def test_streams_the_servers_answer_piece_by_piece(served: OpenAIGenerator) -> None:
-    assert "blue" in "".join(served.stream(QUESTION, max_new_tokens=24)).lower()
-    pieces = list(served.stream([Message("user", "Name the seven colours of the rainbow.")], max_new_tokens=40))
-    assert len(pieces) > 3 and "red" in "".join(pieces).lower()
+def test_describe_names_the_model_and_the_local_server(served: OpenAIGenerator) -> None:
     assert served.describe().startswith(f"{ALIAS} at 127.0.0.1:")
     assert "(local server)" in served.describe()
 
 
-def test_stop_strings_end_the_stream_before_them(served: OpenAIGenerator) -> None:
-    text = "".join(
-        served.stream(
-            [Message("user", "Write the numbers 1, 2, 3, 4, 5 separated by commas.")], max_new_tokens=30, stop=["3"]
-        )
-    )
-    assert "3" not in text and "2" in text
-
-
-def test_cancel_ends_the_stream_and_the_server_still_answers(served: OpenAIGenerator) -> None:
-    cancel = threading.Event()
-    pieces = []
-    for piece in served.stream(
-        [Message("user", "Count from one to two hundred in words.")], max_new_tokens=400, cancel=cancel
-    ):
-        pieces.append(piece)
-        if len(pieces) == 3:
-            cancel.set()
-    assert len(pieces) == 3
-    assert list(served.stream(QUESTION, max_new_tokens=4))
-
-
-def test_tokens_are_counted_by_the_models_own_tokenizer(served: OpenAIGenerator) -> None:
-    from llama_cpp import Llama
-
-    vocabulary = Llama(model_path=str(resolve_model("light")), vocab_only=True, verbose=False)
-    texts = ["hello world", "Descale the Aurora 3 every 200 cups.", "<|im_start|>user\nçà 東京 🐝<|im_end|>\n", ""]
-    for text in texts:
-        expected = len(vocabulary.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-        assert served.count_tokens(text) == expected, text
-    rendered = served.render(QUESTION)
-    assert rendered.count("<|im_start|>") == 3 and "<|im_start|>" in served.control_tokens
+def test_the_servers_budget_guards_against_every_family_of_control_tokens(served: OpenAIGenerator) -> None:
+    # the server may run any model, so documents are screened for the control tokens of the common families
     assert "<|eot_id|>" in served.control_tokens and "[INST]" in served.control_tokens
 
 
@@ -207,7 +136,7 @@ def test_a_remote_server_is_refused_before_any_connection(monkeypatch: pytest.Mo
 def test_a_wrong_model_or_a_closed_port_is_one_clear_sentence(server_url: str) -> None:
     with pytest.raises(ServerError, match=f"has no model 'llama3' \\(it has {ALIAS}\\); choose one"):
         OpenAIGenerator(ServerSettings(server_url, "llama3"))
-    closed = f"http://127.0.0.1:{_free_port()}/v1"
+    closed = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(ServerError, match=r"no model server answers at 127\.0\.0\.1:\d+ \(connection refused\)"):
         OpenAIGenerator(ServerSettings(closed))
     assert OpenAIGenerator(ServerSettings(server_url)).name == ALIAS  # no name: the server's first model

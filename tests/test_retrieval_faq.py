@@ -1,11 +1,13 @@
 """Retrieval on the real Debian FAQ PDF finds the gold page for the 120 evaluation questions (the FAQ's
-own headings) and for the 81 paraphrased ones of bench/eval/paraphrase.jsonl (worded unlike the text)."""
+own headings) and for the 81 paraphrased ones of bench/eval/paraphrase.jsonl (worded unlike the text).
+Every Debian FAQ hit-rate measurement lives here, once; each skips, saying why, where the evaluation set is absent."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
 from conftest import FAQ_QUESTIONS, faq_file
 
 from indexer.embedder import Embedder
@@ -29,17 +31,15 @@ def _hit_at_1(store: Store, embedder: Embedder, questions: list[dict]) -> float:
     return found / len(questions)
 
 
-def test_gold_page_in_top_5_for_at_least_90_percent(faq_library: Store, embedder: Embedder) -> None:
-    questions = [json.loads(line) for line in faq_file(FAQ_QUESTIONS).read_text().splitlines() if line.strip()]
+@pytest.mark.parametrize(("mode", "floor"), [("dense", 0.90), ("keyword", 0.90), ("hybrid", 0.93)])
+def test_gold_page_in_top_5_by_mode(faq_library: Store, embedder: Embedder, mode: str, floor: float) -> None:
+    """The one hit@5 measurement (it was also taken, dense only, straight from the store in another test)."""
+    questions = _questions(faq_file(FAQ_QUESTIONS))
     assert len(questions) == 120
-    vectors = embedder.embed([q["question"] for q in questions])
-    found = sum(
-        q["gold_page_1based"] in {hit.chunk.page for hit in faq_library.search_dense(vector, 5)}
-        for q, vector in zip(questions, vectors, strict=True)
-    )
-    share = found / len(questions)
-    print(f"Debian FAQ dense hit@5: {share:.1%} ({found}/{len(questions)})")
-    assert share >= 0.90
+    retriever = Retriever(faq_library, embedder.embed, RetrievalSettings(top_k=5, mode=mode))
+    found = sum(q["gold_page_1based"] in {h.chunk.page for h in retriever.retrieve(q["question"])} for q in questions)
+    print(f"Debian FAQ {mode} hit@5: {found / len(questions):.1%} ({found}/{len(questions)})")
+    assert found / len(questions) >= floor
     assert faq_library.check() == []
 
 

@@ -6,7 +6,6 @@ import io
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -81,10 +80,8 @@ def test_a_scanned_pdf_is_read_by_ocr_with_its_page_numbers(tmp_path: Path) -> N
         pdf.drawImage(ImageReader(buffer), 0, 0, *A4)
         pdf.showPage()
     pdf.save()
-    started = time.perf_counter()
     with SandboxedLoader() as loader:
         document = loader.load(scan)
     assert "tesseract" in document.extractor
     assert "cellar key" in document.pages[0].text.lower()
     assert "blue door" in document.pages[1].text.lower()
-    assert time.perf_counter() - started < 300
