@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
@@ -210,6 +211,7 @@ class AnswersMixin(_Base):
             return
         dialog = QFileDialog(self, "Export chat", "footnotes-answer.pdf", EXPORT_FILTERS)
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # a hidden dialog must not keep the keys
         dialog.fileSelected.connect(lambda path: self._export_to(path, dialog.selectedNameFilter()))
         dialog.finished.connect(lambda _result: setattr(self, "export_dialog", None))
         self.export_dialog = dialog
