@@ -329,3 +329,25 @@ class Engine:
     def new_chat(self) -> None:
         """Forget the conversation."""
         self.conversation = Conversation()
+
+    @property
+    def folder(self) -> Path:
+        """The library's folder."""
+        return self.store.folder
+
+    def roots(self) -> list[Path]:
+        """The folders and files indexed before (what a bare re-index refreshes)."""
+        return self.store.roots()
+
+    def catalogue(self) -> list[DocumentRecord]:
+        """Every document of the library, those that failed too, by path (what the library pane lists)."""
+        return self.store.documents()
+
+    def page_text(self, chunk: Chunk) -> str | None:
+        """The stored text of the page `chunk` comes from; None when its document is gone."""
+        record = self.store.document(chunk.path)
+        return self.store.page_text(record.id, chunk.page) if record else None
+
+    def close(self) -> None:
+        """Close the library (a deleted collection's engine)."""
+        self.store.close()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QMenu,
+    QProgressBar,
     QPushButton,
     QTableView,
     QToolButton,
@@ -19,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from indexer.attachments import display_name
+from app.a11y import describe_control
+from indexer.attachments import container_of, display_name
 from indexer.scan import FileIssue
 from indexer.store import DocumentRecord
 
@@ -59,6 +62,8 @@ class LibraryModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             name = display_name(record.path)  # an attachment: "invoice.eml › report.pdf"
             status = "locked" if record.error_kind == "locked" else record.status
+            if record.status == "failed" and record.error and record.error_kind != "locked":
+                status = f"failed: {record.error}"  # the reason in place, not only on hover
             return (name, status, str(record.page_count or ""), str(record.chunk_count or ""))[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
             hint = "\nDouble-click to unlock it with its password." if record.error_kind == "locked" else ""
@@ -82,6 +87,9 @@ class LibraryPanel(QWidget):
     delete_collection = Signal()
     selection_changed = Signal()
     """The selected documents changed (they are what a question is asked about)."""
+    pause_clicked = Signal()
+    """Pause (or resume) the indexing run."""
+    cancel_clicked = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -96,19 +104,24 @@ class LibraryPanel(QWidget):
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.view.doubleClicked.connect(self._activated)
+        self.view.setTabKeyNavigation(False)  # Tab leaves the list; arrows move within it
+        describe_control(self.view, "Library", "The indexed files; select some to ask about them only")
         self.counts = QLabel()
         self.problems = QListWidget()
         self.problems.setMaximumHeight(110)
+        self.problems.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.problems.customContextMenuRequested.connect(self._problem_menu)
+        describe_control(self.problems, "Problems", "Files the last run skipped or could not read, with the reason")
         self.problems.hide()
-        files = QPushButton("Add files…")
-        folder = QPushButton("Add folder…")
-        files.setAccessibleName("Add files")
-        folder.setAccessibleName("Add folder")
-        files.clicked.connect(self.add_files)
-        folder.clicked.connect(self.add_folder)
+        self.files_button = QPushButton("Add files…")
+        self.folder_button = QPushButton("Add folder…")
+        describe_control(self.files_button, "Add files", "Choose files to add to the library")
+        describe_control(self.folder_button, "Add folder", "Choose a folder to add to the library")
+        self.files_button.clicked.connect(self.add_files)
+        self.folder_button.clicked.connect(self.add_folder)
         buttons = QHBoxLayout()
-        buttons.addWidget(files)
-        buttons.addWidget(folder)
+        buttons.addWidget(self.files_button)
+        buttons.addWidget(self.folder_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self._collection_row())
@@ -117,17 +130,64 @@ class LibraryPanel(QWidget):
         layout.addWidget(title)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.counts)
+        layout.addLayout(self._progress_area())
         layout.addWidget(self.problems)
         layout.addLayout(buttons)
+
+    def _progress_area(self) -> QVBoxLayout:
+        """What an indexing run is doing (file, counts, rate, time left), with Pause/Resume and Cancel."""
+        self.progress_label = QLabel()
+        self.progress_label.setWordWrap(True)
+        self.progress_label.setAccessibleName("Indexing progress")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setAccessibleName("Files indexed")
+        self.pause_button = QPushButton("Pause")
+        describe_control(self.pause_button, "Pause indexing", "Hold indexing after this batch; press again to resume")
+        self.pause_button.clicked.connect(self.pause_clicked)
+        self.cancel_button = QPushButton("Cancel")
+        describe_control(self.cancel_button, "Cancel indexing", "Stop indexing; files finished so far stay indexed")
+        self.cancel_button.clicked.connect(self.cancel_clicked)
+        row = QHBoxLayout()
+        row.addWidget(self.progress_bar, 1)
+        row.addWidget(self.pause_button)
+        row.addWidget(self.cancel_button)
+        area = QVBoxLayout()
+        area.addWidget(self.progress_label)
+        area.addLayout(row)
+        self._progress_widgets = (self.progress_label, self.progress_bar, self.pause_button, self.cancel_button)
+        for widget in self._progress_widgets:
+            widget.hide()
+        return area
+
+    def show_progress(self, text: str, done: int, total: int) -> None:
+        """Show a run's progress: `text` (file, counts, rate, time left) and `done` of `total` files
+        (total 0: not known yet)."""
+        self.progress_label.setText(text)
+        self.progress_bar.setRange(0, total)
+        self.progress_bar.setValue(done)
+        self.progress_bar.setFormat(f"{done} / {total} files")
+        for widget in self._progress_widgets:
+            widget.show()
+
+    def set_paused(self, paused: bool) -> None:
+        """Label the pause button for what pressing it does next."""
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setAccessibleName("Resume indexing" if paused else "Pause indexing")
+
+    def end_progress(self) -> None:
+        """Hide the progress area (the run ended)."""
+        self.set_paused(False)
+        for widget in self._progress_widgets:
+            widget.hide()
 
     def _collection_row(self) -> QHBoxLayout:
         """The collection switcher and its New…/Rename…/Delete… menu."""
         self.collections = QComboBox()
-        self.collections.setAccessibleName("Collection")
+        describe_control(self.collections, "Collection", "The collection shown: each has its own library and chats")
         self.collections.setToolTip("Each collection has its own library and chats")
         self.collections.activated.connect(lambda row: self.collection_chosen.emit(self.collections.itemText(row)))
         manage = QToolButton(text="…")
-        manage.setAccessibleName("Manage collections")
+        describe_control(manage, "Manage collections", "New, rename or delete a collection")
         manage.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(manage)
         menu.addAction("New collection…", self.new_collection.emit)
@@ -165,12 +225,24 @@ class LibraryPanel(QWidget):
         return self.model.records[index.row()] if index.isValid() else None
 
     def _context_menu(self, position: QPoint) -> None:
-        record = self._record_at(self.view.indexAt(position))
-        if record is None or record.error_kind != "locked":
+        index = self.view.indexAt(position)
+        record = self._record_at(index if index.isValid() else self.view.currentIndex())  # or the Menu key's row
+        if record is None:
             return
         menu = QMenu(self)
-        menu.addAction("Unlock with password…", lambda: self.unlock.emit(record.path))
+        if record.error_kind == "locked":
+            menu.addAction("Unlock with password…", lambda: self.unlock.emit(record.path))
+        menu.addAction("Show in folder", lambda: show_in_folder(record.path))
         menu.exec(self.view.viewport().mapToGlobal(position))
+
+    def _problem_menu(self, position: QPoint) -> None:
+        item = self.problems.itemAt(position) or self.problems.currentItem()
+        if item is None:
+            return
+        path = str(item.data(Qt.ItemDataRole.UserRole))
+        menu = QMenu(self)
+        menu.addAction("Show in folder", lambda: show_in_folder(path))
+        menu.exec(self.problems.viewport().mapToGlobal(position))
 
     def _activated(self, index: QModelIndex) -> None:
         record = self._record_at(index)
@@ -192,5 +264,20 @@ class LibraryPanel(QWidget):
         """List the files the last run skipped or could not read, with reasons (no dialog storms)."""
         self.problems.clear()
         for issue in issues:
-            self.problems.addItem(f"{Path(issue.path).name}: {issue.reason}")
+            item = QListWidgetItem(f"{Path(issue.path).name}: {issue.reason}")
+            item.setData(Qt.ItemDataRole.UserRole, issue.path)
+            item.setToolTip(f"{issue.path}\nRight-click (or Menu key): Show in folder")
+            self.problems.addItem(item)
         self.problems.setVisible(bool(issues))
+
+
+def folder_url(path: str) -> QUrl:
+    """The folder holding `path` (an attachment: its mail's folder), as the desktop opens it."""
+    while (container := container_of(path)) is not None:
+        path = container
+    return QUrl.fromLocalFile(str(Path(path).parent))
+
+
+def show_in_folder(path: str) -> None:
+    """Open the folder holding `path` in the system's file manager."""
+    QDesktopServices.openUrl(folder_url(path))

@@ -100,6 +100,7 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
     _screenshot(app, window, out / "answer.png")
     if answer.cited:
         window.open_citation(len(answers) - 1, answer.cited[0])
+        _wait(app, lambda: not window.opening_source, 30, "the source to open")  # read off the GUI thread
         _screenshot(app, window, out / "source.png")
     window.close()
     app.processEvents()

@@ -35,6 +35,7 @@ def test_collections_chats_and_scope_in_the_window(qtbot: QtBot, tmp_path: Path)
     window = MainWindow(Engine(tmp_path / "lib", model="light"), settings)
     qtbot.addWidget(window)
     window.show()
+    qtbot.waitUntil(lambda: not window.listing, timeout=30_000)
     assert window.collection.name == "Default" and window.library.collections.currentText() == "Default"
     _index(qtbot, window, appliances)
     default_engine = window.engine
@@ -60,6 +61,7 @@ def test_collections_chats_and_scope_in_the_window(qtbot: QtBot, tmp_path: Path)
 
     # A second collection: its own library and an empty chat list; the first stays open.
     window.create_collection("Trips")
+    qtbot.waitUntil(lambda: not window.listing, timeout=30_000)  # the listing is read off the GUI thread
     assert window.collection.name == "Trips" and window.library.collections.currentText() == "Trips"
     assert window.engine is not default_engine and window.chat_list.ids() == []
     assert window.library.model.records == [] and window.scope_label.text().startswith("Ask about: whole collection")
@@ -67,6 +69,7 @@ def test_collections_chats_and_scope_in_the_window(qtbot: QtBot, tmp_path: Path)
     assert {Path(h.chunk.path).name for h in window.engine.search(DESCALE)} == {"travel-log.txt"}
 
     window.switch_collection("Default")
+    qtbot.waitUntil(lambda: not window.listing, timeout=30_000)
     assert window.engine is default_engine and window.chat_list.ids() == [chat.id]
     window.new_chat()
     assert window.chat.turns == [] and window.engine.conversation.turns == []

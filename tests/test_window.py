@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import logging
+import re
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import make_pdf
-from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QDropEvent, QTextCursor
+from PySide6.QtCore import QMimeData, QObject, QPoint, QSettings, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QDesktopServices, QDropEvent, QTextCursor
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
@@ -31,6 +35,7 @@ def _window(qtbot: QtBot, tmp_path: Path, warm_model: bool = False) -> MainWindo
     window = MainWindow(Engine(tmp_path / "lib", model="light"), settings, warm_model=warm_model)
     qtbot.addWidget(window)
     window.show()
+    qtbot.waitUntil(lambda: not window.listing, timeout=30_000)  # the first listing is read off the GUI thread
     return window
 
 
@@ -72,6 +77,10 @@ def _click_citation(qtbot: QtBot, window: MainWindow, turn: int, number: int) ->
 
 @pytest.fixture
 def docs(tmp_path: Path) -> Path:
+    return _docs(tmp_path)
+
+
+def _docs(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "recipes.md").write_text("# Bread\nKnead the dough for ten minutes, then let it rise for an hour.\n")
@@ -109,13 +118,140 @@ def test_dropping_a_folder_indexes_it_while_the_window_stays_responsive(
     assert len(ticks) >= 10 and max(gaps) < 1.0, "the event loop stalled while indexing"
     assert str(docs) in window.watcher.directories()  # changes on disk are picked up
 
+    # A failed file says why in place, and "Show in folder" opens the folder holding it.
+    model = window.library.model
+    row = next(i for i, r in enumerate(model.records) if r.path.endswith("broken.pdf"))
+    assert model.data(model.index(row, 1)).startswith("failed: ") and "damaged PDF" in model.data(model.index(row, 1))
+    opened = _OpenedUrls()
+    QDesktopServices.setUrlHandler("file", opened, "record")
+    try:
+        window.library.view.setCurrentIndex(model.index(row, 0))
+        QTimer.singleShot(200, lambda: _choose_menu_item("Show in folder"))
+        window.library.view.customContextMenuRequested.emit(QPoint(-1, -1))  # as the Menu key does
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert opened.urls == [QUrl.fromLocalFile(str(docs))]
 
-def test_ask_streams_cites_opens_the_source_exports_and_stops(qtbot: QtBot, tmp_path: Path, docs: Path) -> None:
+
+class _OpenedUrls(QObject):
+    """Stands in for the desktop: records the URLs Footnotes asks it to open."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[QUrl] = []
+
+    @Slot(QUrl)
+    def record(self, url: QUrl) -> None:
+        self.urls.append(url)
+
+
+def _choose_menu_item(text: str) -> None:
+    """Pick `text` in the open popup menu with the keyboard."""
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    menu = QApplication.activePopupWidget()
+    assert isinstance(menu, QMenu), "no menu is open"
+    menu.setActiveAction(next(a for a in menu.actions() if a.text() == text))
+    QTest.keyClick(menu, Qt.Key.Key_Return)
+
+
+def test_indexing_pauses_and_resumes_with_progress_counts_and_rate(qtbot: QtBot, tmp_path: Path, docs: Path) -> None:
     window = _window(qtbot, tmp_path)
     window.index_paths([docs])
-    qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
+    window.toggle_pause()  # held at its first progress report, before any file is written
+    job = window._index_job
+    assert window.index_paused and window.library.pause_button.text() == "Resume"
+    assert window.pause_action.isEnabled() and "Resume" in window.pause_action.text()
+    texts: list[str] = []
+    job.signals.progress.connect(lambda _state: texts.append(window.library.progress_label.text()))
+    qtbot.waitUntil(lambda: job.holding, timeout=120_000)
 
-    streamed: list[str] = []
+    def passages() -> int:
+        return sum(r.chunk_count for r in window.engine.catalogue())
+
+    held = passages()
+    qtbot.wait(1500)
+    assert passages() == held and job.holding and window.busy  # nothing is written while paused
+    window.toggle_pause()
+    assert not window.index_paused and window.library.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
+    assert passages() > held
+    assert sum(r.status == "indexed" for r in window.library.model.records) == 3
+    pace = re.compile(r"\d+ / \d+ files · \d+ passages · \d+ passages/s")
+    assert any(pace.search(text) for text in texts), texts
+    assert not window.library.pause_button.isVisible() and not window.pause_action.isEnabled()
+
+
+def test_cancelling_a_paused_run_ends_it(qtbot: QtBot, tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"note{n}.md").write_text(f"# Note {n}\nThe locker code is {n}{n}{n}.\n")
+    window = _window(qtbot, tmp_path)
+    window.index_paths([folder])
+    window.library.pause_button.click()
+    job = window._index_job
+    qtbot.waitUntil(lambda: job.holding, timeout=120_000)
+    window.library.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.busy, timeout=30_000)
+    assert window.status_label.text().startswith("Cancelled after indexing")
+
+
+def test_a_failed_job_says_why_and_an_unexpected_one_points_to_the_log(
+    qtbot: QtBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from app.logs import log_dir
+    from app.workers import failure_of
+
+    missing = tmp_path / "gone.pdf"
+    try:
+        missing.read_bytes()
+    except OSError as exc:
+        user = failure_of(exc)
+    assert not user.unexpected and str(missing) in user.message and "check the path" in user.message
+
+    window = _window(qtbot, tmp_path)
+    window.show_failure("Indexing stopped: ", user)
+    assert window.status_label.text() == f"Indexing stopped: {user.message}" and not window.log_button.isVisible()
+
+    window.engine.store.close()  # reading the library now fails with a programming error, not a user error
+    with caplog.at_level(logging.ERROR, logger="footnotes.gui"):
+        window.refresh_library()
+        qtbot.waitUntil(lambda: not window.listing, timeout=30_000)
+    expected = f"Something went wrong — the log is in {log_dir()}"
+    assert window.status_label.text() == f"The library could not be read: {expected}"
+    assert window.log_button.isVisible() and window.log_button.accessibleName() == "Open log folder"
+    assert any(record.exc_info for record in caplog.records)  # the traceback is logged
+
+
+@dataclass
+class Asked:
+    """One real answer in a window, shared by the tests of its behaviours (generating it is slow)."""
+
+    window: MainWindow
+    tmp: Path
+    answer: CitedAnswer
+    streamed_early: str
+    events: list[tuple[str, object]]
+
+
+def _wait(condition, timeout: float) -> None:
+    """Run the event loop until `condition()` (a module-scoped fixture has no qtbot)."""
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        assert time.perf_counter() < deadline, "timed out"
+        QTest.qWait(20)
+
+
+@pytest.fixture(scope="module")
+def asked(qapp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Asked]:
+    tmp = tmp_path_factory.mktemp("asked")
+    window = MainWindow(
+        Engine(tmp / "lib", model="light"), QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+    )
+    window.show()
+    window.index_paths([_docs(tmp)])
+    _wait(lambda: not window.busy, 600)
     events: list[tuple[str, object]] = []
 
     def on_evidence(evidence: list[Preview]) -> None:
@@ -126,19 +262,28 @@ def test_ask_streams_cites_opens_the_source_exports_and_stops(qtbot: QtBot, tmp_
     window.query.setText("How long is the warranty of the Zephyr-9 kettle?")
     window.ask()
     assert window.answering
-    qtbot.waitUntil(lambda: bool(window.chat.turns[-1].streamed) or not window.answering, timeout=300_000)
-    streamed.append(window.chat.turns[-1].streamed)  # text arrived before the answer was complete
-    qtbot.waitUntil(lambda: not window.answering, timeout=300_000)
+    _wait(lambda: bool(window.chat.turns[-1].streamed) or not window.answering, 300)
+    streamed_early = window.chat.turns[-1].streamed  # text arrived before the answer was complete
+    _wait(lambda: not window.answering, 300)
     answer = window.chat.turns[-1].answer
     assert answer is not None and answer.cited, window.chat.toPlainText()
-    assert streamed[0] and len(streamed[0]) <= len(window.chat.turns[-1].streamed)
+    yield Asked(window, tmp, answer, streamed_early, events)
+    window.close()
+
+
+def test_an_answer_streams_and_cites_its_sources(asked: Asked) -> None:
+    window = asked.window
+    assert asked.streamed_early and len(asked.streamed_early) <= len(window.chat.turns[-1].streamed)
     shown = window.chat.toPlainText()
     assert "seven" in shown.lower() or "7" in shown
     assert "kettle.pdf, p. 2" in shown
     assert window.meter.plan is not None and window.meter.plan.included
 
-    # Evidence first: the passages found (file, page, best sentence) were on screen before the model was
-    # asked, then the passages as the model reads them (compressed, numbered as cited), then the answer.
+
+def test_evidence_is_on_screen_before_the_first_token(asked: Asked) -> None:
+    # The passages found (file, page, best sentence) were on screen before the model was asked, then
+    # the passages as the model reads them (compressed, numbered as cited), then the answer.
+    window, events = asked.window, asked.events
     assert [kind for kind, _ in events] == ["evidence", "evidence", "token"]
     found = events[0][1][0]
     assert any(Path(item.chunk.path).name == "kettle.pdf" and item.chunk.page == 2 for item in found)
@@ -149,17 +294,28 @@ def test_ask_streams_cites_opens_the_source_exports_and_stops(qtbot: QtBot, tmp_
     assert kettle.sentence == KETTLE_FACT
     assert "kettle.pdf, p. 2" in shown_then and KETTLE_FACT in shown_then
 
+
+def test_clicking_a_citation_opens_its_page_highlighted(qtbot: QtBot, asked: Asked) -> None:
+    window, answer = asked.window, asked.answer
     number = next(n for n in answer.cited if Path(answer.sources[n].path).name == "kettle.pdf")
-    _click_citation(qtbot, window, 0, number)
+    with qtbot.waitSignal(window.source_shown, timeout=30_000):  # the page text is read off the GUI thread
+        _click_citation(qtbot, window, 0, number)
     chunk = answer.sources[number]
     assert window.viewer.current_page == 2 and window.viewer.stack.currentWidget() is window.viewer.page_area
     assert _skeleton(window.viewer.highlighted_text)[0] == _skeleton(chunk.text)[0]
-    window.grab().save(str(tmp_path / "answer.png"))
+    window.grab().save(str(asked.tmp / "answer.png"))
 
+
+def test_the_chat_exports_with_its_sources(asked: Asked) -> None:
     for suffix in (".md", ".html", ".pdf"):
-        path = export(window.chat.answers, tmp_path / f"chat{suffix}")
+        path = export(asked.window.chat.answers, asked.tmp / f"chat{suffix}")
         assert path.stat().st_size > 500
+    markdown = (asked.tmp / "chat.md").read_text()
+    assert "kettle.pdf" in markdown
 
+
+def test_stop_ends_an_answer_within_seconds(qtbot: QtBot, asked: Asked) -> None:
+    window = asked.window
     window.query.setText("Describe the Zephyr-9 kettle warranty in as much detail as you can.")
     window.ask()
     qtbot.waitUntil(lambda: len(window.chat.turns[-1].streamed) > 0, timeout=120_000)
@@ -184,7 +340,8 @@ def test_a_text_citation_highlights_its_exact_span(qtbot: QtBot, tmp_path: Path,
     answer = window.chat.turns[-1].answer
     number = next((n for n in answer.sources if Path(answer.sources[n].path).name == "recipes.md"), None)
     assert number is not None
-    window.open_citation(0, number)
+    with qtbot.waitSignal(window.source_shown, timeout=30_000):
+        window.open_citation(0, number)
     assert window.viewer.stack.currentWidget() is window.viewer.text_view
     evidence = answer.evidence_for(number)  # the supporting sentence, when a sentence cites it
     expected = evidence.text if evidence is not None else answer.sources[number].text
@@ -248,7 +405,8 @@ def test_an_empty_library_guides_to_the_sample_library(qtbot: QtBot, tmp_path: P
     assert window.query.placeholderText().startswith("Try: ")
 
     window.engine.store.remove_documents([r.path for r in window.engine.store.documents()])
-    window.refresh_library()
+    with qtbot.waitSignal(window.library_shown, timeout=30_000):  # the listing is read off the GUI thread
+        window.refresh_library()
     assert window.guide_shown and window.guide.isVisible() and button.isEnabled()  # emptied: the guide is back
 
 
@@ -262,7 +420,7 @@ def test_help_menu_opens_the_log_folder_and_tells_about_the_app(qtbot: QtBot, tm
     assert texts["About Footnotes"].isEnabled()
     assert window.log_folder_url() == QUrl.fromLocalFile(str(log_dir()))
     about = window.about_text()
-    assert "Footnotes" in about and str(window.engine.store.folder) in about and "light" in about
+    assert "Footnotes" in about and str(window.engine.folder) in about and "light" in about
 
 
 def test_closing_while_the_model_loads_neither_waits_nor_crashes(qtbot: QtBot, tmp_path: Path) -> None:

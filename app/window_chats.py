@@ -1,0 +1,203 @@
+"""The window's saved chats, the scope of questions (selected files), and collections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from app.chat_view import ChatTurn
+from app.chats import Chat, ChatStore
+from app.collections import Collection, CollectionError
+from app.engine import Engine
+from rag.citations import CitedAnswer
+from rag.scope import Scope
+
+if TYPE_CHECKING:
+    from app.window import MainWindow
+
+    _Base = MainWindow
+else:
+    _Base = object
+
+
+class ChatsMixin(_Base):
+    """Saved chats, the question's scope, and switching, creating, renaming and deleting collections."""
+
+    # -- saved chats ------------------------------------------------------------------------
+    def _remember(self, question: str, answer: CitedAnswer) -> None:
+        """Save the answered turn in the current chat (a new one for a first question), with the
+        scope it was asked in and the model that answered."""
+        chat = self.current_chat or Chat(model=self.engine.model)
+        chat.turns.append({"question": question, "answer": answer.to_dict()})
+        chat.scope, chat.model = self._asked_scope, self.engine.model
+        self.current_chat = self.chat_store.save(chat)
+        self.chat_list.refresh(chat.id)
+
+    def open_chat(self, chat_id: str) -> None:
+        """Show a saved chat and continue it: its turns, its scope."""
+        if self.answering:
+            self.status_label.setText("Wait for the answer to finish, or stop it, before opening another chat.")
+            return
+        try:
+            chat = self.chat_store.get(chat_id)
+        except (KeyError, OSError, ValueError):
+            self.status_label.setText("That chat could not be read; it may have been deleted.")
+            self.chat_list.refresh()
+            return
+        self.current_chat = chat
+        answers = chat.answers()
+        self.chat.show_turns([ChatTurn(t["question"], answer=a) for t, a in zip(chat.turns, answers, strict=True)])
+        self.engine.restore(chat.conversation_turns())
+        self.meter.show_plan(None)
+        self.meter_label.clear()
+        self.library.select_paths(chat.scope.files)
+        self.scope = chat.scope
+        self._show_scope()
+        self.chat_list.select(chat.id)
+
+    def rename_chat(self, chat_id: str, title: str) -> None:
+        """Give a saved chat another title."""
+        renamed = self.chat_store.rename(chat_id, title)
+        if self.current_chat is not None and self.current_chat.id == chat_id:
+            self.current_chat = renamed
+        self.chat_list.refresh(self.current_chat.id if self.current_chat else None)
+
+    def delete_chat(self, chat_id: str) -> None:
+        """Delete a saved chat; deleting the open one starts a new chat."""
+        self.chat_store.delete(chat_id)
+        if self.current_chat is not None and self.current_chat.id == chat_id:
+            self.new_chat()
+        self.chat_list.refresh(self.current_chat.id if self.current_chat else None)
+
+    def _ask_rename_chat(self, chat_id: str) -> None:
+        if not chat_id:
+            return
+        title, ok = QInputDialog.getText(self, "Rename chat", "Title:", text=self.chat_store.get(chat_id).title)
+        if ok and title.strip():
+            self.rename_chat(chat_id, title)
+
+    def _ask_delete_chat(self, chat_id: str) -> None:
+        if not chat_id:
+            return
+        title = self.chat_store.get(chat_id).title
+        answer = QMessageBox.question(self, "Delete chat", f"Delete the chat “{title}”?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_chat(chat_id)
+
+    # -- scope ------------------------------------------------------------------------------
+    def _scope_from_selection(self) -> None:
+        self.scope = Scope(files=tuple(self.library.selected_paths()))
+        self._show_scope()
+
+    def _show_scope(self) -> None:
+        files = len(self.scope.files)
+        self.scope_label.setText(
+            "Ask about: whole collection (select files in the library to ask about them only)"
+            if self.scope.whole
+            else f"Ask about: the {files} selected file{'s' if files != 1 else ''}"
+        )
+
+    # -- collections ------------------------------------------------------------------------
+    def _collection_of(self, library: Path) -> Collection:
+        """The registered collection of this library folder; an unregistered one keeps its chats inside it."""
+        found = next((c for c in self.collections.list() if c.library == library), None)
+        return found or Collection(library.name, library, library / "chats")
+
+    def _show_collections(self) -> None:
+        names = [c.name for c in self.collections.list()]
+        shown = names if self.collection.name in names else [self.collection.name, *names]
+        self.library.show_collections(shown, self.collection.name)
+
+    def switch_collection(self, name: str) -> None:
+        """Show another collection: its library, engine (opened once, then kept) and chats."""
+        if name == self.collection.name:
+            return
+        if self.busy or self.answering:
+            self.status_label.setText("Wait for indexing or the answer to finish before switching collections.")
+            self._show_collections()
+            return
+        try:
+            collection = self.collections.get(name)
+        except CollectionError as exc:
+            self.status_label.setText(f"{exc}.")
+            self._show_collections()
+            return
+        self.new_chat()
+        engine = self.engines.get(collection.library)
+        if engine is None:
+            engine = self.engines[collection.library] = Engine.from_settings(self.preferences, collection.library)
+        else:
+            engine.apply(self.preferences)
+        engine.share_models(self.engine)
+        self.engine, self.collection = engine, collection
+        self.chat_store = ChatStore(collection.chats)
+        self.chat_list.show_store(self.chat_store)
+        unwatched = self.watcher.directories() + self.watcher.files()
+        if unwatched:
+            self.watcher.removePaths(unwatched)
+        self.library.show_problems([])
+        self.refresh_library()
+        self._scope_from_selection()
+        self._show_collections()
+        self._show_model_state()
+        self.status_label.setText(f"Collection: {collection.name}")
+
+    def create_collection(self, name: str) -> None:
+        """Create a collection and switch to it."""
+        try:
+            created = self.collections.create(name)
+        except CollectionError as exc:
+            self.status_label.setText(f"{exc}.")
+            return
+        self._show_collections()
+        self.switch_collection(created.name)
+
+    def rename_collection(self, new: str) -> None:
+        """Rename the current collection."""
+        try:
+            self.collection = self.collections.rename(self.collection.name, new)
+        except CollectionError as exc:
+            self.status_label.setText(f"{exc}.")
+        self._show_collections()
+
+    def delete_collection(self, name: str) -> None:
+        """Delete a collection, its index and its chats (the current one: after switching to another)."""
+        try:
+            doomed = self.collections.get(name)
+            if doomed == self.collection:
+                others = [c for c in self.collections.list() if c != doomed]
+                if not others:
+                    raise CollectionError(f"'{doomed.name}' is the only collection; create another before deleting it")
+                self.switch_collection(others[0].name)
+                if self.collection == doomed:
+                    return  # busy: the switch said why
+            engine = self.engines.pop(doomed.library, None)
+            if engine is not None:
+                engine.close()
+            self.collections.delete(doomed.name)
+        except CollectionError as exc:
+            self.status_label.setText(f"{exc}.")
+            return
+        self._show_collections()
+        self.status_label.setText(f"Deleted the collection {doomed.name}.")
+
+    def _ask_new_collection(self) -> None:
+        name, ok = QInputDialog.getText(self, "New collection", "Name (for example Thesis or Taxes):")
+        if ok and name.strip():
+            self.create_collection(name)
+
+    def _ask_rename_collection(self) -> None:
+        name, ok = QInputDialog.getText(self, "Rename collection", "New name:", text=self.collection.name)
+        if ok and name.strip():
+            self.rename_collection(name)
+
+    def _ask_delete_collection(self) -> None:
+        answer = QMessageBox.question(
+            self,
+            "Delete collection",
+            f"Delete the collection “{self.collection.name}” with its index and chats? Your files are not touched.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete_collection(self.collection.name)

@@ -1,0 +1,254 @@
+"""The window's library side: adding files, indexing them with progress, pause and cancel, and
+showing the library, all read off the GUI thread (the store may wait for the indexer's writer)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
+
+from app.workers import Failure, IndexJob, IndexResult, Job, Listing, read_listing
+from indexer.indexer import IndexProgress
+
+if TYPE_CHECKING:
+    from app.window import MainWindow
+
+    _Base = MainWindow
+else:
+    _Base = object
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "assets" / "sample"
+SAMPLE_QUESTION = "How often should I descale the Aurora 3?"
+
+
+@dataclass
+class IndexPace:
+    """How fast a run goes and how long it has left, from its progress and the time it was not paused."""
+
+    started: float
+    paused_at: float | None = None
+    paused_for: float = 0.0
+
+    def pause(self, now: float) -> None:
+        """The run is held from `now`."""
+        self.paused_at = self.paused_at or now
+
+    def resume(self, now: float) -> None:
+        """The run goes on from `now`; the held time does not count."""
+        if self.paused_at is not None:
+            self.paused_for += now - self.paused_at
+            self.paused_at = None
+
+    def describe(self, state: IndexProgress, now: float) -> str:
+        """``3 / 10 files · 240 passages · 80 passages/s · about 12 s left``."""
+        working = max((self.paused_at or now) - self.started - self.paused_for, 1e-6)
+        parts = [f"{state.files_done} / {state.files_total} files", f"{state.chunks_embedded} passages"]
+        if state.chunks_embedded:
+            parts.append(f"{state.chunks_embedded / working:.0f} passages/s")
+        if state.files_done and state.files_total > state.files_done:
+            left = working / state.files_done * (state.files_total - state.files_done)
+            parts.append(f"about {left:.0f} s left")
+        return " · ".join(parts)
+
+
+class IndexingMixin(_Base):
+    """Adding files, indexing them (progress, pause/resume, cancel) and listing the library."""
+
+    def _choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add files to the library")
+        if files:
+            self.index_paths([Path(f) for f in files])
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library")
+        if folder:
+            self.index_paths([Path(folder)])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.index_paths(paths)
+
+    @property
+    def busy(self) -> bool:
+        """True while an indexing job runs."""
+        return self._index_job is not None
+
+    @property
+    def index_paused(self) -> bool:
+        """True while the indexing run is held by *Pause*."""
+        return self._index_job is not None and self._index_job.paused
+
+    def unlock_document(self, path: str) -> None:
+        """Ask for a locked PDF's password and index it; the password lives only in this request."""
+        password, ok = QInputDialog.getText(
+            self, "Unlock PDF", f"Password for {Path(path).name}:", QLineEdit.EchoMode.Password
+        )
+        if ok and password:
+            self.index_paths([Path(path)], passwords={path: password})
+
+    def index_paths(self, paths: list[Path], force: bool = False, passwords: dict[str, str] | None = None) -> None:
+        """Index files and folders (none: refresh the library) in the background, showing progress."""
+        if self.busy:
+            self.status_label.setText("Indexing is already running; try again when it has finished.")
+            return
+        job = IndexJob(self.engine, paths, force=force, passwords=passwords)
+        job.signals.progress.connect(self._on_index_progress)
+        job.signals.paused.connect(self._on_index_paused)
+        job.signals.done.connect(self._on_indexed)
+        job.signals.failed.connect(self._on_index_failed)
+        self._index_job = job
+        self._pace = IndexPace(time.perf_counter())
+        self._files_shown = 0
+        self.guide.set_indexing(True)
+        self.status_label.setText("Preparing to index (loading the embedding model)…")
+        self.library.show_progress("Preparing to index (loading the embedding model)…", 0, 0)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.pause_button.show()
+        self.cancel_button.show()
+        self.pause_action.setEnabled(True)
+        job.start()
+
+    def try_sample(self) -> None:
+        """Index the bundled sample library (three small files) so there is something to ask about."""
+        if not self.busy:
+            self._indexing_sample = True
+        self.index_paths([SAMPLE_DIR])
+
+    def cancel_indexing(self) -> None:
+        """Stop after the current batch (also while paused); finished files stay indexed."""
+        if self._index_job is not None:
+            self._index_job.cancel.set()
+            self.status_label.setText("Cancelling… finished files are kept.")
+
+    def toggle_pause(self) -> None:
+        """Pause the indexing run at its next batch, or resume a paused one."""
+        job = self._index_job
+        if job is None:
+            return
+        if job.paused:
+            job.resume()
+        else:
+            job.pause()
+
+    def _on_index_paused(self, paused: bool) -> None:
+        now = time.perf_counter()
+        self._pace.pause(now) if paused else self._pace.resume(now)
+        self.library.set_paused(paused)
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_action.setText("&Resume indexing" if paused else "&Pause indexing")
+        if paused:
+            self.status_label.setText("Indexing paused (the current batch finishes first); press Resume to go on.")
+
+    def _on_index_progress(self, state: IndexProgress) -> None:
+        if state.files_done != self._files_shown:
+            self._files_shown = state.files_done
+            self.refresh_library(watch=False)  # files appear as they finish
+        self.progress.setRange(0, max(state.files_total, 1))
+        self.progress.setValue(state.files_done)
+        self.progress.setFormat(f"{state.files_done} / {state.files_total} files")
+        pace = self._pace.describe(state, time.perf_counter())
+        current = Path(state.current_file).name if state.current_file else ""
+        held = "Paused · " if self.index_paused else ""
+        self.library.show_progress(f"{held}{current}\n{pace}", state.files_done, max(state.files_total, 1))
+        self.status_label.setText(f"{held}Indexing {current} · {pace}")
+
+    def _on_indexed(self, result: IndexResult) -> None:
+        report = result.report
+        done = len(report.indexed) + len(report.reused)
+        problems = report.failed + report.skipped
+        verb = "Cancelled after indexing" if report.cancelled else "Indexed"
+        self.status_label.setText(
+            f"{verb} {done} file(s), {report.chunks_embedded} passages in {report.seconds:.0f} s"
+            + (f"; {len(problems)} skipped or failed (listed under the library)" if problems else "")
+        )
+        sample = self._indexing_sample
+        self._end_indexing()
+        self.library.show_problems(problems)
+        self._show_listing(result.listing)
+        if sample and done:
+            self.query.setPlaceholderText(f"Try: {SAMPLE_QUESTION}")
+            self.query.setFocus()
+
+    def _on_index_failed(self, failure: Failure) -> None:
+        self._end_indexing()
+        self.show_failure("Indexing stopped: ", failure)
+        self.refresh_library()
+
+    def _end_indexing(self) -> None:
+        self._index_job = None
+        self._listing_job = None  # a listing asked for during the run is older than the run's own
+        self._indexing_sample = False
+        self.progress.hide()
+        self.pause_button.hide()
+        self.cancel_button.hide()
+        self.pause_button.setText("Pause")
+        self.pause_action.setText("&Pause indexing")
+        self.pause_action.setEnabled(False)
+        self.library.end_progress()
+        self.guide.set_indexing(False)
+
+    @property
+    def guide_shown(self) -> bool:
+        """True while the first-run guide stands in for the conversation (an empty library)."""
+        return self.centre_stack.currentWidget() is self.guide
+
+    @property
+    def listing(self) -> bool:
+        """True while the library's listing is being read (see `refresh_library`)."""
+        return self._listing_job is not None
+
+    def refresh_library(self, watch: bool = True) -> None:
+        """Reload the document list (read on a worker; `library_shown` says when it is on screen) and,
+        with `watch`, watch the indexed folders for changes."""
+        engine = self.engine
+        job = Job(lambda _report, _cancel: read_listing(engine))
+        job.signals.done.connect(lambda listing: self._on_listing(job, engine, listing, watch))
+        job.signals.failed.connect(lambda failure: self._on_listing_failed(job, failure))
+        self._listing_job = job  # a newer listing supersedes an older one still on its way
+        job.start()
+
+    def _on_listing(self, job: Job, engine: object, listing: Listing, watch: bool) -> None:
+        if job is not self._listing_job or engine is not self.engine:  # superseded, or another collection
+            return
+        self._listing_job = None
+        self._show_listing(listing, watch)
+
+    def _on_listing_failed(self, job: Job, failure: Failure) -> None:
+        if job is self._listing_job:
+            self._listing_job = None
+            self.show_failure("The library could not be read: ", failure)
+
+    def _show_listing(self, listing: Listing, watch: bool = True) -> None:
+        """Show the catalogue in the library pane, and the first-run guide while nothing is indexed."""
+        self.library.show_records(listing.records)
+        self.library.select_paths(self.scope.files)  # the rows are new: keep what the question is about
+        has_documents = any(r.status == "indexed" for r in listing.records)
+        self.centre_stack.setCurrentWidget(self.chat if has_documents else self.guide)
+        if watch:
+            roots = [str(r) for r in listing.roots if r.exists()]
+            watched = set(self.watcher.directories() + self.watcher.files())
+            new = [r for r in roots if r not in watched]
+            if new:
+                self.watcher.addPaths(new)
+        self.library_shown.emit()
+
+    def _schedule_refresh(self, _path: str) -> None:
+        self._refresh_timer.start()
+
+    def _refresh_from_disk(self) -> None:
+        """Re-index the library's folders after they changed on disk (debounced), unless busy."""
+        if self.busy:
+            self._refresh_timer.start()
+        else:
+            self.index_paths([])
