@@ -138,8 +138,10 @@ class ChatsMixin(_Base):
         if unwatched:
             self.watcher.removePaths(unwatched)
         self.library.show_problems([])
+        self.library.show_records([])  # not the old collection's files while the new listing is read
+        self.scope = Scope()  # a question in another collection is about all of it
+        self._show_scope()
         self.refresh_library()
-        self._scope_from_selection()
         self._show_collections()
         self._show_model_state()
         self.status_label.setText(f"Collection: {collection.name}")
