@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from indexer.attachments import display_name
 from indexer.scan import FileIssue
 from indexer.store import DocumentRecord
+from indexer.types import IssueKind
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -58,10 +59,10 @@ class LibraryModel(QAbstractTableModel):
         record = self.records[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             name = display_name(record.path)  # an attachment: "invoice.eml › report.pdf"
-            status = "locked" if record.error_kind == "locked" else record.status
+            status = "locked" if record.error_kind == IssueKind.LOCKED else record.status
             return (name, status, str(record.page_count or ""), str(record.chunk_count or ""))[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            hint = "\nDouble-click to unlock it with its password." if record.error_kind == "locked" else ""
+            hint = "\nDouble-click to unlock it with its password." if record.error_kind == IssueKind.LOCKED else ""
             return f"{record.path}\n{record.error}{hint}" if record.error else record.path
         if role == Qt.ItemDataRole.ForegroundRole and record.status == "failed":
             return QColor("#b3261e")
@@ -166,7 +167,7 @@ class LibraryPanel(QWidget):
 
     def _context_menu(self, position: QPoint) -> None:
         record = self._record_at(self.view.indexAt(position))
-        if record is None or record.error_kind != "locked":
+        if record is None or record.error_kind != IssueKind.LOCKED:
             return
         menu = QMenu(self)
         menu.addAction("Unlock with password…", lambda: self.unlock.emit(record.path))
@@ -174,7 +175,7 @@ class LibraryPanel(QWidget):
 
     def _activated(self, index: QModelIndex) -> None:
         record = self._record_at(index)
-        if record is not None and record.error_kind == "locked":
+        if record is not None and record.error_kind == IssueKind.LOCKED:
             self.unlock.emit(record.path)
 
     def show_records(self, records: list[DocumentRecord]) -> None:
