@@ -27,7 +27,7 @@ from indexer.indexer import Indexer, IndexProgress, IndexReport
 from indexer.library import default_library_dir
 from indexer.scan import FileIssue, ScanSettings
 from indexer.store import CATALOGUE, Store
-from indexer.types import Hit
+from indexer.types import Hit, IssueKind
 from rag.retriever import RetrievalSettings, Retriever
 from rag.scope import Scope
 
@@ -208,9 +208,9 @@ def _print_issues(title: str, issues: list[FileIssue]) -> None:
     if not issues:
         return
     print(f"{title} {len(issues)}:")
-    unsupported = Counter(i.reason for i in issues if i.kind == "unsupported")
+    unsupported = Counter(i.reason for i in issues if i.kind == IssueKind.UNSUPPORTED)
     for issue in issues:
-        if issue.kind != "unsupported":
+        if issue.kind != IssueKind.UNSUPPORTED:
             print(f"  {issue.path}: {issue.reason}")
     for reason, count in unsupported.most_common():
         print(f"  {count} file(s): {reason}")
@@ -232,7 +232,7 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     if report.indexed or report.reused or report.unchanged:
         return 0
     issue = next(iter(report.failed + report.skipped), None)
-    if issue is not None and issue.kind == "locked":
+    if issue is not None and issue.kind == IssueKind.LOCKED:
         raise Locked(f"{issue.reason}; run footnotes unlock {path.name} again with the right password")
     reason = issue.reason if issue else "nothing was indexed"
     raise FileProblem(f"{path.name}: {reason}; check the file")

@@ -11,10 +11,12 @@ import errno
 import re
 from types import TracebackType
 
+from app.collections import CollectionError
 from indexer.embedder import EmbedderError
 from indexer.loaders.errors import LoadError
 from indexer.store import StoreError
 from llm.bundled import BundledModelError
+from llm.openai_backend import ServerError
 from rag.context import ContextOverflow
 
 GENERIC = 1
@@ -83,9 +85,29 @@ class Interrupted(CliError):
     exit_code = INTERRUPTED
 
 
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    CliError,  # the CLI's own: a bad option, no library, no model, a locked file, Ctrl+C...
+    StoreError,  # the library: cannot be opened, newer schema, other embedder, disk full or read-only
+    CollectionError,  # a collection that cannot be created, found, renamed or deleted
+    BundledModelError,  # the bundled model's packages are missing or damaged
+    ServerError,  # a model server refused, unreachable, or rejecting a request
+    EmbedderError,  # the embedding model cannot be loaded
+    ContextOverflow,  # the question and the answer reserve do not fit the model's window
+    LoadError,  # a file that cannot be read (corrupt, locked, no text...)
+    OSError,  # a path that does not exist or cannot be read; a full disk
+    ValueError,  # bad input our code refused (an unknown backend, a bad budget): see `is_user_error`
+)
+"""The exception types a user can act on, for ``except USER_ERRORS as exc: show(describe(exc))`` in the
+CLI, the window and the MCP server. A ValueError raised outside our packages is a bug: where a traceback
+must not be lost, refine with `is_user_error`."""
+
+_ALWAYS_USER = tuple(t for t in USER_ERRORS if t is not ValueError)
+"""User-error types whatever raised them (ServerError is a ValueError that always is one)."""
+
 EXIT_CODES: dict[type[BaseException], int] = {
     CliError: GENERIC,
     ValueError: USAGE,
+    CollectionError: USAGE,
     BundledModelError: MODEL,
     ContextOverflow: CONTEXT,
     LoadError: FILE,
@@ -93,10 +115,8 @@ EXIT_CODES: dict[type[BaseException], int] = {
     StoreError: STORE,
     EmbedderError: EMBEDDER,
 }
-"""Exit code of each user-error type (CliError subclasses carry their own `exit_code`)."""
-
-USER_ERRORS: tuple[type[BaseException], ...] = tuple(EXIT_CODES)
-"""The exception types the CLI reports in one line; `is_user_error` refines ValueError."""
+"""Exit code of each user-error type (CliError subclasses carry their own `exit_code`; a ServerError
+exits as the ValueError it is)."""
 
 _HINTS: dict[type[BaseException], str] = {
     ValueError: "see footnotes --help",
@@ -109,11 +129,9 @@ _HINTS: dict[type[BaseException], str] = {
 
 def is_user_error(exc: BaseException) -> bool:
     """True when `exc` is reported in one line: a user-error type, and a ValueError only when our code raised it."""
-    if not isinstance(exc, USER_ERRORS):
-        return False
-    if isinstance(exc, ValueError) and not isinstance(exc, CliError):
-        return _raised_in_our_code(exc.__traceback__)
-    return True
+    if isinstance(exc, _ALWAYS_USER):
+        return True
+    return isinstance(exc, ValueError) and _raised_in_our_code(exc.__traceback__)
 
 
 def exit_code(exc: BaseException) -> int:

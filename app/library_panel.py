@@ -25,6 +25,7 @@ from app.a11y import describe_control
 from indexer.attachments import container_of, display_name
 from indexer.scan import FileIssue
 from indexer.store import DocumentRecord
+from indexer.types import IssueKind
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -61,12 +62,12 @@ class LibraryModel(QAbstractTableModel):
         record = self.records[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             name = display_name(record.path)  # an attachment: "invoice.eml › report.pdf"
-            status = "locked" if record.error_kind == "locked" else record.status
-            if record.status == "failed" and record.error and record.error_kind != "locked":
+            status = "locked" if record.error_kind == IssueKind.LOCKED else record.status
+            if record.status == "failed" and record.error and record.error_kind != IssueKind.LOCKED:
                 status = f"failed: {record.error}"  # the reason in place, not only on hover
             return (name, status, str(record.page_count or ""), str(record.chunk_count or ""))[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            hint = "\nDouble-click to unlock it with its password." if record.error_kind == "locked" else ""
+            hint = "\nDouble-click to unlock it with its password." if record.error_kind == IssueKind.LOCKED else ""
             return f"{record.path}\n{record.error}{hint}" if record.error else record.path
         if role == Qt.ItemDataRole.ForegroundRole and record.status == "failed":
             return QColor("#b3261e")
@@ -230,7 +231,7 @@ class LibraryPanel(QWidget):
         if record is None:
             return
         menu = QMenu(self)
-        if record.error_kind == "locked":
+        if record.error_kind == IssueKind.LOCKED:
             menu.addAction("Unlock with password…", lambda: self.unlock.emit(record.path))
         menu.addAction("Show in folder", lambda: show_in_folder(record.path))
         menu.exec(self.view.viewport().mapToGlobal(position))
@@ -246,7 +247,7 @@ class LibraryPanel(QWidget):
 
     def _activated(self, index: QModelIndex) -> None:
         record = self._record_at(index)
-        if record is not None and record.error_kind == "locked":
+        if record is not None and record.error_kind == IssueKind.LOCKED:
             self.unlock.emit(record.path)
 
     def show_records(self, records: list[DocumentRecord]) -> None:

@@ -62,13 +62,6 @@ SONAME_PACKAGES = {
     "libasound.so.2": "libasound2",
 }
 
-# What a desktop session needs for the window (xcb), installed by `make run` when missing.
-DESKTOP_PACKAGES = (
-    "libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-image0", "libxcb-render-util0",
-    "libxcb-randr0", "libxcb-shape0", "libxcb-xinerama0", "libxcb-xkb1", "libxkbcommon-x11-0",
-    "libxkbcommon0", "libegl1", "libgl1", "libfontconfig1", "libdbus-1-3", "libglib2.0-0", "libnss3",
-)  # fmt: skip
-
 
 def qt_dir() -> Path:
     """The Qt folder inside the installed PySide6."""

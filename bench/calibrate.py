@@ -1,4 +1,4 @@
-"""Calibrate the citation check (rag/citations.py) on labelled sentences built from the Debian FAQ.
+"""Calibrate the citation check (rag/citations/) on labelled sentences built from the Debian FAQ.
 
 For a sample of ../shared/eval/debian-faq/questions.jsonl, the passages a model would get are the
 gold passage (the chunk of the gold page that holds most of the gold answer) and the three chunks of

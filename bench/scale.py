@@ -82,6 +82,25 @@ def percentiles(samples: list[float]) -> str:
     return f"{np.percentile(samples, 50) * 1000:7.1f} / {np.percentile(samples, 95) * 1000:7.1f}"
 
 
+def time_queries(
+    store: Store, retriever: Retriever, query_texts: list[str], queries: np.ndarray
+) -> tuple[list[float], list[float], list[float], list[list[int]]]:
+    """Seconds of each dense, keyword and hybrid search, and the ids each dense search found."""
+    dense, keyword, hybrid, found = [], [], [], []
+    for text, vector in zip(query_texts, queries, strict=True):
+        began = time.perf_counter()
+        hits = store.search_dense(vector, 10)
+        dense.append(time.perf_counter() - began)
+        found.append([h.chunk.id for h in hits])
+        began = time.perf_counter()
+        store.search_keyword(" ".join(text.split()[:12]), 30)
+        keyword.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        retriever.retrieve(text)
+        hybrid.append(time.perf_counter() - began)
+    return dense, keyword, hybrid, found
+
+
 def main() -> None:
     """Build each store, measure it, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -129,18 +148,7 @@ def main() -> None:
                 memory = rss_mb() - before
                 disk = sum(f.stat().st_size for f in folder.iterdir()) / 1048576
                 retriever = Retriever(store, embed_known, RetrievalSettings(top_k=5))
-                dense, keyword, hybrid, found = [], [], [], []
-                for text, vector in zip(query_texts, queries, strict=True):
-                    began = time.perf_counter()
-                    hits = store.search_dense(vector, 10)
-                    dense.append(time.perf_counter() - began)
-                    found.append([h.chunk.id for h in hits])
-                    began = time.perf_counter()
-                    store.search_keyword(" ".join(text.split()[:12]), 30)
-                    keyword.append(time.perf_counter() - began)
-                    began = time.perf_counter()
-                    retriever.retrieve(text)
-                    hybrid.append(time.perf_counter() - began)
+                dense, keyword, hybrid, found = time_queries(store, retriever, query_texts, queries)
                 if kind == "flat":
                     exact, recall = found, "1.000"
                 else:

@@ -24,7 +24,7 @@ from indexer.pagekind import PAGEKIND_VERSION, classify_chunks
 from indexer.sandbox import SandboxedLoader, SandboxSettings
 from indexer.scan import FileIssue, ScanSettings, content_hash, scan
 from indexer.store import FileFacts, Store
-from indexer.types import Chunk, Document, Page
+from indexer.types import Chunk, Document, IssueKind, Page
 
 EMBED_BATCH = 32
 SAVE_EVERY_SECONDS = 60.0
@@ -38,7 +38,6 @@ class IndexProgress:
     files_done: int = 0
     chunks_embedded: int = 0
     current_file: str = ""
-    issues: list[FileIssue] = field(default_factory=list)
 
 
 @dataclass
@@ -120,7 +119,9 @@ class _FileReader:
             stat = path.stat()
             facts = FileFacts(str(path), content_hash(path), stat.st_size, stat.st_mtime)
         except OSError as exc:
-            return _Failed(None, FileIssue(str(path), "unreadable", f"cannot read the file: {exc.strerror or exc}"))
+            return _Failed(
+                None, FileIssue(str(path), IssueKind.UNREADABLE, f"cannot read the file: {exc.strerror or exc}")
+            )
         known = None if self.force else self._known(facts)
         if isinstance(known, _Unchanged):
             return self._with_attachments(known, facts.path, self._reclassified_attachments(facts.path))
@@ -149,7 +150,7 @@ class _FileReader:
         """A loaded document's chunks, or a failure when it has no text."""
         chunks = self.chunker.chunk_pages(0, document.pages)
         if not chunks:
-            return _Failed(facts, FileIssue(facts.path, "no-text", "no text could be extracted"))
+            return _Failed(facts, FileIssue(facts.path, IssueKind.NO_TEXT, "no text could be extracted"))
         return _Loaded(facts, document.extractor, document.pages, with_kinds(document.pages, chunks))
 
     def _attachments(self, facts: FileFacts, document: Document) -> list[object]:
@@ -204,6 +205,22 @@ def with_kinds(pages: list[Page], chunks: list[Chunk]) -> list[Chunk]:
 ProgressCallback = Callable[[IndexProgress], None]
 
 
+@dataclass
+class _Run:
+    """What one run's writer stage shares: the report it fills, where it stands, whom it tells, and
+    whether to stop."""
+
+    report: IndexReport
+    state: IndexProgress
+    progress: ProgressCallback | None
+    cancel: threading.Event
+
+    def tell(self) -> None:
+        """Send the progress snapshot, when someone listens."""
+        if self.progress:
+            self.progress(self.state)
+
+
 def _on_disk(path: str, found: set[str]) -> bool:
     """True for a file on disk, and for an attachment whose file (`indexer.attachments.source_file`) is
     found or on disk."""
@@ -244,53 +261,59 @@ class Indexer:
         scanned folder are removed. `passwords` maps a locked PDF's path to its password, used for
         this run only and never stored."""
         started = time.perf_counter()
-        cancel = cancel or threading.Event()
         roots = [Path(p).expanduser().absolute() for p in paths] if paths else self.store.roots()
         found = scan(roots, self.scanning)
-        report = IndexReport(skipped=list(found.skipped), missing=[str(p) for p in found.missing])
+        run = _Run(
+            IndexReport(skipped=list(found.skipped), missing=[str(p) for p in found.missing]),
+            IndexProgress(files_total=len(found.files)),
+            progress,
+            cancel or threading.Event(),
+        )
         self.store.add_roots([r for r in roots if r.exists()])
-        report.removed = self._remove_vanished(roots, {str(f) for f in found.files})
-        state = IndexProgress(files_total=len(found.files), issues=list(found.skipped))
+        run.report.removed = self._remove_vanished(roots, {str(f) for f in found.files})
         self.store.vectors()  # load or rebuild once, so each write updates it in place
+        self._read_and_write(found.files, self._file_reader(force, passwords or {}), run)
+        run.report.cancelled = run.cancel.is_set()
+        run.report.seconds = time.perf_counter() - started
+        return run.report
 
+    def _file_reader(self, force: bool, passwords: dict[str, str]) -> _FileReader:
+        """The reader stage's worker for this run: its own chunker and sandboxed loader."""
+        chunker = Chunker(self.embedder.token_spans_factory(), self.chunking)
+        return _FileReader(self.store, chunker, SandboxedLoader(self.sandboxing), force, passwords)
+
+    def _read_and_write(self, files: list[Path], file_reader: _FileReader, run: _Run) -> None:
+        """The two-stage pipeline: a reader thread prepares the files while this thread writes each one;
+        the vector index is saved now and then, and at the end however the run ends."""
         work: queue.Queue[object] = queue.Queue(maxsize=2)
         stop = threading.Event()
-        file_reader = _FileReader(
-            self.store,
-            Chunker(self.embedder.token_spans_factory(), self.chunking),
-            SandboxedLoader(self.sandboxing),
-            force,
-            passwords or {},
-        )
         reader = threading.Thread(
-            target=self._read,
-            args=(found.files, work, cancel, stop, file_reader),
-            daemon=True,
-            name="footnotes-reader",
+            target=self._read, args=(files, work, run.cancel, stop, file_reader), daemon=True, name="footnotes-reader"
         )
         reader.start()
-        last_save = time.perf_counter()
         try:
-            while (item := work.get()) is not _DONE:
-                self._handle(item, report, state, progress, cancel)
-                if not cancel.is_set():
-                    state.files_done += 1
-                    if progress:
-                        progress(state)
-                if time.perf_counter() - last_save > SAVE_EVERY_SECONDS:
-                    self.store.save_vectors()
-                    last_save = time.perf_counter()
+            self._write_all(work, run)
         finally:
             stop.set()  # the reader stops too if we leave early
-            while reader.is_alive():
+            while reader.is_alive():  # unblock its put() until it has seen the stop
                 try:
                     work.get(timeout=0.1)
                 except queue.Empty:
                     pass
             self.store.save_vectors()
-        report.cancelled = cancel.is_set()
-        report.seconds = time.perf_counter() - started
-        return report
+
+    def _write_all(self, work: queue.Queue[object], run: _Run) -> None:
+        """Writer stage: handle each prepared file until the reader is done, saving the vectors now and
+        then so a kill loses at most SAVE_EVERY_SECONDS of the cache (the catalogue loses nothing)."""
+        last_save = time.perf_counter()
+        while (item := work.get()) is not _DONE:
+            self._handle(item, run)
+            if not run.cancel.is_set():
+                run.state.files_done += 1
+                run.tell()
+            if time.perf_counter() - last_save > SAVE_EVERY_SECONDS:
+                self.store.save_vectors()
+                last_save = time.perf_counter()
 
     def _remove_vanished(self, roots: list[Path], found: set[str]) -> list[str]:
         """Drop catalogue entries under the roots whose files no longer exist."""
@@ -323,69 +346,68 @@ class Indexer:
             reader.loader.close()
             work.put(_DONE)
 
-    def _handle(
-        self,
-        item: object,
-        report: IndexReport,
-        state: IndexProgress,
-        progress: ProgressCallback | None,
-        cancel: threading.Event,
-    ) -> None:
-        """Writer stage: embed and store one prepared file (with its attachments, the file last)."""
+    def _handle(self, item: object, run: _Run) -> None:
+        """Embed and store one prepared file (with its attachments, the file last)."""
         if isinstance(item, _WithAttachments):
-            self.store.remove_documents(item.stale)
-            report.removed += item.stale
-            for attachment in [*item.attachments, item.item]:
-                if cancel.is_set():
-                    return
-                self._handle(attachment, report, state, progress, cancel)
+            self._write_with_attachments(item, run)
         elif isinstance(item, _Unchanged):
-            report.unchanged.append(item.path)
-            if item.kinds is not None:
-                self.store.set_chunk_kinds(item.doc_id, item.kinds, PAGEKIND_VERSION)
-                report.reclassified.append(item.path)
+            self._keep_unchanged(item, run.report)
         elif isinstance(item, _Failed):
             if item.facts is not None:
                 self.store.record_failure(item.facts, item.issue.reason, item.issue.kind)
-            report.failed.append(item.issue)
-            state.issues.append(item.issue)
+            run.report.failed.append(item.issue)
         elif isinstance(item, _Reuse):
-            state.current_file = item.facts.path
-            chunks, vectors = self.store.document_chunks(item.source_id)
-            pages = self.store.pages(item.source_id)
-            chunks = with_kinds(pages, chunks)
-            self.store.write_document(item.facts, item.extractor, pages, chunks, vectors, PAGEKIND_VERSION)
-            report.reused.append(item.facts.path)
+            self._write_reused(item, run)
         elif isinstance(item, _Loaded):
-            state.current_file = item.facts.path
-            if progress:
-                progress(state)
-            vectors = self._embed(item.chunks, report, state, progress, cancel)
-            if vectors is None:
-                return
-            self.store.write_document(item.facts, item.extractor, item.pages, item.chunks, vectors, PAGEKIND_VERSION)
-            report.indexed.append(item.facts.path)
-            report.pages += len(item.pages)
+            self._write_loaded(item, run)
 
-    def _embed(
-        self,
-        chunks: list[Chunk],
-        report: IndexReport,
-        state: IndexProgress,
-        progress: ProgressCallback | None,
-        cancel: threading.Event,
-    ) -> np.ndarray | None:
+    def _write_with_attachments(self, item: _WithAttachments, run: _Run) -> None:
+        """Remove the attachments the file no longer carries, then write the others, the file last."""
+        self.store.remove_documents(item.stale)
+        run.report.removed += item.stale
+        for part in [*item.attachments, item.item]:
+            if run.cancel.is_set():
+                return
+            self._handle(part, run)
+
+    def _keep_unchanged(self, item: _Unchanged, report: IndexReport) -> None:
+        """An unchanged file stays; only its chunks' kinds are set anew when the page-kind rules changed."""
+        report.unchanged.append(item.path)
+        if item.kinds is not None:
+            self.store.set_chunk_kinds(item.doc_id, item.kinds, PAGEKIND_VERSION)
+            report.reclassified.append(item.path)
+
+    def _write_reused(self, item: _Reuse, run: _Run) -> None:
+        """Store a copy of an indexed twin's pages, chunks and vectors under this file's path."""
+        run.state.current_file = item.facts.path
+        chunks, vectors = self.store.document_chunks(item.source_id)
+        pages = self.store.pages(item.source_id)
+        chunks = with_kinds(pages, chunks)
+        self.store.write_document(item.facts, item.extractor, pages, chunks, vectors, PAGEKIND_VERSION)
+        run.report.reused.append(item.facts.path)
+
+    def _write_loaded(self, item: _Loaded, run: _Run) -> None:
+        """Embed a loaded file's chunks and store them; nothing is written when the run is cancelled."""
+        run.state.current_file = item.facts.path
+        run.tell()
+        vectors = self._embed(item.chunks, run)
+        if vectors is None:
+            return
+        self.store.write_document(item.facts, item.extractor, item.pages, item.chunks, vectors, PAGEKIND_VERSION)
+        run.report.indexed.append(item.facts.path)
+        run.report.pages += len(item.pages)
+
+    def _embed(self, chunks: list[Chunk], run: _Run) -> np.ndarray | None:
         """Embed in batches, reporting each; None when cancelled part-way (nothing is written)."""
         parts: list[np.ndarray] = []
         for start in range(0, len(chunks), EMBED_BATCH):
-            if cancel.is_set():
+            if run.cancel.is_set():
                 return None
             began = time.perf_counter()
             parts.append(self.embedder.embed([c.text for c in chunks[start : start + EMBED_BATCH]]))
-            report.embed_seconds += time.perf_counter() - began
+            run.report.embed_seconds += time.perf_counter() - began
             done = len(parts[-1])
-            report.chunks_embedded += done
-            state.chunks_embedded += done
-            if progress:
-                progress(state)
+            run.report.chunks_embedded += done
+            run.state.chunks_embedded += done
+            run.tell()
         return np.concatenate(parts)

@@ -25,7 +25,6 @@ INDEX = "index"
 BIBLIOGRAPHY = "bibliography"
 LISTS = "lists"
 KINDS = (CONTENT, TOC, INDEX, BIBLIOGRAPHY, LISTS)
-NONCONTENT = frozenset({TOC, INDEX, BIBLIOGRAPHY, LISTS})
 
 PAGEKIND_VERSION = 1
 """Bump when the rules change, so existing libraries are classified again on the next index run."""

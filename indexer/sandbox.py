@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.loaders import LoadError, load
-from indexer.types import Document
+from indexer.types import Document, IssueKind
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def _serve(connection: multiprocessing.connection.Connection, memory_mb: int) ->
         except LoadError as exc:
             connection.send(("error", exc.kind, exc.reason))
         except MemoryError:
-            connection.send(("error", "too-large", f"reading it needs more than {memory_mb} MB of memory"))
+            connection.send(("error", IssueKind.TOO_LARGE, f"reading it needs more than {memory_mb} MB of memory"))
 
 
 class SandboxedLoader:
@@ -76,13 +76,13 @@ class SandboxedLoader:
         connection.send((str(path), password))
         if not connection.poll(self.settings.timeout_s):
             self._stop()
-            raise LoadError("timeout", f"reading it took longer than {self.settings.timeout_s:.0f} s; skipped")
+            raise LoadError(IssueKind.TIMEOUT, f"reading it took longer than {self.settings.timeout_s:.0f} s; skipped")
         try:
             reply = connection.recv()
         except (EOFError, OSError):
             code = self._process.exitcode if self._process else None
             self._stop()
-            raise LoadError("crashed", f"the parser crashed on this file (exit code {code}); skipped") from None
+            raise LoadError(IssueKind.CRASHED, f"the parser crashed on this file (exit code {code}); skipped") from None
         if reply[0] == "ok":
             return reply[1]
         raise LoadError(reply[1], reply[2])

@@ -5,11 +5,13 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.loaders import is_supported
 from indexer.loaders.mail import is_mail_export_extra
+from indexer.types import IssueKind
 
 DEFAULT_IGNORE = (".*", "__pycache__", "node_modules", "*.tmp", "~$*", "*.part", "*.crdownload")
 """Name patterns skipped while walking folders: hidden files and folders (``.git`` too), caches, partial downloads."""
@@ -28,7 +30,7 @@ class FileIssue:
     """A file that was skipped or failed, and why, in words a user can act on."""
 
     path: str
-    kind: str
+    kind: IssueKind
     reason: str
 
 
@@ -50,45 +52,43 @@ def scan(paths: list[Path], settings: ScanSettings | None = None) -> ScanResult:
     settings = settings or ScanSettings()
     result = ScanResult()
     seen: set[Path] = set()
-    limit = settings.max_file_mb * 1024 * 1024
-
-    def consider(path: Path, explicit: bool) -> None:
-        if path in seen:
-            return
-        seen.add(path)
-        if not is_supported(path):
-            if explicit or not _ignored(path.name, settings.ignore):
-                suffix = path.suffix.lower() or "no extension"
-                result.skipped.append(FileIssue(str(path), "unsupported", f"unsupported file type ({suffix})"))
-            return
-        size = path.stat().st_size
-        if size > limit:
-            result.skipped.append(
-                FileIssue(
-                    str(path),
-                    "too-large",
-                    f"too large ({size / 1048576:.0f} MB; the limit is {settings.max_file_mb:.0f} MB,"
-                    " see --max-file-mb)",
-                )
-            )
-            return
-        result.files.append(path)
-
     for given in paths:
         path = Path(given).expanduser().absolute()
         if not path.exists():
             result.missing.append(path)
-        elif path.is_file():
-            consider(path, explicit=True)
-        else:
-            for folder, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not _ignored(d, settings.ignore))
-                for name in sorted(filenames):
-                    if not _ignored(name, settings.ignore):
-                        file = Path(folder) / name
-                        if file.is_file() and not is_mail_export_extra(file):
-                            consider(file, explicit=False)
+            continue
+        candidates = [(path, True)] if path.is_file() else [(f, False) for f in _walk(path, settings.ignore)]
+        for file, explicit in candidates:
+            if file not in seen:
+                seen.add(file)
+                _consider(file, explicit, settings, result)
     return result
+
+
+def _walk(folder: Path, ignore: tuple[str, ...]) -> Iterator[Path]:
+    """The files under a folder, sorted, but for ignored names and the extra files of a mail export."""
+    for root, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not _ignored(d, ignore))
+        for name in sorted(filenames):
+            file = Path(root) / name
+            if not _ignored(name, ignore) and file.is_file() and not is_mail_export_extra(file):
+                yield file
+
+
+def _consider(path: Path, explicit: bool, settings: ScanSettings, result: ScanResult) -> None:
+    """Keep a supported file within the size limit, else say why it is passed over (an unsupported file
+    found in a folder only when its name is not ignored; one named by the user always)."""
+    if not is_supported(path):
+        if explicit or not _ignored(path.name, settings.ignore):
+            suffix = path.suffix.lower() or "no extension"
+            result.skipped.append(FileIssue(str(path), IssueKind.UNSUPPORTED, f"unsupported file type ({suffix})"))
+        return
+    size = path.stat().st_size
+    if size > settings.max_file_mb * 1024 * 1024:
+        reason = f"too large ({size / 1048576:.0f} MB; the limit is {settings.max_file_mb:.0f} MB, see --max-file-mb)"
+        result.skipped.append(FileIssue(str(path), IssueKind.TOO_LARGE, reason))
+        return
+    result.files.append(path)
 
 
 def content_hash(path: Path) -> str:

@@ -3,7 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+
+
+class IssueKind(StrEnum):
+    """Why a file was skipped or could not be indexed. A `StrEnum`: each member equals its value, so the
+    kinds stored in the catalogue (``documents.error_kind``) and written to JSON stay plain strings."""
+
+    UNSUPPORTED = "unsupported"
+    """No loader reads this file type (skipped by the scan)."""
+    TOO_LARGE = "too-large"
+    """Over the size limit, or reading it needs more memory than the sandbox allows."""
+    UNREADABLE = "unreadable"
+    """The operating system would not read it (permissions, a vanished file)."""
+    EMPTY = "empty"
+    BINARY = "binary"
+    """A text file that is not text."""
+    CORRUPT = "corrupt"
+    ENCRYPTED = "encrypted"
+    """Encrypted in a way no password given here opens (DRM, a password-protected Office file)."""
+    LOCKED = "locked"
+    """A locked PDF a password can open (`footnotes unlock`)."""
+    NO_TEXT = "no-text"
+    """Nothing to index: a scan without OCR, an image without text."""
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"
+    """The parser process died on it."""
 
 
 @dataclass(frozen=True)
@@ -35,16 +61,11 @@ class Document:
     attachments: list[Attachment] = field(default_factory=list)
     """Files carried inside this one (a mail's attachments), each indexed as its own document."""
 
-    @property
-    def char_count(self) -> int:
-        """Total characters of text over all pages."""
-        return sum(len(p.text) for p in self.pages)
-
 
 @dataclass(frozen=True)
 class Attachment:
     """A file inside another, loaded as its own document under a virtual path (`indexer.attachments`):
-    its `document`, or the reason it could not be read (`error_kind` as a `LoadError`'s kind)."""
+    its `document`, or the reason it could not be read (`error_kind`, an `IssueKind`; empty when read)."""
 
     path: Path
     content_hash: str

@@ -16,7 +16,7 @@ KV cache of the prompt prefix it has already seen reuses it from one question to
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from indexer.types import Hit
@@ -118,57 +118,110 @@ def plan_context(
     fits. With `passage_tokens`, passages also stop (by rank) where their text would pass that many
     tokens, however much room the window has."""
     window = window or generator.context_window
-    count = generator.count_tokens
-    controls = generator.control_tokens
     system = system_prompt()
+    # the fixed part first: without room for it there is no prompt at all
+    budget = window - answer_reserve - _fixed_tokens(generator, system, question, answer_reserve, window)
+    # then what the estimate says fits: passages by rank, then history, newest first
+    chosen = _Selection()
+    budget = _take_passages(generator, hits, budget, passage_tokens, chosen)
+    _take_history(generator.count_tokens, history, budget, chosen)
+    # the rendered prompt is the judge: the template's own tokens were only estimated
+    total = _evict_until_it_fits(generator, system, question, window - answer_reserve, chosen)
+    return _account(generator.count_tokens, window, answer_reserve, system, question, total, chosen, len(history))
 
-    def rendered_tokens(messages: Sequence[Message]) -> int:
-        return count(generator.render(messages))
 
-    fixed = rendered_tokens([Message("system", system), Message("user", question_message(question, []))])
+@dataclass
+class _Selection:
+    """What a plan is filling: passages kept (with their rendered blocks), passages left out, history kept."""
+
+    included: list[Hit] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)
+    dropped: list[Hit] = field(default_factory=list)
+    history: list[Message] = field(default_factory=list)
+
+    def messages(self, system: str, question: str) -> list[Message]:
+        """The prompt's messages for this selection."""
+        return [Message("system", system), *self.history, Message("user", question_message(question, self.blocks))]
+
+
+def _rendered_tokens(generator: Generator, messages: Sequence[Message]) -> int:
+    """Tokens of the messages as the chat template renders them."""
+    return generator.count_tokens(generator.render(messages))
+
+
+def _fixed_tokens(generator: Generator, system: str, question: str, answer_reserve: int, window: int) -> int:
+    """Tokens of the system prompt and the bare question, rendered; ContextOverflow when they and the
+    answer reserve do not fit the window."""
+    fixed = _rendered_tokens(generator, [Message("system", system), Message("user", question_message(question, []))])
     if fixed + answer_reserve > window:
         raise ContextOverflow(
             f"the question needs {fixed} tokens and the answer {answer_reserve}, more than the {window}-token window"
         )
-    budget = window - answer_reserve - fixed
-    text_budget = passage_tokens if passage_tokens is not None else window
-    included: list[Hit] = []
-    blocks: list[str] = []
-    dropped: list[Hit] = []
+    return fixed
+
+
+def _take_passages(
+    generator: Generator, hits: Sequence[Hit], budget: int, passage_tokens: int | None, chosen: _Selection
+) -> int:
+    """Include passages by rank while their blocks fit `budget` (and their text `passage_tokens`); the
+    first that does not, and every weaker one, stay out. Returns the budget left."""
+    count = generator.count_tokens
+    text_budget = passage_tokens
     for position, hit in enumerate(hits):
-        block = format_source(len(blocks) + 1, hit, controls)
+        block = format_source(len(chosen.blocks) + 1, hit, generator.control_tokens)
         cost = count(block + "\n\n")
-        text_cost = count(hit.chunk.text) if passage_tokens is not None else 0
-        if cost > budget or text_cost > text_budget:  # this and every weaker passage stay on disk: by rank
-            dropped = list(hits[position:])
+        text_cost = count(hit.chunk.text) if text_budget is not None else 0
+        if cost > budget or (text_budget is not None and text_cost > text_budget):
+            chosen.dropped = list(hits[position:])  # this and every weaker passage stay on disk: by rank
             break
-        included.append(hit)
-        blocks.append(block)
+        chosen.included.append(hit)
+        chosen.blocks.append(block)
         budget -= cost
-        text_budget -= text_cost
-    kept_history: list[Message] = []
+        if text_budget is not None:
+            text_budget -= text_cost
+    return budget
+
+
+def _take_history(count: Callable[[str], int], history: Sequence[Message], budget: int, chosen: _Selection) -> None:
+    """Keep the newest messages of the conversation that fit `budget`, in order."""
     for message in reversed(history):
         cost = count(message.content) + 8  # role markers of the chat template
         if cost > budget:
             break
-        kept_history.insert(0, message)
+        chosen.history.insert(0, message)
         budget -= cost
 
-    while True:
-        messages = [Message("system", system), *kept_history, Message("user", question_message(question, blocks))]
-        total = rendered_tokens(messages)
-        if total + answer_reserve <= window:
-            break
-        if kept_history:
-            kept_history.pop(0)
-        else:
-            dropped.insert(0, included.pop())
-            blocks.pop()
 
+def _evict_until_it_fits(generator: Generator, system: str, question: str, limit: int, chosen: _Selection) -> int:
+    """Drop the oldest history, then the weakest passages, until the rendered prompt takes at most `limit`
+    tokens; returns its tokens."""
+    while True:
+        total = _rendered_tokens(generator, chosen.messages(system, question))
+        if total <= limit:
+            return total
+        if chosen.history:
+            chosen.history.pop(0)
+        else:
+            chosen.dropped.insert(0, chosen.included.pop())
+            chosen.blocks.pop()
+
+
+def _account(
+    count: Callable[[str], int],
+    window: int,
+    answer_reserve: int,
+    system: str,
+    question: str,
+    total: int,
+    chosen: _Selection,
+    history_given: int,
+) -> ContextPlan:
+    """The plan of a selection whose rendered prompt takes `total` tokens, segment by segment; the
+    template's segment is what the others leave of the total."""
     system_tokens = count(system)
-    history_tokens = sum(count(m.content) for m in kept_history)
-    passage_tokens = sum(count(b + "\n\n") for b in blocks)
-    question_tokens = count(question_message(question, blocks)) - passage_tokens
+    history_tokens = sum(count(m.content) for m in chosen.history)
+    passage_tokens = sum(count(b + "\n\n") for b in chosen.blocks)
+    question_tokens = count(question_message(question, chosen.blocks)) - passage_tokens
     return ContextPlan(
         window=window,
         system=system_tokens,
@@ -177,9 +230,9 @@ def plan_context(
         question=question_tokens,
         template=total - system_tokens - history_tokens - passage_tokens - question_tokens,
         answer_reserve=answer_reserve,
-        included=included,
-        dropped=dropped,
-        history_messages=len(kept_history),
-        dropped_messages=len(history) - len(kept_history),
-        messages=messages,
+        included=chosen.included,
+        dropped=chosen.dropped,
+        history_messages=len(chosen.history),
+        dropped_messages=history_given - len(chosen.history),
+        messages=chosen.messages(system, question),
     )

@@ -14,7 +14,8 @@ import pytest
 from conftest import encrypt_pdf, make_pdf
 
 from app.cli import checked_line, main
-from app.errors import describe, exit_code
+from app.collections import Collections
+from app.errors import USER_ERRORS, describe, exit_code, is_user_error
 from app.logs import LOG_FILE
 from indexer.store import Store
 from indexer.types import Chunk, Hit
@@ -190,6 +191,16 @@ def test_a_context_overflow_says_what_to_do() -> None:
         "the question and the answer reserve do not fit the model's 4096-token window; "
         "ask a shorter question or choose a model with a larger context"
     )
+
+
+def test_user_errors_are_caught_by_one_tuple_and_a_foreign_value_error_is_not_one(tmp_path: Path) -> None:
+    with pytest.raises(USER_ERRORS) as caught:
+        Collections(tmp_path / "collections", tmp_path / "library").get("nowhere")
+    assert is_user_error(caught.value) and exit_code(caught.value) == 2
+    assert "nowhere" in describe(caught.value)
+    with pytest.raises(ValueError) as foreign:
+        int("not a number")  # raised outside our packages: a bug to keep its traceback
+    assert not is_user_error(foreign.value)
 
 
 def test_an_unwritable_log_folder_never_stops_the_program(

@@ -28,6 +28,16 @@ def _index(qtbot: QtBot, window: MainWindow, folder: Path) -> None:
     qtbot.waitUntil(lambda: not window.busy, timeout=180_000)
 
 
+def _select(window: MainWindow, name: str) -> None:
+    """Select one file's row in the library list, as a user clicks it."""
+    records = window.library.model.records
+    row = next(i for i, r in enumerate(records) if r.path.endswith(name))
+    window.library.view.selectionModel().select(
+        window.library.model.index(row, 0),
+        QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+    )
+
+
 def test_collections_chats_and_scope_in_the_window(qtbot: QtBot, tmp_path: Path) -> None:
     appliances = _folder(tmp_path, "appliances", "aurora3-user-guide.pdf", "beekeeping-notes.md")
     travel = _folder(tmp_path, "travel", "travel-log.txt")
@@ -42,12 +52,7 @@ def test_collections_chats_and_scope_in_the_window(qtbot: QtBot, tmp_path: Path)
     assert "aurora3-user-guide.pdf" in {Path(h.chunk.path).name for h in default_engine.search(DESCALE)}
 
     # Select the bee notes in the library, as a user does: the question is about them only.
-    records = window.library.model.records
-    row = next(i for i, r in enumerate(records) if r.path.endswith("beekeeping-notes.md"))
-    window.library.view.selectionModel().select(
-        window.library.model.index(row, 0),
-        QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
-    )
+    _select(window, "beekeeping-notes.md")
     assert window.scope_label.text() == "Ask about: the 1 selected file"
     window.query.setText(DESCALE)
     with qtbot.waitSignal(window.evidence_shown, timeout=120_000) as shown:

@@ -16,7 +16,7 @@ from indexer.loaders.pdf import load_pdf
 from indexer.loaders.sheets import load_ods, load_xlsx
 from indexer.loaders.slides import load_pptx
 from indexer.loaders.text import load_text
-from indexer.types import Document
+from indexer.types import Document, IssueKind
 
 Loader = Callable[[Path], Document]
 
@@ -55,19 +55,19 @@ def load(path: Path, password: str | None = None) -> Document:
     user-facing reason otherwise."""
     loader = _loader_for(path)
     if loader is None:
-        raise LoadError("unsupported", f"no loader for '{path.suffix or 'files without an extension'}'")
+        raise LoadError(IssueKind.UNSUPPORTED, f"no loader for '{path.suffix or 'files without an extension'}'")
     try:
         return load_pdf(path, password) if loader is load_pdf else loader(path)
     except LoadError:
         raise
     except MemoryError as exc:
-        raise LoadError("too-large", "the file is too large to read in memory") from exc
+        raise LoadError(IssueKind.TOO_LARGE, "the file is too large to read in memory") from exc
     except RecursionError as exc:
-        raise LoadError("corrupt", "damaged file (its structure is nested without end)") from exc
+        raise LoadError(IssueKind.CORRUPT, "damaged file (its structure is nested without end)") from exc
     except OSError as exc:
-        raise LoadError("unreadable", f"cannot read the file: {exc.strerror or exc}") from exc
+        raise LoadError(IssueKind.UNREADABLE, f"cannot read the file: {exc.strerror or exc}") from exc
     except Exception as exc:
-        raise LoadError("corrupt", f"could not parse the file ({type(exc).__name__}: {exc})") from exc
+        raise LoadError(IssueKind.CORRUPT, f"could not parse the file ({type(exc).__name__}: {exc})") from exc
 
 
 __all__ = ["LOADERS", "LoadError", "is_supported", "load"]

@@ -10,7 +10,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from indexer.loaders.errors import LoadError
-from indexer.types import Document, Page
+from indexer.types import Document, IssueKind, Page
 
 
 def load_docx(path: Path) -> Document:
@@ -18,7 +18,7 @@ def load_docx(path: Path) -> Document:
     try:
         document = docx.Document(str(path))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise LoadError("corrupt", f"damaged Word file ({exc})") from exc
+        raise LoadError(IssueKind.CORRUPT, f"damaged Word file ({exc})") from exc
     blocks: list[str] = []
     for item in document.iter_inner_content():
         if isinstance(item, Paragraph):
@@ -29,5 +29,5 @@ def load_docx(path: Path) -> Document:
             blocks.append("\n".join(rows))
     text = "\n\n".join(blocks)
     if not text.strip():
-        raise LoadError("empty", "the document holds no text")
+        raise LoadError(IssueKind.EMPTY, "the document holds no text")
     return Document(path=path, pages=[Page(number=1, text=text)], extractor="python-docx")

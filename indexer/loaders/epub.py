@@ -13,7 +13,7 @@ from indexer.loaders.errors import LoadError
 from indexer.loaders.html import read_html
 from indexer.loaders.package import package_names, read_member
 from indexer.loaders.text import decode_text
-from indexer.types import Document, Page
+from indexer.types import Document, IssueKind, Page
 
 _FONT_OBFUSCATION = ("http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC")
 _FONT_FILES = (".otf", ".ttf", ".woff", ".woff2")
@@ -28,14 +28,16 @@ def _check_drm(path: Path) -> None:
     try:
         root = ElementTree.fromstring(read_member(path, "META-INF/encryption.xml"))
     except ElementTree.ParseError as exc:
-        raise LoadError("corrupt", "damaged EPUB file: its encryption list cannot be read") from exc
+        raise LoadError(IssueKind.CORRUPT, "damaged EPUB file: its encryption list cannot be read") from exc
     for data in root.iter(f"{_XMLENC}EncryptedData"):
         method = data.find(f"{_XMLENC}EncryptionMethod")
         reference = data.find(f"{_XMLENC}CipherData/{_XMLENC}CipherReference")
         algorithm = method.get("Algorithm", "") if method is not None else ""
         uri = reference.get("URI", "") if reference is not None else ""
         if algorithm not in _FONT_OBFUSCATION and not uri.lower().endswith(_FONT_FILES):
-            raise LoadError("encrypted", "DRM-protected EPUB: its chapters are encrypted and cannot be read here")
+            raise LoadError(
+                IssueKind.ENCRYPTED, "DRM-protected EPUB: its chapters are encrypted and cannot be read here"
+            )
 
 
 def _toc_titles(entries: list[object], titles: dict[str, str]) -> dict[str, str]:
@@ -64,7 +66,7 @@ def load_epub(path: Path) -> Document:
     try:
         book = epub.read_epub(str(path))
     except (epub.EpubException, KeyError) as exc:
-        raise LoadError("corrupt", f"damaged EPUB file ({exc})") from exc
+        raise LoadError(IssueKind.CORRUPT, f"damaged EPUB file ({exc})") from exc
     titles = _toc_titles(list(book.toc), {})
     pages: list[Page] = []
     for idref, _linear in book.spine:
@@ -82,5 +84,5 @@ def load_epub(path: Path) -> Document:
         number = len(pages) + 1
         pages.append(Page(number=number, text=html.body, label=_chapter_label(number, title)))
     if not pages:
-        raise LoadError("empty", "the book holds no text")
+        raise LoadError(IssueKind.EMPTY, "the book holds no text")
     return Document(path=path, pages=pages, extractor="ebooklib")

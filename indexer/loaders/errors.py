@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from indexer.types import IssueKind
+
 
 class LoadError(Exception):
     """A file could not be turned into text.
 
-    `kind` is a short machine-readable category (``corrupt``, ``encrypted``, ``no-text``,
-    ``empty``, ``binary``, ``unsupported``, ``too-large``); `reason` is the sentence shown to the user.
+    `kind` says why, as an `IssueKind` (a plain string is converted, so a kind sent back by the sandbox's
+    process stays one); `reason` is the sentence shown to the user.
     """
 
-    def __init__(self, kind: str, reason: str) -> None:
+    def __init__(self, kind: IssueKind | str, reason: str) -> None:
         super().__init__(reason)
-        self.kind = kind
+        self.kind = IssueKind(kind)
         self.reason = reason

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from indexer.loaders.errors import LoadError
 from indexer.loaders.text import decode_text
-from indexer.types import Document, Page
+from indexer.types import Document, IssueKind, Page
 
 _HIDDEN = {"script", "style", "noscript", "template", "head", "svg", "iframe"}
 _BLOCKS = {
@@ -113,5 +113,5 @@ def load_html(path: Path) -> Document:
     """Load an HTML file as one page of visible text."""
     text = html_to_text(decode_text(path.read_bytes()))
     if not text:
-        raise LoadError("empty", "the page has no visible text")
+        raise LoadError(IssueKind.EMPTY, "the page has no visible text")
     return Document(path=path, pages=[Page(number=1, text=text)], extractor="html")

@@ -24,7 +24,7 @@ from indexer.attachments import attachment_path, safe_name
 from indexer.loaders.errors import LoadError
 from indexer.loaders.html import html_to_text
 from indexer.loaders.text import decode_text
-from indexer.types import Attachment, Document, Page
+from indexer.types import Attachment, Document, IssueKind, Page
 
 _HEADERS = ("From", "To", "Cc", "Date", "Subject")
 _SUBJECT_LIMIT = 60
@@ -60,7 +60,7 @@ def load_eml(path: Path) -> Document:
     """Load one message as one page, labelled ``message “Subject”``, with its attachments."""
     message = _read(_parse(path.read_bytes()), path, "")
     if not message.has_body and not message.attachments:
-        raise LoadError("empty", "the message has no text and no attachments")
+        raise LoadError(IssueKind.EMPTY, "the message has no text and no attachments")
     page = Page(number=1, text=message.text, label=f"message “{message.subject}”")
     return Document(path=path, pages=[page], extractor="email", notes=message.notes, attachments=message.attachments)
 
@@ -82,7 +82,7 @@ def load_mbox(path: Path) -> Document:
     finally:
         box.close()
     if not pages:
-        raise LoadError("empty", "the mailbox holds no messages with text or attachments")
+        raise LoadError(IssueKind.EMPTY, "the mailbox holds no messages with text or attachments")
     return Document(path=path, pages=pages, extractor="mbox", notes=notes, attachments=attachments)
 
 
@@ -249,14 +249,18 @@ def _load_attachment(part: EmailMessage, virtual: Path, scratch: Path) -> list[A
 
     data = _payload(part)
     if data is None:
-        return [Attachment(virtual, hashlib.sha256(b"").hexdigest(), 0, None, "corrupt", "the attachment is damaged")]
+        return [
+            Attachment(
+                virtual, hashlib.sha256(b"").hexdigest(), 0, None, IssueKind.CORRUPT, "the attachment is damaged"
+            )
+        ]
     digest = hashlib.sha256(data).hexdigest()
     scratch.write_bytes(data)
     try:
         document = load(scratch)
     except LoadError as exc:
-        if exc.kind == "locked":  # a password can only be given for a file on disk
-            exc = LoadError("encrypted", "locked PDF attachment: save it from the mail and index it on its own")
+        if exc.kind == IssueKind.LOCKED:  # a password can only be given for a file on disk
+            exc = LoadError(IssueKind.ENCRYPTED, "locked PDF attachment: save it from the mail and index it on its own")
         return [Attachment(virtual, digest, len(data), None, exc.kind, exc.reason)]
     finally:
         scratch.unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from odf.opendocument import load as load_odf
 
 from indexer.loaders.errors import LoadError
 from indexer.loaders.package import package_names, read_member
-from indexer.types import Document, Page
+from indexer.types import Document, IssueKind, Page
 
 _SKIPPED = {(TEXTNS, "tracked-changes"), (TEXTNS, "sequence-decls"), (TEXTNS, "variable-decls")}
 """Parts of a text body that are not its text: deleted revisions and declarations."""
@@ -26,7 +26,7 @@ _SKIPPED = {(TEXTNS, "tracked-changes"), (TEXTNS, "sequence-decls"), (TEXTNS, "v
 def check_odf_password(path: Path, what: str) -> None:
     """Raise LoadError ``encrypted`` when an OpenDocument file's manifest says its parts are encrypted."""
     if b"encryption-data" in read_member(path, "META-INF/manifest.xml"):
-        raise LoadError("encrypted", f"password-protected {what}: save it again without a password")
+        raise LoadError(IssueKind.ENCRYPTED, f"password-protected {what}: save it again without a password")
 
 
 def odf_children(element: Element, *names: str, namespace: str = TABLENS) -> Iterator[Element]:
@@ -111,7 +111,7 @@ def load_odt(path: Path) -> Document:
     check_odf_password(path, "OpenDocument text")
     body = load_odf(str(path)).text
     if body is None:
-        raise LoadError("corrupt", "not a text document: the file holds no body text")
+        raise LoadError(IssueKind.CORRUPT, "not a text document: the file holds no body text")
     reader = _Reader()
     reader.walk(body)
     sections = [s for s in reader.sections if s.blocks]
@@ -121,5 +121,5 @@ def load_odt(path: Path) -> Document:
         for number, section in enumerate(sections, start=1)
     ]
     if not pages:
-        raise LoadError("empty", "the document holds no text")
+        raise LoadError(IssueKind.EMPTY, "the document holds no text")
     return Document(path=path, pages=pages, extractor="odfpy")

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 from indexer.loaders.errors import LoadError
+from indexer.types import IssueKind
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 """The first bytes of an OLE compound file: what Office writes instead of a ZIP when a password is set."""
@@ -22,18 +23,19 @@ def package_names(path: Path, what: str, required: str) -> list[str]:
     with open(path, "rb") as handle:
         head = handle.read(len(OLE_MAGIC))
     if not head:
-        raise LoadError("empty", "the file is empty")
+        raise LoadError(IssueKind.EMPTY, "the file is empty")
     if head == OLE_MAGIC:
         raise LoadError(
-            "encrypted", f"password-protected {what} (or an older format renamed): save it again without a password"
+            IssueKind.ENCRYPTED,
+            f"password-protected {what} (or an older format renamed): save it again without a password",
         )
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
     except zipfile.BadZipFile as exc:
-        raise LoadError("corrupt", f"damaged {what}: it is not a complete ZIP archive") from exc
+        raise LoadError(IssueKind.CORRUPT, f"damaged {what}: it is not a complete ZIP archive") from exc
     if required not in names:
-        raise LoadError("corrupt", f"not a valid {what}: the archive has no {required}")
+        raise LoadError(IssueKind.CORRUPT, f"not a valid {what}: the archive has no {required}")
     return names
 
 

@@ -16,7 +16,7 @@ from pypdf.errors import DependencyError, PdfReadError
 
 from indexer.loaders.errors import LoadError
 from indexer.ocr import INSTALL_HINT, ocr_pages, tesseract_available
-from indexer.types import Document, Page
+from indexer.types import Document, IssueKind, Page
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 logging.getLogger("pdfminer").setLevel(logging.ERROR)
@@ -45,16 +45,18 @@ def _open(path: Path, password: str | None) -> PdfReader:
     try:
         reader = PdfReader(str(path), strict=False)
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, IndexError) as exc:
-        raise LoadError("corrupt", f"damaged PDF: {exc}") from exc
+        raise LoadError(IssueKind.CORRUPT, f"damaged PDF: {exc}") from exc
     if reader.is_encrypted:
         try:
             opened = reader.decrypt(password or "")
         except (NotImplementedError, DependencyError) as exc:
-            raise LoadError("encrypted", f"encrypted PDF that cannot be opened here: {exc}") from exc
+            raise LoadError(IssueKind.ENCRYPTED, f"encrypted PDF that cannot be opened here: {exc}") from exc
         if opened == PasswordType.NOT_DECRYPTED:
             if password:
-                raise LoadError("locked", "locked PDF: the password given does not open it")
-            raise LoadError("locked", "locked PDF: it needs a password (footnotes unlock FILE, or Library > Unlock)")
+                raise LoadError(IssueKind.LOCKED, "locked PDF: the password given does not open it")
+            raise LoadError(
+                IssueKind.LOCKED, "locked PDF: it needs a password (footnotes unlock FILE, or Library > Unlock)"
+            )
     return reader
 
 
@@ -63,7 +65,7 @@ def _pypdf_pages(reader: PdfReader) -> list[str]:
         pages = reader.pages
         count = len(pages)
     except (PdfReadError, ValueError, KeyError, TypeError, RecursionError) as exc:
-        raise LoadError("corrupt", f"damaged PDF: {exc}") from exc
+        raise LoadError(IssueKind.CORRUPT, f"damaged PDF: {exc}") from exc
     texts: list[str] = []
     for index in range(count):
         try:
@@ -109,8 +111,8 @@ def load_pdf(path: Path, password: str | None = None) -> Document:
             notes.append(f"{len(blank)} page(s) without a text layer read by OCR")
     if not any(t.strip() for t in texts):
         if blank and tesseract_available():
-            raise LoadError("no-text", "no text layer, and OCR found no text on its pages")
-        raise LoadError("no-text", f"no text layer (a scanned or image-only PDF): {INSTALL_HINT}")
+            raise LoadError(IssueKind.NO_TEXT, "no text layer, and OCR found no text on its pages")
+        raise LoadError(IssueKind.NO_TEXT, f"no text layer (a scanned or image-only PDF): {INSTALL_HINT}")
     pages = [Page(number=i, text=_clean(t)) for i, t in enumerate(texts, start=1)]
     return Document(path=path, pages=pages, extractor=extractor, notes=notes)
 

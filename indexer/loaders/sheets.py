@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from indexer.loaders.errors import LoadError
 from indexer.loaders.opendoc import check_odf_password, odf_children, table_rows
 from indexer.loaders.package import package_names
-from indexer.types import Document, Page
+from indexer.types import Document, IssueKind, Page
 
 MAX_CELLS = 1_000_000
 """Cells read per workbook (counted over each row's span of columns); the rest is left out, with a note."""
@@ -109,7 +109,7 @@ def _workbook_document(path: Path, sheets: Iterable[tuple[str, Iterable[Row]]], 
         if budget.note:
             break
     if not pages:
-        raise LoadError("empty", "the workbook holds no data")
+        raise LoadError(IssueKind.EMPTY, "the workbook holds no data")
     return Document(path=path, pages=pages, extractor=extractor, notes=[budget.note] if budget.note else [])
 
 
@@ -177,6 +177,6 @@ def load_ods(path: Path) -> Document:
     check_odf_password(path, "OpenDocument spreadsheet")
     spreadsheet = load_odf(str(path)).spreadsheet
     if spreadsheet is None:
-        raise LoadError("corrupt", "not a spreadsheet: the file holds no sheets")
+        raise LoadError(IssueKind.CORRUPT, "not a spreadsheet: the file holds no sheets")
     sheets = [(t.getAttrNS(TABLENS, "name") or "Sheet", _ods_rows(t)) for t in odf_children(spreadsheet, "table")]
     return _workbook_document(path, sheets, "odfpy")

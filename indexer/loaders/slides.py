@@ -12,7 +12,7 @@ from pptx.slide import Slide
 
 from indexer.loaders.errors import LoadError
 from indexer.loaders.package import package_names
-from indexer.types import Document, Page
+from indexer.types import Document, IssueKind, Page
 
 
 def _clean(text: str) -> str:
@@ -57,5 +57,5 @@ def load_pptx(path: Path) -> Document:
         label = f"slide {number} “{title}”" if title else f"slide {number}"
         pages.append(Page(number=number, text=_slide_text(slide), label=label))
     if not any(page.text for page in pages):
-        raise LoadError("empty", "the presentation holds no text")
+        raise LoadError(IssueKind.EMPTY, "the presentation holds no text")
     return Document(path=path, pages=pages, extractor="python-pptx")

@@ -10,7 +10,7 @@ from charset_normalizer import from_bytes
 
 from indexer.loaders.errors import LoadError
 from indexer.loaders.sections import split_units, syntax_of
-from indexer.types import Document, Page
+from indexer.types import Document, IssueKind, Page
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -44,7 +44,7 @@ def _detected(data: bytes) -> str:
     (cp1250 and cp1252 often tie on the same bytes, and a tie is far likelier to be Western text)."""
     matches = list(from_bytes(data))
     if not matches:
-        raise LoadError("binary", "not a text file (no text encoding fits it)")
+        raise LoadError(IssueKind.BINARY, "not a text file (no text encoding fits it)")
     best = matches[0]
     tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
     western = [m for m in tied if m.encoding in _WESTERN]
@@ -57,7 +57,7 @@ def decode_text(data: bytes) -> str:
     Raises LoadError for empty or binary content.
     """
     if not data.strip():
-        raise LoadError("empty", "the file is empty")
+        raise LoadError(IssueKind.EMPTY, "the file is empty")
     text: str | None = None
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -66,7 +66,7 @@ def decode_text(data: bytes) -> str:
     if text is None and b"\x00" in data:
         encoding = _bomless_utf16(data)
         if encoding is None:
-            raise LoadError("binary", "not a text file (it contains binary data)")
+            raise LoadError(IssueKind.BINARY, "not a text file (it contains binary data)")
         text = data.decode(encoding, errors="replace")
     if text is None:
         try:
@@ -75,9 +75,9 @@ def decode_text(data: bytes) -> str:
             text = _detected(data)
     controls = sum(1 for ch in text if ch < " " and ch not in _ALLOWED_CONTROLS)
     if controls > max(8, len(text) // 100):
-        raise LoadError("binary", "not a text file (it contains binary data)")
+        raise LoadError(IssueKind.BINARY, "not a text file (it contains binary data)")
     if not text.strip():
-        raise LoadError("empty", "the file holds no text")
+        raise LoadError(IssueKind.EMPTY, "the file holds no text")
     return text
 
 
