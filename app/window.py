@@ -37,12 +37,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.chat_list import ChatList
-from app.chat_view import ChatView, FirstRunGuide
+from app.chat_view import ChatView
 from app.chats import Chat, ChatStore
 from app.collections import Collections, default_collections_dir
 from app.context_meter import ContextMeter
 from app.engine import Engine
 from app.find_bar import FindBar
+from app.first_run import FirstRunGuide
 from app.library_panel import LibraryPanel
 from app.logs import setup_logging
 from app.settings import Settings, load_settings, save_settings
