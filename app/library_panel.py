@@ -98,6 +98,8 @@ class LibraryPanel(QWidget):
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.horizontalHeader().setStretchLastSection(True)
+        # Column widths from the first rows only: sizing from every row made 10,000 files cost ~9x 100 files.
+        self.view.horizontalHeader().setResizeContentsPrecision(200)
         self.view.verticalHeader().hide()
         self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.view.setAlternatingRowColors(True)

@@ -218,7 +218,7 @@ class IndexJob(Worker):
 
     def _report(self, state: IndexProgress) -> None:
         # A copy: the indexer goes on changing its snapshot while the GUI thread reads this one.
-        self.signals.progress.emit(replace(state, issues=list(state.issues)))
+        self.signals.progress.emit(replace(state))
         if self._running.is_set():
             return
         self._holding.set()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
@@ -132,3 +132,37 @@ def test_tab_walks_every_control_in_layout_order_and_each_is_named(qtbot: QtBot,
     ]
     assert [w for w in walked if w in layout] == layout  # left to right, top to bottom
     assert len(set(map(id, walked))) == len(walked)  # each control once
+
+
+def _closing_the_modal_dialog(qtbot: QtBot) -> list[str]:
+    """Arrange for the next modal dialog to be recorded (its class) and closed with Esc, as a user would."""
+    seen: list[str] = []
+
+    def close() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:  # not shown yet: look again
+            QTimer.singleShot(50, close)
+            return
+        seen.append(type(dialog).__name__)
+        QTest.keyClick(dialog, Qt.Key.Key_Escape)
+
+    QTimer.singleShot(50, close)
+    return seen
+
+
+def test_shortcuts_start_a_chat_open_settings_and_add_a_folder(qtbot: QtBot, window: MainWindow) -> None:
+    # Ctrl+N: a new, empty chat.
+    window.chat.start_turn("An earlier question")
+    _key(window.chat, Qt.Key.Key_N, CTRL)
+    assert window.chat.turns == []
+
+    # Ctrl+, (or the platform's Preferences key): the settings dialog; Esc closes it unchanged.
+    before = window.preferences
+    seen = _closing_the_modal_dialog(qtbot)
+    _key(window.chat, Qt.Key.Key_Comma, CTRL)
+    assert seen == ["SettingsDialog"] and window.preferences == before
+
+    # Ctrl+O: choose a folder to add; Esc cancels, nothing is indexed.
+    seen = _closing_the_modal_dialog(qtbot)
+    _key(window.chat, Qt.Key.Key_O, CTRL)
+    assert seen == ["QFileDialog"] and not window.busy
