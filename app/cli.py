@@ -65,6 +65,7 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
         "--embedder", default=default, help="a local sentence-transformers model folder (default: bundled MiniLM)"
     )
     parser.add_argument("--collection", default=default, help="use this collection's library (see: collections)")
+    add_arguments(parser, ("store",))  # a shared library on PostgreSQL, in place of --library
 
 
 def _settings_options(sub: argparse.ArgumentParser, paths: tuple[str, ...]) -> None:

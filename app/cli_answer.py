@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.cli_library import library_folder, load_embedder, open_store, parse_scope, user_settings
+from app.cli_library import library_location, load_embedder, open_store, parse_scope, user_settings
 from app.engine import Engine
 from app.errors import ContextTooSmall, LibraryMissing, ModelProblem, UsageError, context_overflow_message, describe
 from app.logs import debug_logging, redact
@@ -194,8 +194,8 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from app.mcp_server import serve
 
     settings = user_settings(args)
-    folder = library_folder(args)
-    if not (folder / CATALOGUE).exists():
+    folder = library_location(args)
+    if isinstance(folder, Path) and not (folder / CATALOGUE).exists():
         raise LibraryMissing(f"no library at {folder}; index something first: footnotes index PATH")
     _checked_model(settings)
     return serve(Engine.from_settings(settings, folder))

@@ -19,14 +19,15 @@ from app.collections import CollectionError, Collections, default_collections_di
 from app.engine import passage
 from app.errors import FileProblem, Interrupted, LibraryMissing, Locked, UsageError
 from app.logs import debug_logging, redact
-from app.settings import Settings, settings_from_args
+from app.settings import ARG_PREFIX, Settings, settings_from_args
 from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
 from indexer.library import default_library_dir
 from indexer.scan import FileIssue, ScanSettings
-from indexer.store import CATALOGUE, Store
+from indexer.store import CATALOGUE, LibraryStore, is_database_url
+from indexer.store import open_store as open_library
 from indexer.types import Hit, IssueKind
 from rag.retriever import RetrievalSettings, Retriever
 from rag.scope import Scope
@@ -62,11 +63,24 @@ def library_folder(args: argparse.Namespace) -> Path:
     return Path(args.library).expanduser() if args.library else default_library_dir()
 
 
+def library_location(args: argparse.Namespace) -> Path | str:
+    """The library a command works on: the ``--store`` URL (a shared library on PostgreSQL) when given,
+    else the folder of ``--library`` or ``--collection``."""
+    url = getattr(args, f"{ARG_PREFIX}store", "").strip()
+    if not url:
+        return library_folder(args)
+    if getattr(args, "library", None) or getattr(args, "collection", None):
+        raise UsageError("give --store or --library/--collection, not both")
+    if not is_database_url(url):
+        raise UsageError(f"--store takes a postgresql:// URL, not {url!r}")
+    return url
+
+
 def _collections() -> Collections:
     return Collections(default_collections_dir(), default_library_dir())
 
 
-def parse_scope(args: argparse.Namespace, store: Store) -> Scope | None:
+def parse_scope(args: argparse.Namespace, store: LibraryStore) -> Scope | None:
     """The ``--scope`` paths as a Scope, refused when the library holds nothing under them."""
     if not getattr(args, "scope", None):
         return None
@@ -100,11 +114,22 @@ def cmd_collections(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_store(args: argparse.Namespace, must_exist: bool = True, index_kind: str | None = None) -> Store:
-    folder = library_folder(args)
-    if must_exist and not (folder / CATALOGUE).exists():
-        raise LibraryMissing(f"no library at {folder}; index something first: footnotes index PATH")
-    return Store(folder, index_kind=index_kind)
+def open_store(args: argparse.Namespace, must_exist: bool = True, index_kind: str | None = None) -> LibraryStore:
+    """The command's library (`library_location`); a missing library folder is refused when `must_exist`."""
+    location = library_location(args)
+    if must_exist and isinstance(location, Path) and not (location / CATALOGUE).exists():
+        raise LibraryMissing(f"no library at {location}; index something first: footnotes index PATH")
+    return open_library(location, index_kind=index_kind)
+
+
+def _discard_index(location: Path | str) -> None:
+    """Empty the library for ``--reindex``: its catalogue and vector files, or its database tables."""
+    if isinstance(location, str):
+        with open_library(location) as store:
+            store.clear()  # type: ignore[attr-defined]  # a PgStore's
+        return
+    for file in list(location.glob("catalogue.sqlite*")) + list(location.glob("vectors.g*.faiss")):
+        file.unlink()
 
 
 def load_embedder(args: argparse.Namespace) -> Embedder:
@@ -115,10 +140,9 @@ def load_embedder(args: argparse.Namespace) -> Embedder:
 def cmd_index(args: argparse.Namespace) -> int:
     """Index files and folders (or refresh the library's known ones)."""
     chunk_tokens = user_settings(args).retrieval.chunk_tokens  # checked before a --reindex discards anything
-    folder = library_folder(args)
+    location = library_location(args)
     if args.reindex:
-        for file in list(folder.glob("catalogue.sqlite*")) + list(folder.glob("vectors.g*.faiss")):
-            file.unlink()
+        _discard_index(location)
     with open_store(args, must_exist=False, index_kind=args.index_kind) as store:
         if not args.paths and not store.roots():
             raise UsageError("nothing to index: give files or folders, e.g. footnotes index ~/Documents")
@@ -130,7 +154,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
         cancel = threading.Event()
         report = _run_with_bar(indexer, [Path(p) for p in args.paths], cancel, quiet=args.quiet)
-        _print_report(report, store.folder)
+        _print_report(report, store.location)
     if report.cancelled:
         return 130
     if args.paths and not (report.indexed or report.reused or report.unchanged):
@@ -160,7 +184,7 @@ def _run_with_bar(indexer: Indexer, paths: list[Path], cancel: threading.Event, 
         bar.close()
 
 
-def _print_report(report: IndexReport, folder: Path) -> None:
+def _print_report(report: IndexReport, folder: Path | str) -> None:
     _log_report(report, folder)
     done = len(report.indexed) + len(report.reused)
     rate = f"{report.pages / report.seconds:.1f} pages/s" if report.seconds and report.pages else ""
@@ -178,7 +202,7 @@ def _print_report(report: IndexReport, folder: Path) -> None:
     print(f"Library: {folder}")
 
 
-def _log_report(report: IndexReport, folder: Path) -> None:
+def _log_report(report: IndexReport, folder: Path | str) -> None:
     """Every failure and skip with its reason (paths, never contents), then the run's totals."""
     for issue in report.failed:
         logger.warning("index failed: %s: %s (%s)", issue.path, issue.reason, issue.kind)
@@ -228,7 +252,7 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     )
     with open_store(args, must_exist=False) as store:
         report = Indexer(store, load_embedder(args)).run([path], passwords={str(path): password})
-        _print_report(report, store.folder)
+        _print_report(report, store.location)
     if report.indexed or report.reused or report.unchanged:
         return 0
     issue = next(iter(report.failed + report.skipped), None)
@@ -242,7 +266,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Print what the library holds."""
     with open_store(args) as store:
         stats = store.stats()
-        print(f"Library:    {stats.folder}")
+        print(f"Library:    {store.location}")
         print(f"Documents:  {stats.documents} indexed, {stats.failed} failed")
         print(f"Pages:      {stats.pages}")
         print(f"Chunks:     {stats.chunks}")
@@ -255,7 +279,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lazy_embed(args: argparse.Namespace, store: Store) -> Callable[[Sequence[str]], np.ndarray]:
+def _lazy_embed(args: argparse.Namespace, store: LibraryStore) -> Callable[[Sequence[str]], np.ndarray]:
     """An embed function that loads the embedder (and binds it to the library) on its first call only,
     so keyword search never waits for the model."""
     loaded: list[Embedder] = []

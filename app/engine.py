@@ -20,7 +20,7 @@ from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
-from indexer.store import DocumentRecord, Store
+from indexer.store import DocumentRecord, LibraryStore, is_database_url, open_store
 from indexer.types import Chunk, Hit, Page
 from llm import llamacpp_backend
 from llm.bundled import PRESETS
@@ -128,7 +128,7 @@ class Engine:
 
     def __init__(
         self,
-        library: Path,
+        library: Path | str,
         model: str = "light",
         backend: str = "auto",
         device: str = "auto",
@@ -136,7 +136,7 @@ class Engine:
         chunk_tokens: int = ChunkSettings.max_tokens,
         server: ServerSettings | None = None,
     ) -> None:
-        self.store = Store(library)
+        self.store: LibraryStore = open_store(library)
         self.model, self.backend, self.device = model, backend, device
         self.server = server or ServerSettings()
         self.settings = AnswerSettings(retrieval=RetrievalSettings(top_k=top_k))
@@ -163,9 +163,10 @@ class Engine:
             self.chunking = ChunkSettings(max_tokens=chunk_tokens)
 
     @classmethod
-    def from_settings(cls, settings: Settings, library: Path | None = None) -> Engine:
-        """The engine the user's settings describe, over `library` (default: the settings' library folder)."""
-        engine = cls(Path(library) if library is not None else Path(settings.library).expanduser())
+    def from_settings(cls, settings: Settings, library: Path | str | None = None) -> Engine:
+        """The engine the user's settings describe, over `library` (a folder or a ``postgresql://`` URL;
+        default: the settings' store URL if set, else their library folder)."""
+        engine = cls(library if library is not None else settings.library_location())
         engine.apply(settings)
         return engine
 
@@ -179,7 +180,8 @@ class Engine:
         """The settings this engine runs with (its library, model and retrieval; the rest as defaults)."""
         server = self.server
         return Settings(
-            library=str(self.store.folder),
+            library="" if is_database_url(self.store.location) else self.store.location,
+            store=self.store.location if is_database_url(self.store.location) else "",
             model=ModelSection(str(self.model), self.backend, self.device),
             server=ServerSection(server.url, server.model, server.context_window, server.allow_remote),
             retrieval=RetrievalSection(self.settings.retrieval.top_k, self.chunking.max_tokens),

@@ -15,6 +15,7 @@ import argparse
 import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from indexer.chunker import ChunkSettings
@@ -169,7 +170,7 @@ class AppearanceSection:
 
 @dataclass
 class Settings:
-    """Everything a user can set: the library folder and one section per concern."""
+    """Everything a user can set: the library (a folder, or a PostgreSQL `store`) and one section per concern."""
 
     library: str = setting(
         "",
@@ -177,6 +178,13 @@ class Settings:
         label="Library folder",
         kind="folder",
         legacy="library",
+    )
+    store: str = setting(
+        "",
+        "a shared library on PostgreSQL (postgresql://user@host/database; the password belongs in ~/.pgpass);"
+        " empty: the library folder",
+        label="Shared library (PostgreSQL URL)",
+        flag="--store",
     )
     model: ModelSection = field(default_factory=ModelSection, metadata={"title": "Model"})
     server: ServerSection = field(
@@ -188,6 +196,10 @@ class Settings:
 
     def __post_init__(self) -> None:
         self.library = self.library or str(default_library_dir())
+
+    def library_location(self) -> str | Path:
+        """Where the library lives: the `store` URL when set, else the library folder."""
+        return self.store.strip() or Path(self.library).expanduser()
 
     @classmethod
     def preset(cls, name: str, **values: Any) -> Settings:

@@ -348,7 +348,7 @@ def run_app(library: Path | None = None, warm_model: bool = True, collection: st
     if collection and chosen is None:
         print(f"footnotes: error: there is no collection named '{collection}'", file=sys.stderr)
         return 2
-    folder = library or (chosen.library if chosen else Path(preferences.library))
+    folder = library or (chosen.library if chosen else preferences.library_location())
     engine = Engine.from_settings(preferences, folder)
     window = MainWindow(engine, settings, preferences, warm_model=warm_model, collections=collections)
     window.show()

@@ -21,7 +21,7 @@ import numpy as np
 
 from indexer.location import describe
 from indexer.pagekind import CONTENT
-from indexer.store import Store
+from indexer.store import LibraryStore
 from indexer.types import Chunk, Hit
 from rag.scope import Scope
 
@@ -121,7 +121,7 @@ class Retriever:
 
     def __init__(
         self,
-        store: Store,
+        store: LibraryStore,
         embed: EmbedFn,
         settings: RetrievalSettings | None = None,
         reranker: CrossEncoderReranker | None = None,
@@ -258,7 +258,7 @@ class Retriever:
         return merged
 
 
-def relocated(store: Store, hits: Sequence[Hit]) -> list[Hit]:
+def relocated(store: LibraryStore, hits: Sequence[Hit]) -> list[Hit]:
     """The hits with each located chunk's location named anew from its stored page: a passage narrowed
     or run on (`rag.compress`) spans other lines than the chunk it was cut from."""
     result = []

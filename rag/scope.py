@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.store import Store
+from indexer.store import LibraryStore
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Scope:
             return True
         return any(path.startswith(folder.rstrip(os.sep) + os.sep) for folder in self.folders)
 
-    def document_ids(self, store: Store) -> frozenset[int] | None:
+    def document_ids(self, store: LibraryStore) -> frozenset[int] | None:
         """The ids of the library's documents in scope; None for the whole library."""
         if self.whole:
             return None

@@ -14,8 +14,10 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from indexer.store.contract import LibraryStore, NearestVectors
 from indexer.store.errors import EmbedderMismatch, StoreError
 from indexer.store.health import Health
+from indexer.store.opening import is_database_url, open_store
 from indexer.store.records import DocumentRecord, FileFacts, StoreStats
 from indexer.store.schema import CATALOGUE, SCHEMA_VERSION, connect, upgrade
 from indexer.store.search import Search
@@ -29,9 +31,13 @@ __all__ = [
     "DocumentRecord",
     "EmbedderMismatch",
     "FileFacts",
+    "LibraryStore",
+    "NearestVectors",
     "Store",
     "StoreError",
     "StoreStats",
+    "is_database_url",
+    "open_store",
 ]
 
 
@@ -60,6 +66,11 @@ class Store(Search, CatalogueWrites, Health):
             self._migrate(int(version) if version is not None else None)
         if index_kind is not None and index_kind != self.index_kind:
             self._set_meta("index_kind", index_kind)
+
+    @property
+    def location(self) -> str:
+        """The library folder, as text (`LibraryStore.location`)."""
+        return str(self.folder)
 
     def _migrate(self, version: int | None) -> None:
         """Bring an older catalogue to SCHEMA_VERSION in one transaction (`schema.upgrade`)."""

@@ -1,0 +1,229 @@
+"""Reads and searches of a library on PostgreSQL: catalogue rows, pgvector nearest neighbours and
+full-text (tsvector) keyword search. Each read is one statement, so it sees whole documents only."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from indexer.attachments import attachment_prefix, is_within
+from indexer.store.records import DocumentRecord
+from indexer.types import Chunk, Hit, Page
+
+_DOC_SELECT = """
+    SELECT d.id, d.path, d.content_hash, d.size, d.mtime, d.status, d.error, d.error_kind, d.extractor,
+           d.page_count, (SELECT count(*) FROM footnotes_chunks c WHERE c.doc_id = d.id), d.pagekind_version
+    FROM footnotes_documents d
+"""
+_CHUNK_COLUMNS = "c.id, c.doc_id, c.page, c.char_start, c.char_end, c.text, d.path, c.kind, c.location"
+_MAX_EF_SEARCH = 1000
+"""pgvector's ceiling for ``hnsw.ef_search``."""
+
+
+def vector_literal(vector: np.ndarray) -> str:
+    """A vector as pgvector's text form; float32 values printed as float64 read back exactly."""
+    return "[" + ",".join(map(str, np.asarray(vector, dtype=np.float32).tolist())) + "]"
+
+
+def parse_vector(text: str) -> np.ndarray:
+    """pgvector's text form back to a float32 array."""
+    return np.array(text[1:-1].split(","), dtype=np.float32) if len(text) > 2 else np.zeros(0, np.float32)
+
+
+class PgReads:
+    """Catalogue reads and searches over one connection, under the store's lock."""
+
+    _conn: psycopg.Connection
+    _lock: threading.RLock
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _row(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
+
+    def roots(self) -> list[Path]:
+        """Folders and files indexed before."""
+        return [Path(r[0]) for r in self._rows("SELECT path FROM footnotes_roots ORDER BY path")]
+
+    def chunk_count(self) -> int:
+        """How many chunks the library holds."""
+        return int(self._row("SELECT count(*) FROM footnotes_chunks")[0])
+
+    def documents(self) -> list[DocumentRecord]:
+        """Every document in the catalogue, by path (each with its chunk count, from the same snapshot)."""
+        return [DocumentRecord(*r) for r in self._rows(_DOC_SELECT + " ORDER BY d.path COLLATE \"C\"")]
+
+    def document(self, path: str) -> DocumentRecord | None:
+        """The catalogue row of one path, if any."""
+        row = self._row(_DOC_SELECT + " WHERE d.path = %s", (path,))
+        return DocumentRecord(*row) if row else None
+
+    def indexed_with_hash(self, content_hash: str) -> DocumentRecord | None:
+        """An indexed document with this content, whose chunks and vectors can be reused."""
+        row = self._row(_DOC_SELECT + " WHERE d.content_hash = %s AND d.status = 'indexed' LIMIT 1", (content_hash,))
+        return DocumentRecord(*row) if row else None
+
+    def attachments_of(self, container: str) -> list[DocumentRecord]:
+        """The documents stored as attachments of a file, nested ones too, by path."""
+        prefix = attachment_prefix(container)
+        rows = self._rows(
+            _DOC_SELECT + " WHERE starts_with(d.path, %s) ORDER BY d.path COLLATE \"C\"", (prefix,)
+        )
+        return [DocumentRecord(*row) for row in rows if is_within(row[1], container)]
+
+    def pages(self, doc_id: int) -> list[Page]:
+        """The stored pages of a document, located."""
+        sql = "SELECT number, text, label, first_line, line_kind FROM footnotes_pages WHERE doc_id = %s ORDER BY number"
+        return [Page(*row) for row in self._rows(sql, (doc_id,))]
+
+    def page(self, doc_id: int, number: int) -> Page | None:
+        """One stored page with its location fields, or None."""
+        row = self._row(
+            "SELECT number, text, label, first_line, line_kind FROM footnotes_pages WHERE doc_id = %s AND number = %s",
+            (doc_id, number),
+        )
+        return Page(*row) if row else None
+
+    def page_text(self, doc_id: int, number: int) -> str | None:
+        """The stored text of one page, or None."""
+        row = self._row("SELECT text FROM footnotes_pages WHERE doc_id = %s AND number = %s", (doc_id, number))
+        return row[0] if row else None
+
+    def chunk_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of chunks by id."""
+        if not ids:
+            return {}
+        rows = self._rows("SELECT id, embedding::text FROM footnotes_chunks WHERE id = ANY(%s)", (list(ids),))
+        return {i: parse_vector(text) for i, text in rows}
+
+    def document_chunks(self, doc_id: int) -> tuple[list[Chunk], np.ndarray]:
+        """A document's chunks and their vectors, in chunk order."""
+        rows = self._rows(
+            "SELECT id, page, char_start, char_end, text, kind, location, embedding::text FROM footnotes_chunks"
+            " WHERE doc_id = %s ORDER BY id",
+            (doc_id,),
+        )
+        chunks = [
+            Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i, kind=k, location=w)
+            for i, p, s, e, t, k, w, _ in rows
+        ]
+        dim = self.embedder[1] if self.embedder else 0
+        vectors = np.stack([parse_vector(r[7]) for r in rows]) if rows else np.zeros((0, dim), np.float32)
+        return chunks, vectors
+
+    def chunks_of(self, doc_id: int) -> list[Chunk]:
+        """A document's chunks in chunk order, without their vectors."""
+        rows = self._rows(
+            "SELECT id, page, char_start, char_end, text, kind, location FROM footnotes_chunks"
+            " WHERE doc_id = %s ORDER BY id",
+            (doc_id,),
+        )
+        return [
+            Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i, kind=k, location=w)
+            for i, p, s, e, t, k, w in rows
+        ]
+
+    def chunks_by_id(self, ids: list[int]) -> dict[int, Chunk]:
+        """Chunks (with their document's path) by chunk id."""
+        if not ids:
+            return {}
+        rows = self._rows(
+            f"SELECT {_CHUNK_COLUMNS} FROM footnotes_chunks c JOIN footnotes_documents d ON d.id = c.doc_id"
+            " WHERE c.id = ANY(%s)",
+            (list(ids),),
+        )
+        return {r[0]: _chunk(r) for r in rows}
+
+    def has_kind(self, kind: str) -> bool:
+        """True when at least one chunk is of this kind."""
+        return self._row("SELECT 1 FROM footnotes_chunks WHERE kind = %s LIMIT 1", (kind,)) is not None
+
+    @property
+    def embedder(self) -> tuple[str, int] | None:
+        """(name, dimension) of the model that built the library, if any."""
+        rows = dict(self._rows("SELECT key, value FROM footnotes_meta WHERE key IN ('embedder_name', 'embedder_dim')"))
+        name, dim = rows.get("embedder_name"), rows.get("embedder_dim")
+        return (name, int(dim)) if name and dim else None
+
+    # -- search ---------------------------------------------------------------------------------
+    def search_dense(
+        self,
+        query_vector: np.ndarray,
+        k: int,
+        kinds: Collection[str] | None = None,
+        documents: Collection[int] | None = None,
+    ) -> list[Hit]:
+        """Nearest chunks by cosine similarity (the HNSW index), of `kinds` and `documents` only when given.
+
+        Within `documents` the search is exact (index scans off): an approximate graph walk filtered
+        afterwards can come back short of k; with `kinds` alone, the walk looks at more candidates."""
+        if k <= 0:
+            return []
+        where, params = _filters(kinds, documents)
+        literal = vector_literal(query_vector)
+        sql = (
+            f"SELECT {_CHUNK_COLUMNS}, 1 - (c.embedding <=> %s::vector) FROM footnotes_chunks c"
+            f" JOIN footnotes_documents d ON d.id = c.doc_id {where} ORDER BY c.embedding <=> %s::vector LIMIT %s"
+        )
+        with self._lock, self._conn.transaction():
+            if documents is not None:
+                self._conn.execute("SET LOCAL enable_indexscan = off")
+            else:
+                self._conn.execute(f"SET LOCAL hnsw.ef_search = {min(_MAX_EF_SEARCH, max(40, 4 * k))}")
+            rows = self._conn.execute(sql, [literal, *params, literal, k]).fetchall()
+        return [Hit(_chunk(r), float(r[9])) for r in rows]
+
+    def search_keyword(
+        self, query: str, k: int, kinds: Collection[str] | None = None, documents: Collection[int] | None = None
+    ) -> list[Hit]:
+        """Chunks matching any word of the query by its English stem ("installing" matches "installed"),
+        ranked by ``ts_rank`` (higher is better); only chunks of `kinds` and `documents` when given."""
+        terms = re.findall(r"\w+", query.lower())
+        if not terms or k <= 0:
+            return []
+        # words only, quoted: the query can hold no tsquery operator
+        text = " | ".join("'" + t.replace("'", "") + "'" for t in dict.fromkeys(terms))
+        where, params = _filters(kinds, documents)
+        where = f"{where} AND" if where else "WHERE"
+        sql = (
+            f"SELECT {_CHUNK_COLUMNS}, ts_rank(c.tsv, q) FROM footnotes_chunks c"
+            " JOIN footnotes_documents d ON d.id = c.doc_id, to_tsquery('english', %s) q"
+            f" {where} c.tsv @@ q ORDER BY ts_rank(c.tsv, q) DESC, c.id LIMIT %s"
+        )
+        rows = self._rows(sql, [text, *params, k])
+        return [Hit(_chunk(r), float(r[9])) for r in rows]
+
+
+def _filters(kinds: Collection[str] | None, documents: Collection[int] | None) -> tuple[str, list[Any]]:
+    """A WHERE clause (and its parameters) limiting chunks to kinds and documents."""
+    clauses, params = [], []
+    if kinds is not None:
+        clauses.append("c.kind = ANY(%s)")
+        params.append(sorted(set(kinds)))
+    if documents is not None:
+        clauses.append("c.doc_id = ANY(%s)")
+        params.append(sorted(set(documents)))
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _chunk(row: tuple) -> Chunk:
+    return Chunk(
+        id=row[0],
+        doc_id=row[1],
+        page=row[2],
+        char_start=row[3],
+        char_end=row[4],
+        text=row[5],
+        path=row[6],
+        kind=row[7],
+        location=row[8],
+    )
