@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pytest
@@ -30,6 +30,9 @@ from indexer.remote_embedder import EmbeddingServer, RemoteEmbedder
 from indexer.store import EmbedderMismatch, Store
 from llm.loader import resolve_model
 from rag.retriever import RetrievalSettings, Retriever
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 ALIAS = "qwen-embed"
 SAMPLE = Path(__file__).resolve().parent.parent / "assets" / "sample"
@@ -239,3 +242,24 @@ def test_the_local_embedder_runs_on_cuda_in_half_precision(embedder: Embedder) -
     on_cpu = Embedder(device="cpu").embed(TEXTS)
     assert np.all(np.sum(vectors * on_cpu, axis=1) > 0.999)  # comparable with a library indexed on a CPU
     assert on_gpu.name == Embedder(device="cpu").name  # the device is not part of the identity
+
+
+def test_the_status_bar_says_where_embeddings_are_computed(qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    from app.window import MainWindow
+
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    engine = Engine(tmp_path / "lib", model="light", embedding=EmbedderSection(closed, "bge-m3"))
+    window = MainWindow(engine, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    window.show()
+    assert window.embedder_label.isVisible()
+    assert window.embedder_label.text() == f"Embeddings from bge-m3 at {closed[7:-3]} (local server)"
+    engine.configure("light", "auto", "auto", 5, 128, embedding=EmbedderSection("http://gpu-box.lan:8000/v1", "", True))
+    window.show_server()
+    assert window.embedder_label.text() == "Passages are sent to gpu-box.lan:8000 to be embedded (remote server)"
+    assert "color" in window.embedder_label.styleSheet()
+    engine.configure("light", "auto", "auto", 5, 128, embedding=EmbedderSection())
+    window.show_server()
+    assert not window.embedder_label.isVisible()  # the bundled model, in this process
