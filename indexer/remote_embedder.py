@@ -173,7 +173,7 @@ class _Client:
                 f"the embeddings server at {self.host} refused the passages (HTTP {status}{said}); "
                 "if they are too long for it, choose a smaller chunk size (--chunk-tokens) or raise its batch size"
             )
-        return EmbedderError(f"the embeddings server at {self.host} answered HTTP {status}{said}")
+        return EmbedderError(f"the embeddings server at {self.host} answered HTTP {status}{said}; its log says why")
 
 
 def _retry_after(headers: dict) -> float | None:
@@ -255,7 +255,9 @@ class RemoteEmbedder:
         vectors = np.stack(pooled)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         if not np.all(np.isfinite(vectors)) or np.any(norms == 0):
-            raise EmbedderError(f"the embeddings server at {self._client.host} gave an empty or broken vector")
+            raise EmbedderError(
+                f"the embeddings server at {self._client.host} gave an empty or broken vector; check its model"
+            )
         return (vectors / norms).astype(np.float32)
 
     def _choose_model(self, wanted: str) -> str:
@@ -285,5 +287,7 @@ def _pooled(embedding: object) -> np.ndarray:
     if array.ndim == 2 and array.shape[0] > 0:
         array = array.mean(axis=0)  # a generative model answers one vector per token: their mean
     if array.ndim != 1 or array.size == 0:
-        raise EmbedderError("the embeddings server answered something that is not a vector")
+        raise EmbedderError(
+            "the embeddings server answered something that is not a vector; is the URL an embeddings endpoint?"
+        )
     return array
