@@ -44,7 +44,7 @@ __all__ = ["CliError", "build_parser", "checked_line", "main"]
 
 logger = logging.getLogger("footnotes.cli")
 
-MODEL_SETTINGS = ("model", "server", "retrieval.top_k")
+MODEL_SETTINGS = ("model", "server", "retrieval.top_k", "embedder")
 """The settings flags of the commands that answer (ask, chat, mcp)."""
 
 
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     index = command("index", cmd_index, "index files and folders")
     index.add_argument("paths", nargs="*", help="files or folders (default: refresh what was indexed before)")
     index.add_argument("--max-file-mb", type=float, default=ScanSettings.max_file_mb, help="skip larger files")
-    add_arguments(index, ("retrieval.chunk_tokens",))
+    add_arguments(index, ("retrieval.chunk_tokens", "embedder"))
     index.add_argument("--overlap-tokens", type=int, default=ChunkSettings.overlap_tokens)
     index.add_argument("--index-kind", choices=INDEX_KINDS, help="flat (exact) or hnsw (approximate, large libraries)")
     index.add_argument("--reindex", action="store_true", help="discard the library's index and build it anew")
@@ -100,12 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     unlock = command("unlock", cmd_unlock, "index a password-protected PDF (the password is never stored)")
     unlock.add_argument("file")
     unlock.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add_arguments(unlock, ("embedder",))
 
     command("status", cmd_status, "what the library holds")
 
     search = command("search", cmd_search, "print the passages an answer would draw on")
     search.add_argument("query")
-    _settings_options(search, ("retrieval.top_k",))
+    _settings_options(search, ("retrieval.top_k", "embedder"))
     search.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="retrieval mode (default: hybrid)")
     search.add_argument("--json", action="store_true", help="print the hits as a JSON list")
     search.add_argument("--scope", action="append", metavar="PATH", help="search only this file or folder (repeatable)")

@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from app.collections import CollectionError, Collections, default_collections_dir
+from app.embedders import load_embedder as embedder_for
 from app.engine import passage
 from app.errors import FileProblem, Interrupted, LibraryMissing, Locked, UsageError
 from app.logs import debug_logging, redact
 from app.settings import ARG_PREFIX, Settings, settings_from_args
 from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
-from indexer.embedder import Embedder
+from indexer.embedder import TextEmbedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
 from indexer.library import default_library_dir
 from indexer.scan import FileIssue, ScanSettings
@@ -132,15 +133,19 @@ def _discard_index(location: Path | str) -> None:
         file.unlink()
 
 
-def load_embedder(args: argparse.Namespace) -> Embedder:
-    print("Loading the embedding model…", file=sys.stderr, flush=True)
-    return Embedder(Path(args.embedder) if args.embedder else None)
+def load_embedder(args: argparse.Namespace) -> TextEmbedder:
+    """The embedder the options name: ``--embedder-url`` (a server), else ``--embedder`` or the bundled model."""
+    section = user_settings(args).embedder
+    saying = f"Connecting to embeddings server {section.url}…" if section.is_remote else "Loading the embedder…"
+    print(saying, file=sys.stderr, flush=True)
+    return embedder_for(section, Path(args.embedder) if args.embedder else None)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     """Index files and folders (or refresh the library's known ones)."""
     chunk_tokens = user_settings(args).retrieval.chunk_tokens  # checked before a --reindex discards anything
     location = library_location(args)
+    embedder = load_embedder(args)  # a server that cannot be used is found before --reindex discards anything
     if args.reindex:
         _discard_index(location)
     with open_store(args, must_exist=False, index_kind=args.index_kind) as store:
@@ -148,7 +153,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             raise UsageError("nothing to index: give files or folders, e.g. footnotes index ~/Documents")
         indexer = Indexer(
             store,
-            load_embedder(args),
+            embedder,
             chunking=ChunkSettings(chunk_tokens, args.overlap_tokens),
             scanning=ScanSettings(max_file_mb=args.max_file_mb),
         )
@@ -282,7 +287,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _lazy_embed(args: argparse.Namespace, store: LibraryStore) -> Callable[[Sequence[str]], np.ndarray]:
     """An embed function that loads the embedder (and binds it to the library) on its first call only,
     so keyword search never waits for the model."""
-    loaded: list[Embedder] = []
+    loaded: list[TextEmbedder] = []
 
     def embed(texts: Sequence[str]) -> np.ndarray:
         if not loaded:

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.settings import ModelSection, RetrievalSection, ServerSection, Settings
+from app.embedders import load_embedder
+from app.settings import EmbedderSection, ModelSection, RetrievalSection, ServerSection, Settings
 from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
-from indexer.embedder import Embedder
+from indexer.embedder import TextEmbedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
 from indexer.store import DocumentRecord, LibraryStore, is_database_url, open_store
 from indexer.types import Chunk, Hit, Page
@@ -135,25 +136,36 @@ class Engine:
         top_k: int = RetrievalSettings.top_k,
         chunk_tokens: int = ChunkSettings.max_tokens,
         server: ServerSettings | None = None,
+        embedding: EmbedderSection | None = None,
     ) -> None:
         self.store: LibraryStore = open_store(library)
+        self.embedding = embedding or EmbedderSection()
         self.model, self.backend, self.device = model, backend, device
         self.server = server or ServerSettings()
         self.settings = AnswerSettings(retrieval=RetrievalSettings(top_k=top_k))
         self.chunking = ChunkSettings(max_tokens=chunk_tokens)
         self.conversation = Conversation()
-        self._embedder: Embedder | None = None
+        self._embedder: TextEmbedder | None = None
         self._answerer: Answerer | None = None
         self._lock = threading.Lock()  # the fields above: held for moments only
         self._embedder_lock = threading.Lock()  # one embedder load at a time
         self._model_lock = threading.Lock()  # one language-model load at a time
 
     def configure(
-        self, model: str, backend: str, device: str, top_k: int, chunk_tokens: int, server: ServerSettings | None = None
+        self,
+        model: str,
+        backend: str,
+        device: str,
+        top_k: int,
+        chunk_tokens: int,
+        server: ServerSettings | None = None,
+        embedding: EmbedderSection | None = None,
     ) -> None:
-        """Apply new settings; a different model, backend, device or server is loaded on the next question."""
+        """Apply new settings; a different model, backend, device, server or embedder is loaded when next needed."""
         server = server or self.server
         with self._lock:
+            if embedding is not None and embedding != self.embedding:
+                self.embedding, self._embedder, self._answerer = embedding, None, None
             if (model, backend, device, server) != (self.model, self.backend, self.device, self.server):
                 self.model, self.backend, self.device, self.server = model, backend, device, server
                 self._answerer = None
@@ -174,7 +186,9 @@ class Engine:
         """Apply the user's settings (see `configure`)."""
         model, retrieval = settings.model, settings.retrieval
         server = settings.server.connection()
-        self.configure(model.name, model.backend, model.device, retrieval.top_k, retrieval.chunk_tokens, server)
+        self.configure(
+            model.name, model.backend, model.device, retrieval.top_k, retrieval.chunk_tokens, server, settings.embedder
+        )
 
     def current_settings(self) -> Settings:
         """The settings this engine runs with (its library, model and retrieval; the rest as defaults)."""
@@ -185,18 +199,23 @@ class Engine:
             model=ModelSection(str(self.model), self.backend, self.device),
             server=ServerSection(server.url, server.model, server.context_window, server.allow_remote),
             retrieval=RetrievalSection(self.settings.retrieval.top_k, self.chunking.max_tokens),
+            embedder=self.embedding,
         )
 
     def _apply_settings(self, answerer: Answerer) -> None:
         answerer.settings = self.settings
         answerer.retriever.settings = self.settings.retrieval
 
-    def embedder(self) -> Embedder:
-        """Load the embedding model on first use (seconds); later calls return it at once."""
+    def embedder(self) -> TextEmbedder:
+        """Load the embedder the settings name on first use (seconds; a server is asked for its model and
+        dimension); later calls return it at once. The library refuses one it was not built with
+        (`EmbedderMismatch`), so no question is answered with another model's vectors."""
         with self._embedder_lock:
             if self._embedder is None:
-                self._embedder = Embedder()
-            return self._embedder
+                self._embedder = load_embedder(self.embedding)
+            embedder = self._embedder
+        self.store.bind_embedder(embedder.name, embedder.dim)
+        return embedder
 
     def index(
         self,
@@ -321,6 +340,8 @@ class Engine:
         """Use the embedder and language model `other` has loaded (another collection's engine), so
         switching collections never loads them twice; a model of other settings is not taken."""
         with self._lock:
+            if self.embedding != other.embedding:
+                return
             self._embedder = self._embedder or other._embedder
             loaded = other._answerer
             same = (self.model, self.backend, self.device) == (other.model, other.backend, other.device)

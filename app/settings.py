@@ -136,6 +136,37 @@ class ServerSection:
 
 
 @dataclass
+class EmbedderSection:
+    """Where passages and questions are embedded: the bundled model on this machine, or an OpenAI-compatible
+    embeddings server (a GPU box running llama.cpp's server, vLLM or text-embeddings-inference)."""
+
+    url: str = setting(
+        "",
+        "an OpenAI-compatible embeddings server, like http://127.0.0.1:8080/v1 (default: the bundled model here); "
+        "a library built with one embedder is refused to another",
+        label="Embeddings server URL",
+        flag="--embedder-url",
+    )
+    model: str = setting(
+        "",
+        "the embeddings server's model name (default: the first it lists)",
+        label="Embeddings model",
+        flag="--embedder-model",
+    )
+    allow_remote: bool = setting(
+        False,
+        "allow an embeddings server on another machine (every passage and question is sent to it)",
+        label="Allow an embeddings server on another machine (passages and questions are sent to it)",
+        flag="--embedder-allow-remote",
+    )
+
+    @property
+    def is_remote(self) -> bool:
+        """True when embeddings come from a server rather than the bundled model."""
+        return bool(self.url.strip())
+
+
+@dataclass
 class RetrievalSection:
     """How passages are cut and how many an answer reads."""
 
@@ -192,6 +223,7 @@ class Settings:
     )
     """Shown in the dialog only while the backend is ``server``."""
     retrieval: RetrievalSection = field(default_factory=RetrievalSection, metadata={"title": "Retrieval"})
+    embedder: EmbedderSection = field(default_factory=EmbedderSection, metadata={"title": "Embeddings"})
     appearance: AppearanceSection = field(default_factory=AppearanceSection, metadata={"title": "Appearance"})
 
     def __post_init__(self) -> None:

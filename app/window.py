@@ -233,11 +233,14 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         self.model_label.setAccessibleName("Model status")
         self.server_label = QLabel()
         self.server_label.setAccessibleName("Where questions go")
+        self.embedder_label = QLabel()
+        self.embedder_label.setAccessibleName("Where embeddings are computed")
         bar = self.statusBar()
         bar.addWidget(self.status_label, 1)
         for widget in (self.log_button, self.progress, self.pause_button, self.cancel_button, self.model_label):
             bar.addPermanentWidget(widget)
         bar.addPermanentWidget(self.server_label)
+        bar.addPermanentWidget(self.embedder_label)
         self.show_server()
 
     def _build_watcher(self) -> None:

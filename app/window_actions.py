@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox, QPushButton, QWidget
 
 from app.a11y import describe_control
+from app.embedders import where_embedded
 from app.logs import app_version, log_dir
 from app.workers import Failure, Job, background_pool
 
@@ -202,6 +203,10 @@ class ActionsMixin(_Base):
         else:
             self.server_label.setText(f"Questions and passages are sent to {server.host} (remote server)")
             self.server_label.setStyleSheet("color: #b35900; font-weight: bold")
+        text, leaves = where_embedded(self.engine.embedding) or ("", False)  # likewise for an embeddings server
+        self.embedder_label.setVisible(bool(text))
+        self.embedder_label.setText(text)
+        self.embedder_label.setStyleSheet("color: #b35900; font-weight: bold" if leaves else "")
 
     def _set_model_status(self, text: str, tip: str = "") -> None:
         self.model_label.setText(text)

@@ -20,7 +20,7 @@ import psycopg
 from indexer.pagekind import KINDS
 from indexer.pgstore.reads import PgReads, vector_literal
 from indexer.pgstore.schema import SCHEMA_LOCK, SCHEMA_VERSION, TABLES, vector_index_statements
-from indexer.store.errors import EmbedderMismatch, StoreError
+from indexer.store.errors import StoreError, embedder_mismatch
 from indexer.store.records import FileFacts, StoreStats
 from indexer.types import Chunk, Page
 
@@ -131,10 +131,7 @@ class PgStore(PgReads):
             if current == (name, dim):
                 return
             if current is not None and self.chunk_count() > 0:
-                raise EmbedderMismatch(
-                    f"this library was built with the embedder '{current[0]}' ({current[1]} dimensions), "
-                    f"not '{name}' ({dim}); re-index it with --reindex or choose another --store"
-                )
+                raise embedder_mismatch(current, (name, dim))  # the same words as the SQLite store's
             if current is None or current[1] != dim:
                 for statement in vector_index_statements(dim):
                     self._conn.execute(statement)

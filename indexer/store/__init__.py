@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from indexer.store.contract import LibraryStore, NearestVectors
-from indexer.store.errors import EmbedderMismatch, StoreError
+from indexer.store.errors import EmbedderMismatch, StoreError, embedder_mismatch
 from indexer.store.health import Health
 from indexer.store.opening import is_database_url, open_store
 from indexer.store.records import DocumentRecord, FileFacts, StoreStats
@@ -85,10 +85,7 @@ class Store(Search, CatalogueWrites, Health):
             if current == (name, dim):
                 return
             if current is not None and self.chunk_count() > 0:
-                raise EmbedderMismatch(
-                    f"this library was built with the embedder '{current[0]}' ({current[1]} dimensions), "
-                    f"not '{name}' ({dim}); re-index it with --reindex or choose another --library"
-                )
+                raise embedder_mismatch(current, (name, dim))
             with self._change(chunks=False):
                 self._set_meta("embedder_name", name)
                 self._set_meta("embedder_dim", str(dim))

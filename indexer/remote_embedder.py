@@ -1,0 +1,293 @@
+"""Embeddings from an OpenAI-compatible embeddings endpoint (llama.cpp's server, vLLM, text-embeddings-inference).
+
+A team that embeds millions of pages on a GPU box points Footnotes at it: ``POST {url}/embeddings`` with
+``{"model": ..., "input": [texts]}``, the vectors read from ``data[i].embedding``. Only the standard library
+talks to the server. The server is on this machine unless the user allowed a remote one: a URL whose host
+is not loopback is refused before any connection is made (the same rule as `llm.openai_backend`, whose few
+lines are repeated here because the indexer may not import `llm`). The API key, if any, is handed in by the
+app, which keeps it in the keyring.
+
+Tokens for chunking: chunks are cut with the bundled all-MiniLM-L6-v2 WordPiece tokenizer, as an estimate
+of the server model's tokenizer. The servers' tokenize endpoints were not used: llama.cpp's and vLLM's
+give token ids without character offsets (the chunker needs spans), and a round trip per page would slow
+the reader. The margin: chunks are at most 256 estimated tokens (200 by default), and English text gives
+a BPE or SentencePiece tokenizer about as many tokens as WordPiece, well inside the 512-token window of
+the common embedding models and of llama.cpp's default batch; what passes a server's limit is cut by the
+server (llama.cpp, TEI with --auto-truncate) or refused with a message that says so.
+
+The library records this embedder as ``<model> @ <url>`` with its dimension, so a library built through
+one server is never searched with another model's vectors (see `indexer.store.Store.bind_embedder`).
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
+
+import numpy as np
+
+from indexer.embedder import EmbedderError, default_model_path, token_spans_of
+
+EXAMPLE_URL = "http://127.0.0.1:8080/v1"
+BATCH_SIZE = 32
+"""Texts per request: text-embeddings-inference refuses more than 32 by default (--max-client-batch-size)."""
+RETRIES = 5
+"""Further tries of a request the server answers 429 or 503 (busy, loading the model)."""
+BACKOFF = 0.5
+"""Seconds before the first retry, doubled for each next one (a Retry-After from the server wins)."""
+MAX_WAIT = 30.0
+TIMEOUT = 120.0
+"""Seconds to wait for one batch: a server may load the model on the first request."""
+ESTIMATED_WINDOW = 512
+"""The `max_tokens` reported: the window of the common embedding models (the server does not say)."""
+PROBE_TEXT = "Footnotes asks for the dimension of this model."
+
+
+@dataclass(frozen=True)
+class EmbeddingServer:
+    """Where the embeddings server is, which model it should use, and what it may be sent."""
+
+    url: str
+    """The base URL, usually ending in ``/v1``."""
+    model: str = ""
+    """The server's name of the model; empty: the first model the server lists."""
+    allow_remote: bool = False
+    """Allow a server on another machine, which then receives every passage and question."""
+    api_key: str | None = None
+
+    @property
+    def host(self) -> str:
+        """``host:port`` of the server, as the user reads it."""
+        return urlsplit(self.url).netloc.rpartition("@")[2]
+
+    @property
+    def is_local(self) -> bool:
+        """True when the server is on this machine (a loopback address)."""
+        return is_loopback(urlsplit(self.url).hostname or "")
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ::1; names are not resolved, so nothing is asked of the network."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(server: EmbeddingServer) -> SplitResult:
+    """The parsed URL, refused when malformed or when it leaves the machine without `allow_remote`."""
+    parts = urlsplit(server.url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise EmbedderError(f"'{server.url}' is not an embeddings server URL; give one like {EXAMPLE_URL}")
+    if not server.allow_remote and not is_loopback(parts.hostname):
+        raise EmbedderError(
+            f"{parts.hostname} is not this machine, so every passage would leave it to be embedded; "
+            "allow a remote embeddings server in Settings (or --embedder-allow-remote) to use it"
+        )
+    return parts
+
+
+class _Client:
+    """JSON over HTTP to one server; retries when it is busy; every failure an `EmbedderError`."""
+
+    def __init__(self, parts: SplitResult, key: str | None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.parts = parts
+        self.host = parts.netloc.rpartition("@")[2]
+        self.base = parts.path.rstrip("/")
+        self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if key:
+            self.headers["Authorization"] = f"Bearer {key}"
+        self.sleep = sleep
+
+    def json(self, method: str, path: str, body: object | None = None, timeout: float = TIMEOUT) -> object:
+        """The decoded answer to one request; a 429 or 503 is tried again after a growing pause."""
+        wait = BACKOFF
+        for attempt in range(RETRIES + 1):
+            status, headers, data = self._send(method, self.base + path, body, timeout)
+            if status in (429, 503) and attempt < RETRIES:
+                after = _retry_after(headers)
+                self.sleep(min(wait if after is None else after, MAX_WAIT))
+                wait *= 2
+                continue
+            if status >= 400:
+                raise self._refused(status, _error_detail(data), path)
+            try:
+                return json.loads(data)
+            except ValueError as exc:
+                raise EmbedderError(
+                    f"the embeddings server at {self.host} did not answer {path} in JSON; check the URL"
+                ) from exc
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _send(self, method: str, path: str, body: object | None, timeout: float) -> tuple[int, dict, bytes]:
+        kind = http.client.HTTPSConnection if self.parts.scheme == "https" else http.client.HTTPConnection
+        connection = kind(self.parts.hostname, self.parts.port, timeout=timeout)
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        try:
+            connection.request(method, path, body=data, headers=self.headers)
+            response = connection.getresponse()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._unreachable(exc, timeout) from exc
+        finally:
+            connection.close()
+
+    def _unreachable(self, exc: BaseException, timeout: float) -> EmbedderError:
+        if isinstance(exc, TimeoutError):
+            return EmbedderError(
+                f"the embeddings server at {self.host} did not answer within {timeout:.0f} s; "
+                "check that it is running and not overloaded"
+            )
+        if isinstance(exc, ConnectionRefusedError):
+            return EmbedderError(
+                f"no embeddings server answers at {self.host} (connection refused); "
+                "start it or correct the embeddings server URL (--embedder-url)"
+            )
+        if isinstance(exc, socket.gaierror):
+            return EmbedderError(f"cannot find the host {self.parts.hostname}; check the embeddings server URL")
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        return EmbedderError(f"cannot reach the embeddings server at {self.host} ({reason}); check that it runs")
+
+    def _refused(self, status: int, detail: str, path: str) -> EmbedderError:
+        said = f": {detail}" if detail else ""
+        if status in (401, 403):
+            return EmbedderError(
+                f"the embeddings server at {self.host} refused the request (HTTP {status}{said}); "
+                "set its API key in Settings or in FOOTNOTES_API_KEY"
+            )
+        if status == 404:
+            return EmbedderError(
+                f"the embeddings server at {self.host} has no {path} or no such model (HTTP 404{said}); "
+                "check the URL (it usually ends in /v1) and the model name; the server must serve embeddings"
+            )
+        if status in (400, 413, 422) and path.endswith("/embeddings"):
+            return EmbedderError(
+                f"the embeddings server at {self.host} refused the passages (HTTP {status}{said}); "
+                "if they are too long for it, choose a smaller chunk size (--chunk-tokens) or raise its batch size"
+            )
+        return EmbedderError(f"the embeddings server at {self.host} answered HTTP {status}{said}; its log says why")
+
+
+def _retry_after(headers: dict) -> float | None:
+    try:
+        return max(0.0, float(headers.get("retry-after", "")))
+    except ValueError:
+        return None
+
+
+def _error_detail(body: bytes) -> str:
+    """The message of an error body, in the shapes the common servers use, shortened."""
+    text = body.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return " ".join(text.split())[:200]
+    error = data.get("error", data) if isinstance(data, dict) else data
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("detail") or error
+    return " ".join(str(error).split())[:200]
+
+
+class RemoteEmbedder:
+    """An embeddings server used like the local `indexer.embedder.Embedder`: ``embed`` gives (n, dim)
+    float32 unit vectors. Connects at once to check the server and the model and to learn the dimension."""
+
+    backend = "server"
+
+    def __init__(
+        self, server: EmbeddingServer, batch_size: int = BATCH_SIZE, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.server = server
+        parts = check_url(server)
+        self._client = _Client(parts, server.api_key, sleep)
+        self.batch_size = max(1, batch_size)
+        self.model = self._choose_model(server.model.strip())
+        self.url = f"{parts.scheme}://{self._client.host}{self._client.base}"
+        self.name = f"{self.model} @ {self.url}"
+        """What the library records: the model and where it runs (see `indexer.store.Store.bind_embedder`)."""
+        self.device = f"server {self._client.host}"
+        self.max_tokens = ESTIMATED_WINDOW
+        self.dim = 0
+        self.dim = int(self._request([PROBE_TEXT]).shape[1])
+
+    def describe(self) -> str:
+        """The model, the host, and whether passages leave this machine."""
+        where = "this machine" if self.server.is_local else "another machine: passages and questions leave this one"
+        return f"{self.model} at {self._client.host} ({where})"
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed passages as an (n, dim) float32 array of unit vectors, `batch_size` texts per request."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [self._request(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+    def token_spans_factory(self) -> Callable[[str], list[tuple[int, int]]]:
+        """The bundled MiniLM tokenizer's span function: an estimate of the server model's tokens (see the
+        module's docstring for the margin)."""
+        return token_spans_of(default_model_path())
+
+    def _request(self, texts: Sequence[str]) -> np.ndarray:
+        """One batch: sent, checked (count, dimension) and normalised."""
+        answer = self._client.json("POST", "/embeddings", {"model": self.model, "input": list(texts)})
+        rows = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(rows, list) or len(rows) != len(texts):
+            raise EmbedderError(
+                f"the embeddings server at {self._client.host} answered {len(rows or [])} vectors "
+                f"for {len(texts)} passages; is it an OpenAI-compatible embeddings endpoint?"
+            )
+        ordered = sorted(rows, key=lambda row: row.get("index", 0) if isinstance(row, dict) else 0)
+        pooled = [_pooled(row.get("embedding") if isinstance(row, dict) else None) for row in ordered]
+        sizes = {len(vector) for vector in pooled}
+        if len(sizes) > 1 or (self.dim and sizes != {self.dim}):
+            raise EmbedderError(
+                f"the embeddings server at {self._client.host} now gives {max(sizes)}-dimensional vectors, "
+                f"not {self.dim or min(sizes)}: its model changed; restore that model, or restart Footnotes"
+            )
+        vectors = np.stack(pooled)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        if not np.all(np.isfinite(vectors)) or np.any(norms == 0):
+            raise EmbedderError(
+                f"the embeddings server at {self._client.host} gave an empty or broken vector; check its model"
+            )
+        return (vectors / norms).astype(np.float32)
+
+    def _choose_model(self, wanted: str) -> str:
+        """`wanted` when the server lists it (or lists nothing), else refused; empty: its first model."""
+        listed = self._client.json("GET", "/models", timeout=TIMEOUT)
+        models = listed.get("data") if isinstance(listed, dict) else None
+        ids = [str(m.get("id")) for m in models or [] if isinstance(m, dict)]
+        name = wanted or (ids[0] if ids else "")
+        if not name:
+            raise EmbedderError(
+                f"the embeddings server at {self._client.host} lists no model; name one with --embedder-model"
+            )
+        if ids and name not in ids and f"{name}:latest" not in ids:
+            raise EmbedderError(
+                f"the embeddings server at {self._client.host} has no model '{name}' (it has {', '.join(ids[:5])}); "
+                "choose one of those (--embedder-model)"
+            )
+        return name
+
+
+def _pooled(embedding: object) -> np.ndarray:
+    """One vector: as given, or the mean of per-token vectors (llama.cpp serving a model without pooling)."""
+    try:
+        array = np.asarray(embedding, dtype=np.float64)
+    except (TypeError, ValueError):
+        array = np.zeros(0)
+    if array.ndim == 2 and array.shape[0] > 0:
+        array = array.mean(axis=0)  # a generative model answers one vector per token: their mean
+    if array.ndim != 1 or array.size == 0:
+        raise EmbedderError(
+            "the embeddings server answered something that is not a vector; is the URL an embeddings endpoint?"
+        )
+    return array
