@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--max-file-mb", type=float, default=ScanSettings.max_file_mb, help="skip larger files")
     add_arguments(index, ("retrieval.chunk_tokens", "embedder"))
     index.add_argument("--overlap-tokens", type=int, default=ChunkSettings.overlap_tokens)
-    index.add_argument("--index-kind", choices=INDEX_KINDS, help="flat (exact) or hnsw (approximate, large libraries)")
+    index.add_argument("--index-kind", choices=INDEX_KINDS, help="flat (exact), ivf (large libraries) or hnsw")
     index.add_argument("--reindex", action="store_true", help="discard the library's index and build it anew")
     index.add_argument("--quiet", action="store_true", help="plain progress lines instead of a bar")
 

@@ -118,10 +118,10 @@ def test_check_reports_a_damaged_catalogue(store: Store, tmp_path: Path) -> None
     assert any("not their page span" in p for p in problems)
 
 
-def test_auto_index_switches_to_hnsw_past_the_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_index_switches_to_ivf_past_the_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import indexer.store.vector_cache as store_module  # where the threshold is read
 
-    monkeypatch.setattr(store_module, "AUTO_HNSW_CHUNKS", 10)
+    monkeypatch.setattr(store_module, "AUTO_IVF_CHUNKS", 10)
     store = Store(tmp_path / "auto")
     store.bind_embedder("test-embedder", DIM)
     assert store.index_kind == "auto"
@@ -131,10 +131,10 @@ def test_auto_index_switches_to_hnsw_past_the_threshold(tmp_path: Path, monkeypa
     for i in range(12):
         _add(store, f"/{i}.txt", [f"Document {i}."], seed=200 + i)
     store.save_vectors()
-    assert [f.name.split(".")[2] for f in (tmp_path / "auto").glob("vectors.*.faiss")] == ["hnsw"]
+    assert [f.name.split(".")[2] for f in (tmp_path / "auto").glob("vectors.*.faiss")] == ["ivf"]
     assert store.search_dense(_unit(205), 1)[0].chunk.path == "/5.txt"
     assert store.check() == []
-    assert "auto (hnsw now)" == store.stats().index_kind
+    assert "auto (ivf now)" == store.stats().index_kind
 
 
 def test_chunk_kinds_are_stored_filtered_and_updated_in_place(store: Store) -> None:

@@ -21,11 +21,11 @@ from indexer.store.opening import is_database_url, open_store
 from indexer.store.records import DocumentRecord, FileFacts, StoreStats
 from indexer.store.schema import CATALOGUE, SCHEMA_VERSION, connect, upgrade
 from indexer.store.search import Search
-from indexer.store.vector_cache import AUTO_HNSW_CHUNKS
+from indexer.store.vector_cache import AUTO_IVF_CHUNKS
 from indexer.store.writes import CatalogueWrites
 
 __all__ = [
-    "AUTO_HNSW_CHUNKS",
+    "AUTO_IVF_CHUNKS",
     "CATALOGUE",
     "SCHEMA_VERSION",
     "DocumentRecord",

@@ -75,7 +75,7 @@ class Health(VectorCache):
             saved = self._vector_path(self.generation, kind)
             if saved.exists() and self.embedder:
                 try:
-                    on_disk = VectorIndex.load(saved, self.embedder[1], kind)
+                    on_disk = VectorIndex.load(saved, self.embedder[1], kind, self._exact_vectors)
                     ids = set(on_disk.ids().tolist())
                     if ids != chunk_ids:
                         problems.append(
