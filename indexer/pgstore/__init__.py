@@ -256,9 +256,7 @@ class PgStore(PgReads):
     # -- health -----------------------------------------------------------------------------------
     def stats(self) -> StoreStats:
         """Counts, embedder and the tables' size in the database."""
-        docs, failed = self._row(
-            "SELECT count(*), count(*) FILTER (WHERE status = 'failed') FROM footnotes_documents"
-        )
+        docs, failed = self._row("SELECT count(*), count(*) FILTER (WHERE status = 'failed') FROM footnotes_documents")
         pages = self._row("SELECT count(*) FROM footnotes_pages")[0]
         size = self._row(
             "SELECT sum(pg_total_relation_size(t)) FROM unnest(ARRAY['footnotes_documents', 'footnotes_pages',"

@@ -60,7 +60,7 @@ class PgReads:
 
     def documents(self) -> list[DocumentRecord]:
         """Every document in the catalogue, by path (each with its chunk count, from the same snapshot)."""
-        return [DocumentRecord(*r) for r in self._rows(_DOC_SELECT + " ORDER BY d.path COLLATE \"C\"")]
+        return [DocumentRecord(*r) for r in self._rows(_DOC_SELECT + ' ORDER BY d.path COLLATE "C"')]
 
     def document(self, path: str) -> DocumentRecord | None:
         """The catalogue row of one path, if any."""
@@ -75,9 +75,7 @@ class PgReads:
     def attachments_of(self, container: str) -> list[DocumentRecord]:
         """The documents stored as attachments of a file, nested ones too, by path."""
         prefix = attachment_prefix(container)
-        rows = self._rows(
-            _DOC_SELECT + " WHERE starts_with(d.path, %s) ORDER BY d.path COLLATE \"C\"", (prefix,)
-        )
+        rows = self._rows(_DOC_SELECT + ' WHERE starts_with(d.path, %s) ORDER BY d.path COLLATE "C"', (prefix,))
         return [DocumentRecord(*row) for row in rows if is_within(row[1], container)]
 
     def pages(self, doc_id: int) -> list[Page]:
