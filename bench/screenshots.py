@@ -3,10 +3,11 @@
     xvfb-run -a -s "-screen 0 1440x900x24" env QT_QPA_PLATFORM=xcb python bench/screenshots.py
     QT_QPA_PLATFORM=offscreen python bench/screenshots.py [--generate] [--model light] [--out docs/screenshots]
 
-Saves to docs/screenshots/: empty.png (the first-run guide), indexing.png (the sample library being
-indexed), chat-light.png and chat-dark.png (an answer with a Markdown list, citation chips and source
-cards), source-light.png and source-dark.png (the source viewer open at the cited PDF page, the
-supporting sentence highlighted) and settings.png.
+Saves to docs/screenshots/: empty.png (the first-run guide); indexing-light.png and indexing-dark.png
+(the sample library being indexed, paused after its first file: counts, rate, time left); chat-light.png
+and chat-dark.png (an answer with a Markdown list, citation chips and source cards); source-light.png and
+source-dark.png (the source viewer open at the cited PDF page, the supporting sentence highlighted);
+settings-light.png and settings-dark.png (built from the settings declaration, grouped by section).
 
 The answer is recorded, not generated, unless --generate is given: a 0.5B model on a laptop CPU
 takes minutes and seldom writes a list, and a screenshot should show what the view does with one.
@@ -122,7 +123,15 @@ def main() -> None:
 
         window.index_paths([ROOT / "assets" / "sample"])
         wait_until(app, lambda: (window.progress.maximum() > 0 and window.progress.value() >= 1) or not window.busy)
-        save(window, args.out, "indexing")
+        if window.busy:  # paused after the first file, so both shots show the same moment
+            window.toggle_pause()
+            wait_until(app, lambda: window._index_job is None or window._index_job.holding)
+            for choice in ("light", "dark"):
+                apply_theme(app, choice)
+                settle(app)
+                save(window, args.out, f"indexing-{choice}")
+            apply_theme(app, "light")
+            window.toggle_pause()
         wait_until(app, lambda: not window.busy)
 
         answer = generated_answer(app, window) if args.generate else recorded_answer(window)
@@ -133,6 +142,7 @@ def main() -> None:
             save(window, args.out, f"chat-{choice}")
         if pdf_citations:
             window.open_citation(len(window.chat.turns) - 1, pdf_citations[-1])
+            wait_until(app, lambda: not window.opening_source)  # the page is read and drawn off the GUI thread
             for choice in ("light", "dark"):
                 apply_theme(app, choice)
                 settle(app)
@@ -140,13 +150,14 @@ def main() -> None:
         else:
             print("the answer cited no PDF passage; no source screenshot")
 
-        apply_theme(app, "light")
-        dialog = SettingsDialog(window.preferences, window)
-        dialog.show()
-        QTimer.singleShot(0, dialog.adjustSize)
-        settle(app)
-        save(dialog, args.out, "settings")
-        dialog.close()
+        for choice in ("light", "dark"):
+            apply_theme(app, choice)
+            dialog = SettingsDialog(window.preferences, window)
+            dialog.show()
+            QTimer.singleShot(0, dialog.adjustSize)
+            settle(app)
+            save(dialog, args.out, f"settings-{choice}")
+            dialog.close()
         window.close()
 
 
