@@ -527,6 +527,7 @@ class Indexer:
         its attachments) or record its failure. Nothing is written when the run is cancelled."""
         run.state.current_file, run.state.pages_read = item.facts.path, 0
         run.tell()
+        _ = self.embedder  # on a first run, load the model here while the parser starts on the first pages
         pages: list[Page] = []
         chunks: list[Chunk] = []
         parts: list[np.ndarray] = []

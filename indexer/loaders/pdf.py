@@ -126,7 +126,10 @@ class _Pdfminer:
 
         handle = self._files.enter_context(open(self._path, "rb"))  # closed by close()
         resources = PDFResourceManager(caching=True)
-        self._device = PDFPageAggregator(resources, laparams=LAParams())
+        # boxes_flow=None orders text boxes by position instead of pdfminer's advanced layout ordering, which
+        # is quadratic in the boxes: on the Debian FAQ 3x faster (9.3 s -> 2.8 s for 73 pages, 2 cores), with
+        # the same words on every page, 67 of 73 pages identical and every page's kind (`pagekind`) the same.
+        self._device = PDFPageAggregator(resources, laparams=LAParams(boxes_flow=None))
         self._interpreter = PDFPageInterpreter(resources, self._device)
         return iter(PDFPage.get_pages(handle, password=self._password or "", caching=True))
 
