@@ -212,7 +212,7 @@ def stream_pdf(path: Path, password: str | None = None) -> Iterator[Page | Docum
     try:
         for index, page in enumerate(pages):
             text = _page_text(page, index, probed, miner, reading)
-            if not text.strip() and ocr:
+            if not text.strip() and ocr and _may_hold_image(page):
                 text = ocr_pages(path, [index + 1], password).get(index + 1, "")
                 reading.ocr += bool(text.strip())
             reading.text = reading.text or bool(text.strip())
@@ -224,6 +224,19 @@ def stream_pdf(path: Path, password: str | None = None) -> Iterator[Page | Docum
             raise LoadError(IssueKind.NO_TEXT, "no text layer, and OCR found no text on its pages")
         raise LoadError(IssueKind.NO_TEXT, f"no text layer (a scanned or image-only PDF): {INSTALL_HINT}")
     yield Document(path=path, pages=[], extractor=reading.extractor(), notes=_notes(reading, damage, len(pages)))
+
+
+def _may_hold_image(page: PageObject) -> bool:
+    """False only for a page with neither image objects nor inline images: a page left blank on purpose,
+    which OCR would spend half a second on for nothing (seven such pages in the Debian FAQ)."""
+    try:
+        resources = page.get("/Resources") or {}
+        if resources.get_object().get("/XObject"):
+            return True
+        contents = page.get_contents()
+        return contents is not None and b"BI" in contents.get_data()
+    except Exception:  # noqa: BLE001 - when in doubt, let OCR look
+        return True
 
 
 def _notes(reading: _Reading, damage: float, count: int) -> list[str]:
