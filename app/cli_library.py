@@ -124,7 +124,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             raise UsageError("nothing to index: give files or folders, e.g. footnotes index ~/Documents")
         indexer = Indexer(
             store,
-            load_embedder(args),
+            lambda: load_embedder(args),  # loaded only when a file needs reading: an unchanged refresh takes ms
             chunking=ChunkSettings(chunk_tokens, args.overlap_tokens),
             scanning=ScanSettings(max_file_mb=args.max_file_mb),
         )

@@ -292,6 +292,8 @@ class _Run:
     cancel: threading.Event
     writing: bool = False
     """True once something other than an unchanged file came through, so the vector index is in use."""
+    reader_errors: list[Exception] = field(default_factory=list)
+    """An error that ended the reader thread (the embedder refused by the library, say): raised by `run`."""
 
     def tell(self) -> None:
         """Send the progress snapshot, when someone listens."""
@@ -393,7 +395,7 @@ class Indexer:
         work: queue.Queue[object] = queue.Queue(maxsize=2)
         stop = threading.Event()
         reader = threading.Thread(
-            target=self._read, args=(files, work, run.cancel, stop, file_reader), daemon=True, name="footnotes-reader"
+            target=self._read, args=(files, work, run, stop, file_reader), daemon=True, name="footnotes-reader"
         )
         reader.start()
         try:
@@ -407,6 +409,8 @@ class Indexer:
                     pass
             if run.writing:
                 self.store.save_vectors()
+        if run.reader_errors:
+            raise run.reader_errors[0]
 
     def _write_all(self, work: queue.Queue[object], run: _Run) -> None:
         """Writer stage: handle each prepared file until the reader is done, saving the vectors now and
@@ -441,7 +445,7 @@ class Indexer:
         self,
         files: list[Path],
         work: queue.Queue[object],
-        cancel: threading.Event,
+        run: _Run,
         stop: threading.Event,
         reader: _FileReader,
     ) -> None:
@@ -450,7 +454,7 @@ class Indexer:
 
         def put(target: queue.Queue[object], item: object) -> bool:
             """Put `item` when there is room; False when the run is cancelled or stopped first."""
-            while not (cancel.is_set() or stop.is_set()):
+            while not (run.cancel.is_set() or stop.is_set()):
                 try:
                     target.put(item, timeout=0.1)
                     return True
@@ -465,6 +469,8 @@ class Indexer:
                     break
                 if isinstance(item, _Streamed):
                     reader.feed(item, put)
+        except Exception as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it from run()
+            run.reader_errors.append(exc)
         finally:
             reader.loader.close()
             work.put(_DONE)
@@ -556,8 +562,8 @@ class Indexer:
 
     @staticmethod
     def _next_part(item: _Streamed, run: _Run) -> object | None:
-        """The stream's next page or its end; None when the run is cancelled first."""
-        while not run.cancel.is_set():
+        """The stream's next page or its end; None when the run is cancelled or the reader failed first."""
+        while not (run.cancel.is_set() or run.reader_errors):
             try:
                 return item.parts.get(timeout=0.1)
             except queue.Empty:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from conftest import make_pdf
 
-from indexer.embedder import Embedder
+from indexer.embedder import Embedder, default_model_path
 from indexer.indexer import Indexer, IndexProgress
-from indexer.store import Store
+from indexer.store import EmbedderMismatch, Store
 
 PAGES = 100
 
@@ -68,4 +69,19 @@ def test_an_unchanged_library_is_reindexed_without_the_model_or_the_parser(tmp_p
     assert made == []  # the model was never loaded: nothing needed it
     assert all(s.pages_read == 0 for s in states)  # no file was opened by the parser
     assert states[-1].files_done == 2
+    store.close()
+
+
+def test_a_model_made_on_demand_that_differs_from_the_library_s_is_refused(tmp_path: Path, embedder: Embedder) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "garden.md").write_text("# Garden\nTomatoes need six hours of sun and deep watering twice a week.\n")
+    store = Store(tmp_path / "lib")
+    Indexer(store, embedder).run([folder])
+    (folder / "bees.md").write_text("# Bees\nA hive needs a dry place sheltered from the north wind.\n")
+    # The same weights loaded from their folder go by another name, so the library must refuse them; the
+    # refusal happens in whichever thread makes the model first, and reaches the caller either way.
+    with pytest.raises(EmbedderMismatch, match="re-index"):
+        Indexer(store, lambda: Embedder(default_model_path())).run([folder])
+    assert store.document(str(folder / "bees.md")) is None
     store.close()
