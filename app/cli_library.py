@@ -145,7 +145,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     """Index files and folders (or refresh the library's known ones)."""
     chunk_tokens = user_settings(args).retrieval.chunk_tokens  # checked before a --reindex discards anything
     location = library_location(args)
-    embedder = load_embedder(args)  # a server that cannot be used is found before --reindex discards anything
+    # Before --reindex discards anything, the embedder (a server, maybe) must be usable; otherwise it is
+    # loaded only when a file needs reading, so an unchanged refresh takes milliseconds.
+    embedder = load_embedder(args) if args.reindex else None
     if args.reindex:
         _discard_index(location)
     with open_store(args, must_exist=False, index_kind=args.index_kind) as store:
@@ -153,7 +155,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             raise UsageError("nothing to index: give files or folders, e.g. footnotes index ~/Documents")
         indexer = Indexer(
             store,
-            embedder,
+            embedder or (lambda: load_embedder(args)),
             chunking=ChunkSettings(chunk_tokens, args.overlap_tokens),
             scanning=ScanSettings(max_file_mb=args.max_file_mb),
         )

@@ -226,7 +226,7 @@ class Engine:
         passwords: dict[str, str] | None = None,
     ) -> IndexReport:
         """Index files and folders (none: the library's known roots); `passwords` unlock PDFs for this run."""
-        indexer = Indexer(self.store, self.embedder(), chunking=self.chunking)
+        indexer = Indexer(self.store, self.embedder, chunking=self.chunking)  # the model loads only if a file changed
         return indexer.run(paths or None, progress=progress, cancel=cancel, force=force, passwords=passwords)
 
     @property

@@ -1,8 +1,14 @@
-"""The Indexer: runs files through load -> chunk -> embed -> store, as a two-stage pipeline.
+"""The Indexer: runs files through parse -> chunk -> embed -> store, as a pipeline of bounded queues.
 
-A reader thread hashes, loads and chunks files while the calling thread embeds and writes the
-previous one, so neither the parser nor the model waits on the other. Each file is written in
-one transaction; a cancel or a kill leaves the library before or after any file, never between.
+The sandbox's child process parses a file and sends its pages back one by one; a reader thread
+hashes files, chunks each page as it arrives and hands it on; the calling thread embeds the chunks
+in batches as they come and writes the file once its last page is embedded. So the parser, the
+tokenizer and the model all work at once, within a large PDF as well as across files, and none
+runs more than a few pages ahead of the next (STREAM_PAGES). Each file is still written in one
+transaction; a cancel or a kill leaves the library before or after any file, never between.
+
+An unchanged library costs a hash per file: the embedding model and the parser process are started
+only when a file needs reading, and the vector index is loaded only when something is written.
 """
 
 from __future__ import annotations
@@ -27,6 +33,11 @@ from indexer.store import FileFacts, Store
 from indexer.types import Chunk, Document, IssueKind, Page
 
 EMBED_BATCH = 32
+"""Chunks per call to the embedder. Measured on the Debian FAQ's 306 chunks (2 cores, CPU): 8, 16, 32 and 64
+embed at the same rate within noise, since sentence-transformers sorts a call's texts by length; 32 keeps
+progress steps short and the first batch early."""
+STREAM_PAGES = 16
+"""Pages a file's reader may run ahead of its embedder: enough to fill a batch, few enough to bound memory."""
 SAVE_EVERY_SECONDS = 60.0
 
 
@@ -38,6 +49,8 @@ class IndexProgress:
     files_done: int = 0
     chunks_embedded: int = 0
     current_file: str = ""
+    pages_read: int = 0
+    """Pages of the current file parsed and chunked so far; its first chunks are embedded while it grows."""
 
 
 @dataclass
@@ -66,6 +79,39 @@ class _Loaded:
     extractor: str
     pages: list[Page]
     chunks: list[Chunk]
+    vectors: np.ndarray | None = None
+    """The chunks' vectors when they were embedded as the pages streamed in; None: embed them now."""
+
+
+@dataclass(frozen=True)
+class _Streamed:
+    """A file being read: its pages arrive on `parts` as `_PagePart`s while the reader parses and chunks
+    them, then one `_StreamEnd`."""
+
+    facts: FileFacts
+    parts: queue.Queue[object]
+
+
+@dataclass(frozen=True)
+class _PagePart:
+    page: Page
+    chunks: list[Chunk]
+
+
+@dataclass(frozen=True)
+class _Read:
+    """Stands, in a `_StreamEnd`, for the pages, chunks and vectors the writer gathered from the stream."""
+
+    facts: FileFacts
+    extractor: str
+
+
+@dataclass(frozen=True)
+class _StreamEnd:
+    """The streamed file's work as `_FileReader.prepare` would give it whole: `_Read` (or a failure), maybe
+    with its attachments."""
+
+    item: object
 
 
 @dataclass(frozen=True)
@@ -108,13 +154,21 @@ class _FileReader:
     """Turns a path into work for the writer: unchanged, reusable, loaded and chunked, or failed."""
 
     store: Store
-    chunker: Chunker
+    make_chunker: Callable[[], Chunker]
     loader: SandboxedLoader
     force: bool
     passwords: dict[str, str]
+    _chunker: Chunker | None = None
+
+    @property
+    def chunker(self) -> Chunker:
+        """The chunker, made on first use: it needs the embedder's tokenizer, which an unchanged file does not."""
+        if self._chunker is None:
+            self._chunker = self.make_chunker()
+        return self._chunker
 
     def prepare(self, path: Path) -> object:
-        """Hash the file, compare with the catalogue, and load and chunk it when needed."""
+        """Hash the file and compare with the catalogue: unchanged, reusable, failed, or `_Streamed` (to `feed`)."""
         try:
             stat = path.stat()
             facts = FileFacts(str(path), content_hash(path), stat.st_size, stat.st_mtime)
@@ -127,11 +181,33 @@ class _FileReader:
             return self._with_attachments(known, facts.path, self._reclassified_attachments(facts.path))
         if known is not None:
             return self._with_attachments(known, facts.path, [])
+        return _Streamed(facts, queue.Queue(maxsize=STREAM_PAGES))
+
+    def feed(self, item: _Streamed, put: Callable[[queue.Queue[object], object], bool]) -> None:
+        """Read a `_Streamed` file's pages in the sandbox, chunk each as it comes and `put` it on the item's
+        queue, then its `_StreamEnd`; stop early, ending the parser, when `put` refuses (cancel or stop)."""
+        facts = item.facts
+        pages = self.loader.stream(Path(facts.path), self.passwords.get(facts.path))
+        chunked = 0
         try:
-            document = self.loader.load(path, self.passwords.get(facts.path))
+            for part in pages:
+                if isinstance(part, Page):
+                    chunks = with_kinds([part], self.chunker.chunk_page(0, part))
+                    chunked += len(chunks)
+                    if not put(item.parts, _PagePart(part, chunks)):
+                        return
+                    continue
+                own = _Read(facts, part.extractor) if chunked else self._no_text(facts)
+                put(item.parts, _StreamEnd(self._with_attachments(own, facts.path, self._attachments(facts, part))))
         except LoadError as exc:
-            return self._with_attachments(_Failed(facts, FileIssue(facts.path, exc.kind, exc.reason)), facts.path, [])
-        return self._with_attachments(self._chunked(facts, document), facts.path, self._attachments(facts, document))
+            failed = _Failed(facts, FileIssue(facts.path, exc.kind, exc.reason))
+            put(item.parts, _StreamEnd(self._with_attachments(failed, facts.path, [])))
+        finally:
+            pages.close()  # ends the parser if it is still sending pages
+
+    @staticmethod
+    def _no_text(facts: FileFacts) -> _Failed:
+        return _Failed(facts, FileIssue(facts.path, IssueKind.NO_TEXT, "no text could be extracted"))
 
     def _known(self, facts: FileFacts) -> _Unchanged | _Reuse | None:
         """Unchanged when the catalogue holds this content at this path, reusable when at another (unless
@@ -150,7 +226,7 @@ class _FileReader:
         """A loaded document's chunks, or a failure when it has no text."""
         chunks = self.chunker.chunk_pages(0, document.pages)
         if not chunks:
-            return _Failed(facts, FileIssue(facts.path, IssueKind.NO_TEXT, "no text could be extracted"))
+            return self._no_text(facts)
         return _Loaded(facts, document.extractor, document.pages, with_kinds(document.pages, chunks))
 
     def _attachments(self, facts: FileFacts, document: Document) -> list[object]:
@@ -190,7 +266,7 @@ def _path_of(item: object) -> str:
     """The path a prepared piece of work is about."""
     if isinstance(item, _Unchanged):
         return item.path
-    facts = item.facts if isinstance(item, _Loaded | _Reuse | _Failed) else None
+    facts = item.facts if isinstance(item, _Loaded | _Reuse | _Failed | _Read) else None
     return facts.path if facts is not None else ""
 
 
@@ -214,6 +290,10 @@ class _Run:
     state: IndexProgress
     progress: ProgressCallback | None
     cancel: threading.Event
+    writing: bool = False
+    """True once something other than an unchanged file came through, so the vector index is in use."""
+    reader_errors: list[Exception] = field(default_factory=list)
+    """An error that ended the reader thread (the embedder refused by the library, say): raised by `run`."""
 
     def tell(self) -> None:
         """Send the progress snapshot, when someone listens."""
@@ -231,22 +311,45 @@ def _on_disk(path: str, found: set[str]) -> bool:
 
 
 class Indexer:
-    """Indexes files and folders into a `Store` with an `Embedder`."""
+    """Indexes files and folders into a `Store` with an `Embedder`.
+
+    `embedder` is the embedder, or a function that makes one (`Engine.embedder`): then it is called only
+    when a file needs reading, so re-indexing an unchanged library never loads the model. The library's
+    embedder is checked (`Store.bind_embedder`) when the embedder is given, or else when it is made."""
 
     def __init__(
         self,
         store: Store,
-        embedder: Embedder,
+        embedder: Embedder | Callable[[], Embedder],
         chunking: ChunkSettings | None = None,
         scanning: ScanSettings | None = None,
         sandboxing: SandboxSettings | None = None,
     ) -> None:
         self.store = store
-        self.embedder = embedder
         self.chunking = chunking or ChunkSettings()
         self.scanning = scanning or ScanSettings()
         self.sandboxing = sandboxing or SandboxSettings()
-        store.bind_embedder(embedder.name, embedder.dim)
+        self._embedder_lock = threading.Lock()
+        self._embedder: Embedder | None = None
+        self._make_embedder: Callable[[], Embedder] | None = None
+        if hasattr(embedder, "embed"):  # an embedder of any kind, not a function that makes one
+            self._bind(embedder)
+        else:
+            self._make_embedder = embedder
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder, made (and checked against the library's) on first use; thread-safe."""
+        with self._embedder_lock:
+            if self._embedder is None and self._make_embedder is not None:
+                self._bind(self._make_embedder())
+            assert self._embedder is not None
+            return self._embedder
+
+    def _bind(self, embedder: Embedder) -> None:
+        """Refuse an embedder that differs from the library's (`EmbedderMismatch`), then use it."""
+        self.store.bind_embedder(embedder.name, embedder.dim)
+        self._embedder = embedder
 
     def run(
         self,
@@ -271,24 +374,28 @@ class Indexer:
         )
         self.store.add_roots([r for r in roots if r.exists()])
         run.report.removed = self._remove_vanished(roots, {str(f) for f in found.files})
-        self.store.vectors()  # load or rebuild once, so each write updates it in place
         self._read_and_write(found.files, self._file_reader(force, passwords or {}), run)
         run.report.cancelled = run.cancel.is_set()
         run.report.seconds = time.perf_counter() - started
         return run.report
 
     def _file_reader(self, force: bool, passwords: dict[str, str]) -> _FileReader:
-        """The reader stage's worker for this run: its own chunker and sandboxed loader."""
-        chunker = Chunker(self.embedder.token_spans_factory(), self.chunking)
-        return _FileReader(self.store, chunker, SandboxedLoader(self.sandboxing), force, passwords)
+        """The reader stage's worker for this run: its own chunker (made when first needed, with the embedder's
+        tokenizer) and sandboxed loader (whose process starts when a file is first read)."""
+
+        def make_chunker() -> Chunker:
+            return Chunker(self.embedder.token_spans_factory(), self.chunking)
+
+        return _FileReader(self.store, make_chunker, SandboxedLoader(self.sandboxing), force, passwords)
 
     def _read_and_write(self, files: list[Path], file_reader: _FileReader, run: _Run) -> None:
-        """The two-stage pipeline: a reader thread prepares the files while this thread writes each one;
-        the vector index is saved now and then, and at the end however the run ends."""
+        """The pipeline: a reader thread prepares the files (streaming their pages) while this thread embeds
+        and writes them; the vector index is saved now and then, and at the end however the run ends, when
+        anything was written."""
         work: queue.Queue[object] = queue.Queue(maxsize=2)
         stop = threading.Event()
         reader = threading.Thread(
-            target=self._read, args=(files, work, run.cancel, stop, file_reader), daemon=True, name="footnotes-reader"
+            target=self._read, args=(files, work, run, stop, file_reader), daemon=True, name="footnotes-reader"
         )
         reader.start()
         try:
@@ -300,13 +407,19 @@ class Indexer:
                     work.get(timeout=0.1)
                 except queue.Empty:
                     pass
-            self.store.save_vectors()
+            if run.writing:
+                self.store.save_vectors()
+        if run.reader_errors:
+            raise run.reader_errors[0]
 
     def _write_all(self, work: queue.Queue[object], run: _Run) -> None:
         """Writer stage: handle each prepared file until the reader is done, saving the vectors now and
         then so a kill loses at most SAVE_EVERY_SECONDS of the cache (the catalogue loses nothing)."""
         last_save = time.perf_counter()
         while (item := work.get()) is not _DONE:
+            if not run.writing and not isinstance(item, _Unchanged):
+                self.store.vectors()  # load or rebuild once, so each write updates it in place
+                run.writing = True
             self._handle(item, run)
             if not run.cancel.is_set():
                 run.state.files_done += 1
@@ -332,16 +445,32 @@ class Indexer:
         self,
         files: list[Path],
         work: queue.Queue[object],
-        cancel: threading.Event,
+        run: _Run,
         stop: threading.Event,
         reader: _FileReader,
     ) -> None:
-        """Reader stage: prepare each file in turn, until done, cancelled or stopped."""
+        """Reader stage: prepare each file in turn and feed the ones read in pages, until done, cancelled or
+        stopped."""
+
+        def put(target: queue.Queue[object], item: object) -> bool:
+            """Put `item` when there is room; False when the run is cancelled or stopped first."""
+            while not (run.cancel.is_set() or stop.is_set()):
+                try:
+                    target.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
         try:
             for path in files:
-                if cancel.is_set() or stop.is_set():
+                item = reader.prepare(path)
+                if not put(work, item):
                     break
-                work.put(reader.prepare(path))
+                if isinstance(item, _Streamed):
+                    reader.feed(item, put)
+        except Exception as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it from run()
+            run.reader_errors.append(exc)
         finally:
             reader.loader.close()
             work.put(_DONE)
@@ -360,6 +489,8 @@ class Indexer:
             self._write_reused(item, run)
         elif isinstance(item, _Loaded):
             self._write_loaded(item, run)
+        elif isinstance(item, _Streamed):
+            self._write_streamed(item, run)
 
     def _write_with_attachments(self, item: _WithAttachments, run: _Run) -> None:
         """Remove the attachments the file no longer carries, then write the others, the file last."""
@@ -390,12 +521,54 @@ class Indexer:
         """Embed a loaded file's chunks and store them; nothing is written when the run is cancelled."""
         run.state.current_file = item.facts.path
         run.tell()
-        vectors = self._embed(item.chunks, run)
+        vectors = self._embed(item.chunks, run) if item.vectors is None else item.vectors
         if vectors is None:
             return
         self.store.write_document(item.facts, item.extractor, item.pages, item.chunks, vectors, PAGEKIND_VERSION)
         run.report.indexed.append(item.facts.path)
         run.report.pages += len(item.pages)
+
+    def _write_streamed(self, item: _Streamed, run: _Run) -> None:
+        """Embed a streamed file's chunks in batches as its pages arrive, then handle its end: write it (with
+        its attachments) or record its failure. Nothing is written when the run is cancelled."""
+        run.state.current_file, run.state.pages_read = item.facts.path, 0
+        run.tell()
+        _ = self.embedder  # on a first run, load the model here while the parser starts on the first pages
+        pages: list[Page] = []
+        chunks: list[Chunk] = []
+        parts: list[np.ndarray] = []
+        done = 0
+        while isinstance(part := self._next_part(item, run), _PagePart):
+            pages.append(part.page)
+            chunks += part.chunks
+            run.state.pages_read = len(pages)
+            while len(chunks) - done >= EMBED_BATCH:
+                parts.append(self._embed_batch(chunks[done : done + EMBED_BATCH], run))
+                done += EMBED_BATCH
+        if not isinstance(part, _StreamEnd) or run.cancel.is_set():
+            return
+        rest = self._embed(chunks[done:], run) if len(chunks) > done else None
+        if run.cancel.is_set():
+            return
+        vectors = np.concatenate([*parts, rest]) if rest is not None else (np.concatenate(parts) if parts else None)
+
+        def gathered(own: object) -> object:
+            if isinstance(own, _Read) and vectors is not None:
+                return _Loaded(own.facts, own.extractor, pages, chunks, vectors)
+            return own
+
+        end = part.item
+        self._handle(replace(end, item=gathered(end.item)) if isinstance(end, _WithAttachments) else gathered(end), run)
+
+    @staticmethod
+    def _next_part(item: _Streamed, run: _Run) -> object | None:
+        """The stream's next page or its end; None when the run is cancelled or the reader failed first."""
+        while not (run.cancel.is_set() or run.reader_errors):
+            try:
+                return item.parts.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        return None
 
     def _embed(self, chunks: list[Chunk], run: _Run) -> np.ndarray | None:
         """Embed in batches, reporting each; None when cancelled part-way (nothing is written)."""
@@ -403,11 +576,15 @@ class Indexer:
         for start in range(0, len(chunks), EMBED_BATCH):
             if run.cancel.is_set():
                 return None
-            began = time.perf_counter()
-            parts.append(self.embedder.embed([c.text for c in chunks[start : start + EMBED_BATCH]]))
-            run.report.embed_seconds += time.perf_counter() - began
-            done = len(parts[-1])
-            run.report.chunks_embedded += done
-            run.state.chunks_embedded += done
-            run.tell()
+            parts.append(self._embed_batch(chunks[start : start + EMBED_BATCH], run))
         return np.concatenate(parts)
+
+    def _embed_batch(self, chunks: list[Chunk], run: _Run) -> np.ndarray:
+        """Embed one batch of chunks, counting its time and chunks and reporting them."""
+        began = time.perf_counter()
+        vectors = self.embedder.embed([c.text for c in chunks])
+        run.report.embed_seconds += time.perf_counter() - began
+        run.report.chunks_embedded += len(vectors)
+        run.state.chunks_embedded += len(vectors)
+        run.tell()
+        return vectors

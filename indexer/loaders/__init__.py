@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from indexer.loaders.docx import load_docx
@@ -12,11 +13,11 @@ from indexer.loaders.html import load_html
 from indexer.loaders.image import load_image
 from indexer.loaders.mail import is_mailbox_file, load_eml, load_mbox
 from indexer.loaders.opendoc import load_odt
-from indexer.loaders.pdf import load_pdf
+from indexer.loaders.pdf import load_pdf, stream_pdf
 from indexer.loaders.sheets import load_ods, load_xlsx
 from indexer.loaders.slides import load_pptx
 from indexer.loaders.text import load_text
-from indexer.types import Document, IssueKind
+from indexer.types import Document, IssueKind, Page
 
 Loader = Callable[[Path], Document]
 
@@ -53,11 +54,29 @@ def is_supported(path: Path) -> bool:
 def load(path: Path, password: str | None = None) -> Document:
     """Load any supported file (a PDF with its password, if one is given); raise LoadError with a
     user-facing reason otherwise."""
+    pages: list[Page] = []
+    for item in stream(path, password):
+        if isinstance(item, Page):
+            pages.append(item)
+        else:
+            return replace(item, pages=pages)
+    raise LoadError(IssueKind.CORRUPT, "the file ended before it was read")  # unreachable: stream ends in a Document
+
+
+def stream(path: Path, password: str | None = None) -> Iterator[Page | Document]:
+    """A file's pages as they are read, then its `Document` without pages (extractor, notes, attachments).
+    PDFs stream page by page; other types are read whole, then their pages given out. LoadError with a
+    user-facing reason when the file cannot be read, possibly after some pages (drop those then)."""
     loader = _loader_for(path)
     if loader is None:
         raise LoadError(IssueKind.UNSUPPORTED, f"no loader for '{path.suffix or 'files without an extension'}'")
     try:
-        return load_pdf(path, password) if loader is load_pdf else loader(path)
+        if loader is load_pdf:
+            yield from stream_pdf(path, password)
+            return
+        document = loader(path)
+        yield from document.pages
+        yield replace(document, pages=[])
     except LoadError:
         raise
     except MemoryError as exc:
@@ -70,4 +89,4 @@ def load(path: Path, password: str | None = None) -> Document:
         raise LoadError(IssueKind.CORRUPT, f"could not parse the file ({type(exc).__name__}: {exc})") from exc
 
 
-__all__ = ["LOADERS", "LoadError", "is_supported", "load"]
+__all__ = ["LOADERS", "LoadError", "is_supported", "load", "stream"]
