@@ -79,9 +79,15 @@ def test_a_model_made_on_demand_that_differs_from_the_library_s_is_refused(tmp_p
     store = Store(tmp_path / "lib")
     Indexer(store, embedder).run([folder])
     (folder / "bees.md").write_text("# Bees\nA hive needs a dry place sheltered from the north wind.\n")
-    # The same weights loaded from their folder go by another name, so the library must refuse them; the
-    # refusal happens in whichever thread makes the model first, and reaches the caller either way.
+    # A model from another folder is another embedder to the library (its identity is its folder's name and
+    # files), so it must be refused; the refusal happens in whichever thread makes the model first, and
+    # reaches the caller either way.
+    other = tmp_path / "my-minilm"
+    for file in default_model_path().rglob("*"):
+        if file.is_file():
+            (other / file.relative_to(default_model_path())).parent.mkdir(parents=True, exist_ok=True)
+            (other / file.relative_to(default_model_path())).symlink_to(file)
     with pytest.raises(EmbedderMismatch, match="re-index"):
-        Indexer(store, lambda: Embedder(default_model_path())).run([folder])
+        Indexer(store, lambda: Embedder(other)).run([folder])
     assert store.document(str(folder / "bees.md")) is None
     store.close()
