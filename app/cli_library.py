@@ -202,6 +202,7 @@ def _print_report(report: IndexReport, folder: Path | str) -> None:
     )
     _print_issues("Failed", report.failed)
     _print_issues("Skipped", report.skipped)
+    _print_issues("Indexed in part", report.partial)
     for path in report.missing:
         print(f"  not found: {path}")
     if report.cancelled:
@@ -215,6 +216,8 @@ def _log_report(report: IndexReport, folder: Path | str) -> None:
         logger.warning("index failed: %s: %s (%s)", issue.path, issue.reason, issue.kind)
     for issue in report.skipped:
         logger.info("index skipped: %s: %s (%s)", issue.path, issue.reason, issue.kind)
+    for issue in report.partial:
+        logger.info("indexed in part: %s: %s", issue.path, issue.reason)
     for path in report.missing:
         logger.info("index skipped: %s: not found", path)
     logger.info(

@@ -166,11 +166,11 @@ class IndexingMixin(_Base):
     def _on_indexed(self, result: IndexResult) -> None:
         report = result.report
         done = len(report.indexed) + len(report.reused)
-        problems = report.failed + report.skipped
+        problems = report.failed + report.skipped + report.partial
         verb = "Cancelled after indexing" if report.cancelled else "Indexed"
         self.status_label.setText(
             f"{verb} {done} file(s), {report.chunks_embedded} passages in {report.seconds:.0f} s"
-            + (f"; {len(problems)} skipped or failed (listed under the library)" if problems else "")
+            + (f"; {len(problems)} skipped, failed or indexed in part (listed under the library)" if problems else "")
         )
         sample = self._indexing_sample
         self._end_indexing()

@@ -65,6 +65,8 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     failed: list[FileIssue] = field(default_factory=list)
     skipped: list[FileIssue] = field(default_factory=list)
+    partial: list[FileIssue] = field(default_factory=list)
+    """Indexed files the loader passed over part of, one issue per note (`Document.notes`)."""
     missing: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
     pages: int = 0
@@ -81,6 +83,8 @@ class _Loaded:
     chunks: list[Chunk]
     vectors: np.ndarray | None = None
     """The chunks' vectors when they were embedded as the pages streamed in; None: embed them now."""
+    notes: tuple[str, ...] = ()
+    """What the loader passed over (`Document.notes`), reported once the file is written."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ class _Read:
 
     facts: FileFacts
     extractor: str
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,7 +202,7 @@ class _FileReader:
                     if not put(item.parts, _PagePart(part, chunks)):
                         return
                     continue
-                own = _Read(facts, part.extractor) if chunked else self._no_text(facts)
+                own = _Read(facts, part.extractor, tuple(part.notes)) if chunked else self._no_text(facts)
                 put(item.parts, _StreamEnd(self._with_attachments(own, facts.path, self._attachments(facts, part))))
         except LoadError as exc:
             failed = _Failed(facts, FileIssue(facts.path, exc.kind, exc.reason))
@@ -227,7 +232,8 @@ class _FileReader:
         chunks = self.chunker.chunk_pages(0, document.pages)
         if not chunks:
             return self._no_text(facts)
-        return _Loaded(facts, document.extractor, document.pages, with_kinds(document.pages, chunks))
+        kinds = with_kinds(document.pages, chunks)
+        return _Loaded(facts, document.extractor, document.pages, kinds, notes=tuple(document.notes))
 
     def _attachments(self, facts: FileFacts, document: Document) -> list[object]:
         """Work for each file the document carries: unchanged, reusable, loaded and chunked, or failed."""
@@ -526,6 +532,7 @@ class Indexer:
             return
         self.store.write_document(item.facts, item.extractor, item.pages, item.chunks, vectors, PAGEKIND_VERSION)
         run.report.indexed.append(item.facts.path)
+        run.report.partial += [FileIssue(item.facts.path, IssueKind.PARTIAL, note) for note in item.notes]
         run.report.pages += len(item.pages)
 
     def _write_streamed(self, item: _Streamed, run: _Run) -> None:
@@ -554,7 +561,7 @@ class Indexer:
 
         def gathered(own: object) -> object:
             if isinstance(own, _Read) and vectors is not None:
-                return _Loaded(own.facts, own.extractor, pages, chunks, vectors)
+                return _Loaded(own.facts, own.extractor, pages, chunks, vectors, own.notes)
             return own
 
         end = part.item

@@ -30,6 +30,9 @@ class IssueKind(StrEnum):
     TIMEOUT = "timeout"
     CRASHED = "crashed"
     """The parser process died on it."""
+    PARTIAL = "partial"
+    """Indexed, but part of it was passed over (an attachment of an unsupported type, rows beyond the
+    sheet limit, pages no extractor could read): the loader's note says which."""
 
 
 @dataclass(frozen=True)

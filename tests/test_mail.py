@@ -19,6 +19,7 @@ from indexer.indexer import Indexer
 from indexer.loaders import load
 from indexer.scan import scan
 from indexer.store import Store
+from indexer.types import IssueKind
 
 PDF_ONLY = "The turbine blades were inspected on the ninth of March and two cracks were found."
 DOCX_ONLY = "The warranty covers corrosion of the hull for seven years."
@@ -237,6 +238,10 @@ def test_a_folder_of_mail_indexes_messages_and_attachments(mail: Path, tmp_path:
     assert failure.path == f"{mail / 'broken.eml'}#1/damaged.pdf" and failure.kind == "corrupt" and failure.reason
     recorded = store.document(failure.path)
     assert recorded is not None and recorded.status == "failed" and recorded.error == failure.reason
+    # The unsupported attachment is not lost in silence: the mail is reported as indexed in part.
+    [partial] = report.partial
+    assert partial.path == str(mail / "broken.eml") and partial.kind == IssueKind.PARTIAL
+    assert partial.reason == "attachment 'blob.bin' passed over: its file type is not supported"
 
     pdf = store.document(f"{invoice}#1/report.pdf")
     assert pdf is not None and pdf.page_count == 2 and pdf.extractor
