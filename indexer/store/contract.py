@@ -154,7 +154,8 @@ class LibraryStore(Protocol):
     def search_keyword(
         self, query: str, k: int, kinds: Collection[str] | None = None, documents: Collection[int] | None = None
     ) -> list[Hit]:
-        """Chunks matching any stemmed word of the query, best first (higher score is better)."""
+        """Chunks matching any stemmed word of the query (`keywords.keyword_terms`: no stop words), best
+        first (higher score is better). Called on a worker thread while another searches dense."""
         ...
 
     def vectors(self) -> NearestVectors:
