@@ -11,22 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from indexer.store import FileFacts, Store
-from indexer.store.keywords import MAX_POSTINGS, MAX_TERMS, keyword_terms, query_words
+from indexer.store.keywords import COMMON_FLOOR, MAX_POSTINGS, MAX_TERMS, keyword_terms, query_words
 from indexer.types import Chunk, Page
 
-FILLER = [
-    f"Where is it that the {thing} went? It is in the {place}, as it was."
-    for thing, place in [
-        ("cat", "barn"),
-        ("key", "drawer"),
-        ("map", "car"),
-        ("pen", "desk"),
-        ("hat", "hall"),
-        ("cup", "sink"),
-    ]
-]
+THINGS = ["cat", "key", "map", "pen", "hat", "cup"]
+FILLER = [f"Where is it that the {THINGS[n % 6]} {n} went? It is in the hall, as it was." for n in range(3000)]
 GUIDE = [*FILLER[:3], "The lighthouse keeper winds the Fresnel clockwork every evening at dusk.", *FILLER[3:]]
-"""Seven pages: six of everyday words, each of them in more than a third of the chunks, and one of rare ones."""
+"""3 001 pages: 3 000 of everyday words, each of them in more than a third of the chunks (and in more than
+`COMMON_FLOOR`), and one of rare words."""
 
 
 def _write(store: Store, path: str, pages: list[str], kind: str = "content") -> None:
@@ -46,14 +38,21 @@ def _library(folder: Path) -> Store:
 
 
 def test_terms_leave_out_the_librarys_common_words_and_keep_the_rarest() -> None:
-    counts = {"where": 6, "is": 7, "it": 7, "the": 7, "lighthouse": 1, "keeper": 2, "clockwork": 1}
+    counts = {"where": 6000, "is": 9000, "it": 9000, "the": 9000, "lighthouse": 1, "keeper": 2, "winds": 40}
     words = query_words("Where is it that the lighthouse keeper winds the clockwork?")
     assert words == ["where", "is", "it", "that", "the", "lighthouse", "keeper", "winds", "clockwork"]
-    terms = keyword_terms(words, lambda w: counts.get(w, 0), chunks=7)  # common: in 3 chunks or more
-    assert terms == ["that", "lighthouse", "keeper", "winds", "clockwork"]
-    assert keyword_terms(["where", "is"], counts.__getitem__, chunks=7) == ["where", "is"]  # all common: all
+    terms = keyword_terms(words, lambda w: counts.get(w, 0), chunks=9000)  # common: in 3001 chunks or more
+    assert terms == ["lighthouse", "keeper", "winds"]  # "that" and "clockwork" are in no chunk
+    assert keyword_terms(["zyzzyva"], lambda w: counts.get(w, 0), chunks=9000) == []  # no word in any chunk: no search
+    assert keyword_terms(["where", "is"], counts.__getitem__, chunks=9000) == ["where", "is"]  # all common: all
+    small = {"lamp": 6, "lens": 5, "clean": 1}  # a library of 6 chunks: under COMMON_FLOOR nothing is common
+    assert COMMON_FLOOR > 6 and keyword_terms(["clean", "lamp", "lens"], small.get, chunks=6) == [
+        "clean",
+        "lamp",
+        "lens",
+    ]
     many = [f"word{n}" for n in range(MAX_TERMS + 4)]
-    rarest = keyword_terms(many, lambda w: int(w[4:]), chunks=1000)
+    rarest = keyword_terms(many, lambda w: int(w[4:]) + 1, chunks=1000)
     assert rarest == many[:MAX_TERMS]  # the rarest, in the query's order
     assert keyword_terms(["big", "huge", "vast"], lambda w: MAX_POSTINGS // 2 + len(w), 10**7) == ["big"]
     assert keyword_terms(["vast"], lambda w: 2 * MAX_POSTINGS, 10**7) == ["vast"]  # always the rarest word
@@ -66,8 +65,9 @@ def test_keyword_search_ignores_stop_words_and_finds_the_rare_words_page(tmp_pat
         assert [(h.chunk.path, h.chunk.page) for h in hits] == [("/docs/guide.txt", 4)]  # not the six others
         assert hits[0].chunk.text == GUIDE[3] and hits[0].score > 0
         assert store.search_keyword("keepers winding", 10)[0].chunk.page == 4  # stems still match
+        assert store.search_keyword("zyzzyva", 10) == []
         only_common_words = store.search_keyword("Where is it?", 10)
-        assert {h.chunk.page for h in only_common_words} == {1, 2, 3, 5, 6, 7}  # all it can find
+        assert len(only_common_words) == 10 and 4 not in {h.chunk.page for h in only_common_words}
 
 
 def test_the_kind_filter_holds_when_navigation_pages_rank_first(tmp_path: Path) -> None:

@@ -75,6 +75,8 @@ class Search(VectorCache, CatalogueReads):
         conn = self._reader()
         counted = self._word_counts(conn)
         terms = keyword_terms(words, lambda word: counted.count(conn, word), counted.chunks)
+        if not terms:
+            return []  # no word of the query is in any chunk
         match = " OR ".join(f'"{t}"' for t in terms)
         if documents is not None:
             return _hits(conn, _scoped_rows(conn, match, k, kinds, documents), kinds)[:k]
