@@ -14,6 +14,7 @@ nothing. `footnotes search` may still show them, after the content passages."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,6 +28,9 @@ from rag.scope import Scope
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 CONTENT_ONLY = frozenset({CONTENT})
+_KEYWORD_LANE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-lane")
+"""Shared by every retriever (one is made per question): a thread per keyword search at a time, two for
+two windows or an MCP client asking at once. Each thread reads on its own SQLite connection."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,10 @@ class RetrievalSettings:
     resident_bonus: float = 0.05
     """Added to the score of a passage kept from an earlier turn (score fusion), so a follow-up question
     stays with the passages under discussion when they are about as good as new ones."""
+    concurrent_lanes: bool = True
+    """In hybrid mode, search keywords on a worker thread while the query is embedded and the vector
+    index searched (SQLite, FAISS and the embedder release the GIL); False runs the lanes one after the
+    other, as before issue #13 (bench/scale.py's "main" rows)."""
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hit]], k: int = 60) -> list[Hit]:
@@ -97,6 +105,10 @@ def score_fusion(
 
 def _key(chunk: Chunk) -> int:
     return chunk.id if chunk.id is not None else id(chunk)
+
+
+KeywordLane = Callable[[], list[Hit]]
+"""Collects a keyword search's hits: waits for the worker thread's, or searches there and then."""
 
 
 class CrossEncoderReranker:
@@ -151,8 +163,9 @@ class Retriever:
         documents = scope.document_ids(self.store) if scope is not None else None
         if documents is not None and not documents:
             return []
+        keyword = self._start_keyword(query, CONTENT_ONLY, documents)  # searches while the query is embedded
         vector = self.embed([query])[0] if self.settings.mode in ("hybrid", "dense") else None
-        hits = self._ranked(query, vector, resident, CONTENT_ONLY, documents=documents)
+        hits = self._ranked(query, vector, resident, CONTENT_ONLY, documents=documents, keyword=keyword)
         if not hits and not self.store.has_kind(CONTENT):  # nothing but navigation pages: better than none
             return self._ranked(query, vector, resident, None, documents=documents)
         if include_noncontent:
@@ -168,11 +181,13 @@ class Retriever:
         kinds: Collection[str] | None,
         rerank: bool = True,
         documents: Collection[int] | None = None,
+        keyword: KeywordLane | None = None,
     ) -> list[Hit]:
         """Fuse, rerank, cap and merge the candidates of `kinds` (all kinds when None) and `documents`
-        (all when None); the filters apply to every candidate list, before fusion and the top_k cut."""
+        (all when None); the filters apply to every candidate list, before fusion and the top_k cut.
+        `keyword`: the keyword lane of these kinds and documents when it was started already."""
         s = self.settings
-        fused = self._fused(query, vector, resident, kinds, documents)
+        fused = self._fused(query, vector, resident, kinds, documents, keyword)
         if rerank and self.reranker is not None:
             fused = self.reranker.rerank(query, fused[: s.candidates])
         capped = _cap_per_document(fused, s.per_document)
@@ -190,13 +205,14 @@ class Retriever:
         resident: Sequence[Hit],
         kinds: Collection[str] | None,
         documents: Collection[int] | None = None,
+        lane: KeywordLane | None = None,
     ) -> list[Hit]:
-        """The dense and keyword candidates (and the `resident` ones) of `kinds` and `documents` fused."""
+        """The dense and keyword candidates (and the `resident` ones) of `kinds` and `documents` fused; the
+        keyword lane (`lane` when started before) searches on a worker thread while the dense one runs."""
         s = self.settings
+        lane = lane or self._start_keyword(query, kinds, documents)
         dense = self.store.search_dense(vector, s.candidates, kinds, documents) if vector is not None else []
-        keyword = (
-            self.store.search_keyword(query, s.candidates, kinds, documents) if s.mode in ("hybrid", "keyword") else []
-        )
+        keyword = lane()
         kept = [
             h
             for h in resident
@@ -210,6 +226,23 @@ class Retriever:
         if not kept:
             return fused
         return self._with_residents(fused, kept, weight, similarity)
+
+    def _start_keyword(
+        self, query: str, kinds: Collection[str] | None, documents: Collection[int] | None
+    ) -> KeywordLane:
+        """The keyword candidates of `kinds` and `documents`, to be collected by calling the result: in
+        hybrid mode with `concurrent_lanes` they are being searched on a worker thread already; else they
+        are searched when called (none outside the hybrid and keyword modes)."""
+        s = self.settings
+        if s.mode not in ("hybrid", "keyword"):
+            return list
+
+        def search() -> list[Hit]:
+            return self.store.search_keyword(query, s.candidates, kinds, documents)
+
+        if s.mode == "hybrid" and s.concurrent_lanes:
+            return _KEYWORD_LANE.submit(search).result
+        return search
 
     def _cosines(self, vector: np.ndarray | None, hits: Sequence[Hit], known: Sequence[Hit]) -> dict[int, float]:
         """Cosine similarity to the query of the chunks of `hits` that `known` (dense hits) lacks."""

@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from indexer.embedder import Embedder
 from indexer.indexer import Indexer
 from indexer.store import EmbedderMismatch, FileFacts, LibraryStore, StoreError, is_database_url, open_store
 from indexer.types import Chunk, Page
-from rag.retriever import Retriever
+from rag.retriever import RetrievalSettings, Retriever
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "assets" / "sample"
@@ -139,6 +140,29 @@ def test_scope_and_kind_filters_hold_in_both_lanes(sample: LibraryStore, embedde
     assert {i for i, _ in sample.vectors().search(query, 2, among=among)} <= set(among.tolist())
     content = sample.search_keyword("Aurora", 10, kinds={"content"})
     assert content and all(h.chunk.kind == "content" for h in content)
+
+
+def test_concurrent_lanes_find_what_sequential_ones_do(sample: LibraryStore, embedder: Embedder) -> None:
+    """The keyword lane on a worker thread (the default) and beside it other questions on other threads
+    give the passages, scores and pages that the lanes one after the other give."""
+    questions = [
+        DESCALE,
+        "When should I remove queen cells?",
+        "How much does a tram ride in Lisbon cost?",
+        "What is it?",
+        "honey harvest water",
+    ]
+
+    def passages(question: str, concurrent: bool) -> list[tuple]:
+        retriever = Retriever(sample, embedder.embed, RetrievalSettings(top_k=5, concurrent_lanes=concurrent))
+        return [(h.chunk.id, h.chunk.page, h.chunk.text, round(h.score, 5)) for h in retriever.retrieve(question)]
+
+    sequential = [passages(q, False) for q in questions]
+    assert all(sequential) and sequential[1][0][2].count("queen cells") == 1
+    assert [passages(q, True) for q in questions] == sequential
+    with ThreadPoolExecutor(4) as pool:
+        at_once = list(pool.map(lambda q: passages(q, True), questions * 3))
+    assert at_once == sequential * 3
 
 
 def test_replace_and_remove_swap_only_their_documents(sample: LibraryStore) -> None:

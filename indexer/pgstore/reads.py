@@ -3,7 +3,6 @@ full-text (tsvector) keyword search. Each read is one statement, so it sees whol
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import psycopg
 
 from indexer.attachments import attachment_prefix, is_within
+from indexer.store.keywords import MAX_TERMS, query_words
 from indexer.store.records import DocumentRecord
 from indexer.types import Chunk, Hit, Page
 
@@ -185,7 +185,7 @@ class PgReads:
     ) -> list[Hit]:
         """Chunks matching any word of the query by its English stem ("installing" matches "installed"),
         ranked by ``ts_rank`` (higher is better); only chunks of `kinds` and `documents` when given."""
-        terms = re.findall(r"\w+", query.lower())
+        terms = query_words(query, MAX_TERMS)  # PostgreSQL's English configuration drops the stop words
         if not terms or k <= 0:
             return []
         # words only, quoted: the query can hold no tsquery operator

@@ -55,6 +55,9 @@ class Store(Search, CatalogueWrites, Health):
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the library at {self.folder}: {exc}") from exc
         self._lock = threading.RLock()
+        self._readers = threading.local()
+        self._reader_conns = []
+        self._counted = None
         self._vectors = None
         self._vectors_generation = -1
         version = self._meta("schema_version")
@@ -92,8 +95,11 @@ class Store(Search, CatalogueWrites, Health):
             self._vectors, self._vectors_generation = None, -1
 
     def close(self) -> None:
-        """Close the catalogue connection."""
+        """Close the catalogue connection and every thread's read connection."""
         with self._lock:
+            for reader in self._reader_conns:
+                reader.close()
+            self._reader_conns.clear()
             self._conn.close()
 
     def __enter__(self) -> Store:

@@ -8,11 +8,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from indexer.store.errors import StoreError, explain_write_error
 from indexer.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from indexer.store.search import WordCounts
 
 
 class StoreBase:
@@ -23,6 +27,12 @@ class StoreBase:
     _lock: threading.RLock
     _vectors: VectorIndex | None
     _vectors_generation: int
+    _readers: threading.local
+    """Each thread's read connection (`Search._reader`), for searches that run beside the lock."""
+    _reader_conns: list[sqlite3.Connection]
+    """Every read connection opened, to be closed with the store."""
+    _counted: WordCounts | None
+    """How common the words searched for are in the current generation (`search.WordCounts`)."""
 
     # -- meta -------------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:

@@ -154,7 +154,9 @@ class LibraryStore(Protocol):
     def search_keyword(
         self, query: str, k: int, kinds: Collection[str] | None = None, documents: Collection[int] | None = None
     ) -> list[Hit]:
-        """Chunks matching any stemmed word of the query, best first (higher score is better)."""
+        """Chunks matching any stemmed word of the query but its common ones (`keywords`: the library's
+        most frequent words in SQLite, the English stop words in PostgreSQL), best first (higher score is
+        better). Called on a worker thread while another thread searches dense."""
         ...
 
     def vectors(self) -> NearestVectors:

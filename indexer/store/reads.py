@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -121,31 +122,36 @@ class CatalogueReads(StoreBase):
 
     def chunks_by_id(self, ids: list[int]) -> dict[int, Chunk]:
         """Chunks (with their document's path) by chunk id."""
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT c.id, c.doc_id, c.page, c.char_start, c.char_end, c.text, d.path, c.kind, c.location"
-                f" FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
-                ids,
-            ).fetchall()
-        return {
-            r[0]: Chunk(
-                id=r[0],
-                doc_id=r[1],
-                page=r[2],
-                char_start=r[3],
-                char_end=r[4],
-                text=r[5],
-                path=r[6],
-                kind=r[7],
-                location=r[8],
-            )
-            for r in rows
-        }
+            return read_chunks(self._conn, ids)
 
     def has_kind(self, kind: str) -> bool:
         """True when at least one chunk is of this kind (``content``, ``toc``...)."""
         with self._lock:
             return self._conn.execute("SELECT 1 FROM chunks WHERE kind = ? LIMIT 1", (kind,)).fetchone() is not None
+
+
+def read_chunks(conn: sqlite3.Connection, ids: list[int]) -> dict[int, Chunk]:
+    """Chunks (with their document's path) by chunk id, read on `conn` in one query."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"SELECT c.id, c.doc_id, c.page, c.char_start, c.char_end, c.text, d.path, c.kind, c.location"
+        f" FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
+        ids,
+    ).fetchall()
+    return {
+        r[0]: Chunk(
+            id=r[0],
+            doc_id=r[1],
+            page=r[2],
+            char_start=r[3],
+            char_end=r[4],
+            text=r[5],
+            path=r[6],
+            kind=r[7],
+            location=r[8],
+        )
+        for r in rows
+    }

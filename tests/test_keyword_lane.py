@@ -1,0 +1,90 @@
+"""The keyword lane on a real store and a real FTS5 index: it searches a question's rare words, not the
+words common in the library (stop words), still cites the page they are on, keeps the kind filter when
+the best matches are navigation pages, and reads on its own connection, so a writer holding the store's
+lock does not hold it up."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from indexer.store import FileFacts, Store
+from indexer.store.keywords import COMMON_FLOOR, MAX_POSTINGS, MAX_TERMS, keyword_terms, query_words
+from indexer.types import Chunk, Page
+
+THINGS = ["cat", "key", "map", "pen", "hat", "cup"]
+FILLER = [f"Where is it that the {THINGS[n % 6]} {n} went? It is in the hall, as it was." for n in range(3000)]
+GUIDE = [*FILLER[:3], "The lighthouse keeper winds the Fresnel clockwork every evening at dusk.", *FILLER[3:]]
+"""3 001 pages: 3 000 of everyday words, each of them in more than a third of the chunks (and in more than
+`COMMON_FLOOR`), and one of rare words."""
+
+
+def _write(store: Store, path: str, pages: list[str], kind: str = "content") -> None:
+    """One document, a chunk per page (of `kind`), with arbitrary unit vectors: only keywords matter here."""
+    chunks = [Chunk(0, n, 0, len(text), text, kind=kind) for n, text in enumerate(pages, start=1)]
+    vectors = np.random.default_rng(len(path)).normal(size=(len(pages), 4)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    facts = FileFacts(path, path, sum(map(len, pages)), 0.0)
+    store.write_document(facts, "text", [Page(n, t) for n, t in enumerate(pages, start=1)], chunks, vectors)
+
+
+def _library(folder: Path) -> Store:
+    store = Store(folder)
+    store.bind_embedder("test", 4)
+    _write(store, "/docs/guide.txt", GUIDE)
+    return store
+
+
+def test_terms_leave_out_the_librarys_common_words_and_keep_the_rarest() -> None:
+    counts = {"where": 6000, "is": 9000, "it": 9000, "the": 9000, "lighthouse": 1, "keeper": 2, "winds": 40}
+    words = query_words("Where is it that the lighthouse keeper winds the clockwork?")
+    assert words == ["where", "is", "it", "that", "the", "lighthouse", "keeper", "winds", "clockwork"]
+    terms = keyword_terms(words, lambda w: counts.get(w, 0), chunks=9000)  # common: in 3001 chunks or more
+    assert terms == ["lighthouse", "keeper", "winds"]  # "that" and "clockwork" are in no chunk
+    assert keyword_terms(["zyzzyva"], lambda w: counts.get(w, 0), chunks=9000) == []  # no word in any chunk: no search
+    assert keyword_terms(["where", "is"], counts.__getitem__, chunks=9000) == ["where", "is"]  # all common: all
+    small = {"lamp": 6, "lens": 5, "clean": 1}  # a library of 6 chunks: under COMMON_FLOOR nothing is common
+    assert COMMON_FLOOR > 6 and keyword_terms(["clean", "lamp", "lens"], small.get, chunks=6) == [
+        "clean",
+        "lamp",
+        "lens",
+    ]
+    many = [f"word{n}" for n in range(MAX_TERMS + 4)]
+    rarest = keyword_terms(many, lambda w: int(w[4:]) + 1, chunks=1000)
+    assert rarest == many[:MAX_TERMS]  # the rarest, in the query's order
+    assert keyword_terms(["big", "huge", "vast"], lambda w: MAX_POSTINGS // 2 + len(w), 10**7) == ["big"]
+    assert keyword_terms(["vast"], lambda w: 2 * MAX_POSTINGS, 10**7) == ["vast"]  # always the rarest word
+    assert query_words("An ox eats hay, an ox", limit=2) == ["eats", "hay"]  # the longest, in the query's order
+
+
+def test_keyword_search_ignores_stop_words_and_finds_the_rare_words_page(tmp_path: Path) -> None:
+    with _library(tmp_path / "library") as store:
+        hits = store.search_keyword("Where is it that the lighthouse keeper winds the clockwork?", 10)
+        assert [(h.chunk.path, h.chunk.page) for h in hits] == [("/docs/guide.txt", 4)]  # not the six others
+        assert hits[0].chunk.text == GUIDE[3] and hits[0].score > 0
+        assert store.search_keyword("keepers winding", 10)[0].chunk.page == 4  # stems still match
+        assert store.search_keyword("zyzzyva", 10) == []
+        only_common_words = store.search_keyword("Where is it?", 10)
+        assert len(only_common_words) == 10 and 4 not in {h.chunk.page for h in only_common_words}
+
+
+def test_the_kind_filter_holds_when_navigation_pages_rank_first(tmp_path: Path) -> None:
+    with _library(tmp_path / "library") as store:
+        index_pages = [f"gearbox {n}, gearbox oil, gearbox seals" for n in range(12)]
+        _write(store, "/docs/index.txt", index_pages, kind="index")
+        _write(store, "/docs/manual.txt", ["Drain the gearbox before the winter, " + "then store it dry. " * 20])
+        unfiltered = store.search_keyword("gearbox", 2)
+        assert [h.chunk.kind for h in unfiltered] == ["index", "index"]
+        content = store.search_keyword("gearbox", 2, kinds={"content"})  # 12 index pages outrank it
+        assert [(h.chunk.path, h.chunk.page, h.chunk.kind) for h in content] == [("/docs/manual.txt", 1, "content")]
+        manual = next(d.id for d in store.documents() if d.path == "/docs/manual.txt")
+        assert [h.chunk.path for h in store.search_keyword("gearbox", 5, documents={manual})] == ["/docs/manual.txt"]
+
+
+def test_keyword_search_reads_beside_a_writer_holding_the_lock(tmp_path: Path) -> None:
+    with _library(tmp_path / "library") as store, ThreadPoolExecutor(1) as other:
+        with store._lock:  # as a long write would
+            hits = other.submit(store.search_keyword, "lighthouse clockwork", 5).result(timeout=10)
+        assert [h.chunk.page for h in hits] == [4]
