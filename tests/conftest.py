@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import socket
@@ -143,12 +144,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
-    """llama-cpp-python's OpenAI-compatible server on the light model, started once for the session."""
+@contextlib.contextmanager
+def llama_server(alias: str, n_ctx: int, *extra: str) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server on the light model, on a free loopback port; yields its
+    ``/v1`` URL once it answers, and stops it afterwards."""
     port = free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model("light"))]
-    command += ["--model_alias", SERVER_ALIAS, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
+    command += ["--model_alias", alias, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), *extra]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -164,6 +166,13 @@ def server_url() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """The server for the LLM tests, started once for the session."""
+    with llama_server(SERVER_ALIAS, 4096) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pytest
-from conftest import free_port, make_pdf
+from conftest import free_port, llama_server, make_pdf
 
 from app.cli import main
 from app.engine import Engine
@@ -28,7 +24,6 @@ from indexer.embedder import Embedder, EmbedderError
 from indexer.indexer import Indexer
 from indexer.remote_embedder import EmbeddingServer, RemoteEmbedder
 from indexer.store import EmbedderMismatch, Store
-from llm.loader import resolve_model
 from rag.retriever import RetrievalSettings, Retriever
 
 if TYPE_CHECKING:
@@ -51,25 +46,8 @@ TEXTS = [
 def embed_url() -> Iterator[str]:
     """llama-cpp-python's server on the light model with embeddings on, mean-pooled (the chat model has no
     pooling of its own; llama.cpp's embedding models do)."""
-    port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model("light"))]
-    command += ["--model_alias", ALIAS, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
-    command += ["--embedding", "true", "--kv_overrides", "qwen2.pooling_type=int:1"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited with {process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)  # polling for the server to come up, not a timed assertion
+    with llama_server(ALIAS, 2048, "--embedding", "true", "--kv_overrides", "qwen2.pooling_type=int:1") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
