@@ -2,10 +2,10 @@
 
 A team that embeds millions of pages on a GPU box points Footnotes at it: ``POST {url}/embeddings`` with
 ``{"model": ..., "input": [texts]}``, the vectors read from ``data[i].embedding``. Only the standard library
-talks to the server. The server is on this machine unless the user allowed a remote one: a URL whose host
-is not loopback is refused before any connection is made (the same rule as `llm.openai_backend`, whose few
-lines are repeated here because the indexer may not import `llm`). The API key, if any, is handed in by the
-app, which keeps it in the keyring.
+talks to the server, through `net` (shared with `llm.openai_backend`, which the indexer may not import).
+The server is on this machine unless the user allowed a remote one: a URL whose host is not loopback is
+refused before any connection is made. The API key, if any, is handed in by the app, which keeps it in
+the keyring.
 
 Tokens for chunking: chunks are cut with the bundled all-MiniLM-L6-v2 WordPiece tokenizer, as an estimate
 of the server model's tokenizer. The servers' tokenize endpoints were not used: llama.cpp's and vLLM's
@@ -21,17 +21,14 @@ one server is never searched with another model's vectors (see `indexer.store.St
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
-import json
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult
 
 import numpy as np
 
+import net
 from indexer.embedder import EmbedderError, default_model_path, token_spans_of
 
 EXAMPLE_URL = "http://127.0.0.1:8080/v1"
@@ -47,6 +44,19 @@ TIMEOUT = 120.0
 ESTIMATED_WINDOW = 512
 """The `max_tokens` reported: the window of the common embedding models (the server does not say)."""
 PROBE_TEXT = "Footnotes asks for the dimension of this model."
+WORDING = net.Wording(
+    error=EmbedderError,
+    server="embeddings server",
+    url="embeddings server URL",
+    example=EXAMPLE_URL,
+    leaves="every passage would leave it to be embedded",
+    allow="a remote embeddings server in Settings (or --embedder-allow-remote)",
+    start="start it or correct the embeddings server URL (--embedder-url)",
+    not_found="check the URL (it usually ends in /v1) and the model name; the server must serve embeddings",
+    key_variable="FOOTNOTES_API_KEY",
+    other="; its log says why",
+)
+"""How this module's refusals and failures are told (see `net.JsonClient`)."""
 
 
 @dataclass(frozen=True)
@@ -64,136 +74,38 @@ class EmbeddingServer:
     @property
     def host(self) -> str:
         """``host:port`` of the server, as the user reads it."""
-        return urlsplit(self.url).netloc.rpartition("@")[2]
+        return net.host_of(self.url)
 
     @property
     def is_local(self) -> bool:
         """True when the server is on this machine (a loopback address)."""
-        return is_loopback(urlsplit(self.url).hostname or "")
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ::1; names are not resolved, so nothing is asked of the network."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        return net.is_local(self.url)
 
 
 def check_url(server: EmbeddingServer) -> SplitResult:
     """The parsed URL, refused when malformed or when it leaves the machine without `allow_remote`."""
-    parts = urlsplit(server.url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise EmbedderError(f"'{server.url}' is not an embeddings server URL; give one like {EXAMPLE_URL}")
-    if not server.allow_remote and not is_loopback(parts.hostname):
-        raise EmbedderError(
-            f"{parts.hostname} is not this machine, so every passage would leave it to be embedded; "
-            "allow a remote embeddings server in Settings (or --embedder-allow-remote) to use it"
-        )
-    return parts
+    return net.check_url(server.url, server.allow_remote, WORDING)
 
 
-class _Client:
-    """JSON over HTTP to one server; retries when it is busy; every failure an `EmbedderError`."""
+class _Client(net.JsonClient):
+    """JSON over HTTP to the embeddings server (`net.JsonClient`), with paths below its base URL and one
+    more sentence: passages the server refuses."""
 
-    def __init__(self, parts: SplitResult, key: str | None, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.parts = parts
-        self.host = parts.netloc.rpartition("@")[2]
-        self.base = parts.path.rstrip("/")
-        self.headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if key:
-            self.headers["Authorization"] = f"Bearer {key}"
-        self.sleep = sleep
+    def __init__(self, parts: SplitResult, key: str | None, sleep: Callable[[float], None]) -> None:
+        super().__init__(parts, key, WORDING, TIMEOUT, retries=net.Retries(RETRIES, BACKOFF, MAX_WAIT), sleep=sleep)
 
-    def json(self, method: str, path: str, body: object | None = None, timeout: float = TIMEOUT) -> object:
-        """The decoded answer to one request; a 429 or 503 is tried again after a growing pause."""
-        wait = BACKOFF
-        for attempt in range(RETRIES + 1):
-            status, headers, data = self._send(method, self.base + path, body, timeout)
-            if status in (429, 503) and attempt < RETRIES:
-                after = _retry_after(headers)
-                self.sleep(min(wait if after is None else after, MAX_WAIT))
-                wait *= 2
-                continue
-            if status >= 400:
-                raise self._refused(status, _error_detail(data), path)
-            try:
-                return json.loads(data)
-            except ValueError as exc:
-                raise EmbedderError(
-                    f"the embeddings server at {self.host} did not answer {path} in JSON; check the URL"
-                ) from exc
-        raise AssertionError("unreachable")  # the loop returns or raises
+    def call(self, method: str, path: str, body: object | None = None) -> object:
+        """The decoded answer to a request for `path` below the base URL; a busy server is tried again."""
+        return self.json(method, self.base + path, body, name=path)
 
-    def _send(self, method: str, path: str, body: object | None, timeout: float) -> tuple[int, dict, bytes]:
-        kind = http.client.HTTPSConnection if self.parts.scheme == "https" else http.client.HTTPConnection
-        connection = kind(self.parts.hostname, self.parts.port, timeout=timeout)
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        try:
-            connection.request(method, path, body=data, headers=self.headers)
-            response = connection.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            raise self._unreachable(exc, timeout) from exc
-        finally:
-            connection.close()
-
-    def _unreachable(self, exc: BaseException, timeout: float) -> EmbedderError:
-        if isinstance(exc, TimeoutError):
-            return EmbedderError(
-                f"the embeddings server at {self.host} did not answer within {timeout:.0f} s; "
-                "check that it is running and not overloaded"
-            )
-        if isinstance(exc, ConnectionRefusedError):
-            return EmbedderError(
-                f"no embeddings server answers at {self.host} (connection refused); "
-                "start it or correct the embeddings server URL (--embedder-url)"
-            )
-        if isinstance(exc, socket.gaierror):
-            return EmbedderError(f"cannot find the host {self.parts.hostname}; check the embeddings server URL")
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        return EmbedderError(f"cannot reach the embeddings server at {self.host} ({reason}); check that it runs")
-
-    def _refused(self, status: int, detail: str, path: str) -> EmbedderError:
-        said = f": {detail}" if detail else ""
-        if status in (401, 403):
-            return EmbedderError(
-                f"the embeddings server at {self.host} refused the request (HTTP {status}{said}); "
-                "set its API key in Settings or in FOOTNOTES_API_KEY"
-            )
-        if status == 404:
-            return EmbedderError(
-                f"the embeddings server at {self.host} has no {path} or no such model (HTTP 404{said}); "
-                "check the URL (it usually ends in /v1) and the model name; the server must serve embeddings"
-            )
+    def refused(self, status: int, detail: str, path: str) -> Exception:
         if status in (400, 413, 422) and path.endswith("/embeddings"):
+            said = f": {detail}" if detail else ""
             return EmbedderError(
                 f"the embeddings server at {self.host} refused the passages (HTTP {status}{said}); "
                 "if they are too long for it, choose a smaller chunk size (--chunk-tokens) or raise its batch size"
             )
-        return EmbedderError(f"the embeddings server at {self.host} answered HTTP {status}{said}; its log says why")
-
-
-def _retry_after(headers: dict) -> float | None:
-    try:
-        return max(0.0, float(headers.get("retry-after", "")))
-    except ValueError:
-        return None
-
-
-def _error_detail(body: bytes) -> str:
-    """The message of an error body, in the shapes the common servers use, shortened."""
-    text = body.decode("utf-8", "replace").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return " ".join(text.split())[:200]
-    error = data.get("error", data) if isinstance(data, dict) else data
-    if isinstance(error, dict):
-        error = error.get("message") or error.get("detail") or error
-    return " ".join(str(error).split())[:200]
+        return super().refused(status, detail, path)
 
 
 class RemoteEmbedder:
@@ -237,7 +149,7 @@ class RemoteEmbedder:
 
     def _request(self, texts: Sequence[str]) -> np.ndarray:
         """One batch: sent, checked (count, dimension) and normalised."""
-        answer = self._client.json("POST", "/embeddings", {"model": self.model, "input": list(texts)})
+        answer = self._client.call("POST", "/embeddings", {"model": self.model, "input": list(texts)})
         rows = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(rows, list) or len(rows) != len(texts):
             raise EmbedderError(
@@ -262,7 +174,7 @@ class RemoteEmbedder:
 
     def _choose_model(self, wanted: str) -> str:
         """`wanted` when the server lists it (or lists nothing), else refused; empty: its first model."""
-        listed = self._client.json("GET", "/models", timeout=TIMEOUT)
+        listed = self._client.call("GET", "/models")
         models = listed.get("data") if isinstance(listed, dict) else None
         ids = [str(m.get("id")) for m in models or [] if isinstance(m, dict)]
         name = wanted or (ids[0] if ids else "")

@@ -1,25 +1,26 @@
 """A model server that speaks the OpenAI API (Ollama, LM Studio, llama.cpp's server, vLLM) as a generator.
 
 Only the standard library talks to the server: ``POST {url}/chat/completions`` streamed as server-sent
-events. The server is on this machine unless the user allowed a remote one: a URL whose host is not
-loopback is refused before any connection is made. Tokens are counted by the server's own tokenizer
-where it has an endpoint for it, else estimated on the high side; the context window is read from the
-server where it says it, else taken from the user's setting.
+events, through `net` (shared with `indexer.remote_embedder`). The server is on this machine unless the
+user allowed a remote one: a URL whose host is not loopback is refused before any connection is made.
+Tokens are counted by the server's own tokenizer where it has an endpoint for it, else estimated on the
+high side; the context window is read from the server where it says it, else taken from the user's
+setting.
 """
 
 from __future__ import annotations
 
 import functools
 import http.client
-import ipaddress
 import json
 import re
 import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from urllib.parse import SplitResult, quote, urlsplit
+from urllib.parse import SplitResult, quote
 
+import net
 from llm.base import Generator, Halt, Message, _cut_at_stop
 from llm.secrets import ENV_VAR, api_key
 
@@ -50,6 +51,20 @@ class ServerError(ValueError):
     sentence for the user."""
 
 
+WORDING = net.Wording(
+    error=ServerError,
+    server="model server",
+    url="server URL",
+    example=DEFAULT_URL,
+    leaves="questions and passages would leave it",
+    allow="a remote server in Settings (or --allow-remote)",
+    start="start it (for example: ollama serve) or correct the server URL",
+    not_found="check the server URL (it usually ends in /v1) and the model name",
+    key_variable=ENV_VAR,
+)
+"""How this module's refusals and failures are told (see `net.JsonClient`)."""
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Where the model server is and what it may be sent."""
@@ -65,138 +80,23 @@ class ServerSettings:
     @property
     def host(self) -> str:
         """``host:port`` of the server, as the user reads it."""
-        return urlsplit(self.url).netloc.rpartition("@")[2]
+        return net.host_of(self.url)
 
     @property
     def is_local(self) -> bool:
         """True when the server is on this machine (a loopback address)."""
-        return is_loopback(urlsplit(self.url).hostname or "")
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ::1; names are not resolved, so nothing is asked of the network."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        return net.is_local(self.url)
 
 
 def check_url(settings: ServerSettings) -> SplitResult:
     """The parsed server URL, refused when malformed or when it leaves the machine without `allow_remote`."""
-    parts = urlsplit(settings.url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ServerError(f"'{settings.url}' is not a server URL; give one like {DEFAULT_URL}")
-    if not settings.allow_remote and not is_loopback(parts.hostname):
-        raise ServerError(
-            f"{parts.hostname} is not this machine, so questions and passages would leave it; "
-            "allow a remote server in Settings (or --allow-remote) to use it"
-        )
-    return parts
+    return net.check_url(settings.url, settings.allow_remote, WORDING)
 
 
 def estimate_tokens(text: str) -> int:
     """A count on the high side for a tokenizer not known here: a token per word, digit or mark, and
     never fewer than one per three bytes."""
     return max(len(_PIECES.findall(text)), -(-len(text.encode("utf-8")) // 3))
-
-
-class _Client:
-    """JSON over HTTP to one server, each failure turned into a `ServerError`."""
-
-    def __init__(self, parts: SplitResult, key: str | None) -> None:
-        self.parts = parts
-        self.host = parts.netloc.rpartition("@")[2]
-        self.base = parts.path.rstrip("/")
-        self.root = self.base.removesuffix("/v1")
-        self.headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-        if key:
-            self.headers["Authorization"] = f"Bearer {key}"
-
-    def open(
-        self, method: str, path: str, body: object | None, timeout: float
-    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-        """Send a request; the open connection and its response, or a `ServerError` for an HTTP error."""
-        kind = http.client.HTTPSConnection if self.parts.scheme == "https" else http.client.HTTPConnection
-        connection = kind(self.parts.hostname, self.parts.port, timeout=timeout)
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        try:
-            connection.request(method, path, body=data, headers=self.headers)
-            response = connection.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
-            raise self.unreachable(exc, timeout) from exc
-        if response.status >= 400:
-            detail = _error_detail(response.read())
-            connection.close()
-            raise self.refused(response.status, detail, path)
-        return connection, response
-
-    def json(self, method: str, path: str, body: object | None = None, timeout: float = PROBE_TIMEOUT) -> object:
-        """The decoded JSON answer to one request."""
-        connection, response = self.open(method, path, body, timeout)
-        try:
-            return json.loads(response.read())
-        except (OSError, http.client.HTTPException) as exc:
-            raise self.unreachable(exc, timeout) from exc
-        except ValueError as exc:
-            raise ServerError(f"the model server at {self.host} did not answer {path} in JSON; check the URL") from exc
-        finally:
-            connection.close()
-
-    def probe(self, method: str, path: str, body: object | None = None) -> dict | None:
-        """The JSON object a server may have at `path`, or None where it has not (any failure)."""
-        try:
-            answer = self.json(method, path, body)
-        except ServerError:
-            return None
-        return answer if isinstance(answer, dict) else None
-
-    def unreachable(self, exc: BaseException, timeout: float) -> ServerError:
-        """The sentence for a server that cannot be reached or stops answering."""
-        if isinstance(exc, TimeoutError):
-            return ServerError(
-                f"the model server at {self.host} did not answer within {timeout:.0f} s; "
-                "check that it is running and not overloaded"
-            )
-        if isinstance(exc, ConnectionRefusedError):
-            return ServerError(
-                f"no model server answers at {self.host} (connection refused); "
-                "start it (for example: ollama serve) or correct the server URL"
-            )
-        if isinstance(exc, socket.gaierror):
-            return ServerError(f"cannot find the host {self.parts.hostname}; check the server URL")
-        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        return ServerError(f"cannot reach the model server at {self.host} ({reason}); check that it runs")
-
-    def refused(self, status: int, detail: str, path: str) -> ServerError:
-        """The sentence for an HTTP error status."""
-        said = f": {detail}" if detail else ""
-        if status in (401, 403):
-            return ServerError(
-                f"the model server at {self.host} refused the request (HTTP {status}{said}); "
-                f"set its API key in Settings or in {ENV_VAR}"
-            )
-        if status == 404:
-            return ServerError(
-                f"the model server at {self.host} has no {path} or no such model (HTTP 404{said}); "
-                "check the server URL (it usually ends in /v1) and the model name"
-            )
-        return ServerError(f"the model server at {self.host} answered HTTP {status}{said}")
-
-
-def _error_detail(body: bytes) -> str:
-    """The message of an error body, in the shapes the common servers use, shortened."""
-    text = body.decode("utf-8", "replace").strip()
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return " ".join(text.split())[:200]
-    error = data.get("error", data) if isinstance(data, dict) else data
-    if isinstance(error, dict):
-        error = error.get("message") or error.get("detail") or error
-    return " ".join(str(error).split())[:200]
 
 
 class OpenAIGenerator(Generator):
@@ -208,7 +108,9 @@ class OpenAIGenerator(Generator):
 
     def __init__(self, settings: ServerSettings, fallback_context: int = FALLBACK_CONTEXT) -> None:
         self.settings = settings
-        self._client = _Client(check_url(settings), api_key(settings.url))
+        self._client = net.JsonClient(
+            check_url(settings), api_key(settings.url), WORDING, PROBE_TIMEOUT, "application/json, text/event-stream"
+        )
         self._listed: dict = {}
         self.name = self._choose_model(settings.model)
         self.context_window = settings.context_window or self._server_context() or fallback_context
@@ -276,7 +178,7 @@ class OpenAIGenerator(Generator):
                 event = json.loads(data)
                 if isinstance(event, dict) and event.get("error"):
                     raise ServerError(
-                        f"the model server at {self._client.host} stopped the answer: {_error_detail(data.encode())}"
+                        f"the model server at {self._client.host} stopped the answer: {net.error_detail(data.encode())}"
                     )
                 for choice in event.get("choices") or []:
                     if text := text_of(choice):
