@@ -30,8 +30,9 @@ from app.cli_library import (
     cmd_search,
     cmd_status,
     cmd_unlock,
+    store_url,
 )
-from app.errors import NO_WINDOW, CliError, Interrupted, describe, exit_code, is_user_error
+from app.errors import NO_WINDOW, CliError, Interrupted, UsageError, describe, exit_code, is_user_error
 from app.logs import app_version, log_file, setup_logging
 from app.settings import PRESETS_VALUES, add_arguments
 from indexer.chunker import ChunkSettings
@@ -149,16 +150,28 @@ def _fail(exc: BaseException) -> int:
 
 
 def _open_window(args: argparse.Namespace) -> int:
-    """The window, after checking that Qt can open one here (Qt's own failure is an abort that names no fix)."""
+    """The window, after checking that Qt can open one here (Qt's own failure is an abort that names no fix).
+    ``--store`` and the other settings flags apply to this run of the window (see `app.window.window_start`)."""
     from app.platform_check import window_problem
 
+    setup_logging("gui")  # what run_app logs to; a refusal below is logged there too
+    try:
+        store_url(args)
+    except UsageError as exc:
+        return _fail(exc)
     problem = window_problem()
     if problem:
         print(f"footnotes: {problem}", file=sys.stderr)
         return NO_WINDOW
     from app.window import run_app
 
-    return run_app(Path(args.library).expanduser() if args.library else None, collection=args.collection)
+    library = Path(args.library).expanduser() if args.library else None
+    try:
+        return run_app(library, collection=args.collection, flags=args)
+    except Exception as exc:
+        if is_user_error(exc):  # a library that cannot be opened, such as a --store server that is not there
+            return _fail(exc)
+        raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -67,9 +67,15 @@ def library_folder(args: argparse.Namespace) -> Path:
 def library_location(args: argparse.Namespace) -> Path | str:
     """The library a command works on: the ``--store`` URL (a shared library on PostgreSQL) when given,
     else the folder of ``--library`` or ``--collection``."""
+    return store_url(args) or library_folder(args)
+
+
+def store_url(args: argparse.Namespace) -> str:
+    """The ``--store`` URL, checked: a ``postgresql://`` URL, not given beside ``--library`` or
+    ``--collection``; empty when not given."""
     url = getattr(args, f"{ARG_PREFIX}store", "").strip()
     if not url:
-        return library_folder(args)
+        return ""
     if getattr(args, "library", None) or getattr(args, "collection", None):
         raise UsageError("give --store or --library/--collection, not both")
     if not is_database_url(url):

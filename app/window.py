@@ -13,10 +13,12 @@ scope, collections) and `window_actions` (menus, shortcuts, accessibility, model
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QFileSystemWatcher, QSettings, Qt, QThreadPool, QTimer, Signal
@@ -42,11 +44,12 @@ from app.chats import Chat, ChatStore
 from app.collections import Collections, default_collections_dir
 from app.context_meter import ContextMeter
 from app.engine import Engine
+from app.errors import UsageError
 from app.find_bar import FindBar
 from app.first_run import FirstRunGuide
 from app.library_panel import LibraryPanel
 from app.logs import setup_logging
-from app.settings import Settings, load_settings, save_settings
+from app.settings import ARG_PREFIX, Settings, SettingsStore, load_settings, save_settings, settings_from_args
 from app.settings_dialog import SettingsDialog
 from app.source_viewer import SourceViewer
 from app.theme import apply_theme
@@ -57,7 +60,7 @@ from app.window_indexing import SAMPLE_DIR, SAMPLE_QUESTION, IndexingMixin, Inde
 from app.workers import AnswerJob, IndexJob, Job
 from rag.scope import Scope
 
-__all__ = ["SAMPLE_DIR", "SAMPLE_QUESTION", "WATCH_DEBOUNCE_MS", "MainWindow", "run_app"]
+__all__ = ["SAMPLE_DIR", "SAMPLE_QUESTION", "WATCH_DEBOUNCE_MS", "MainWindow", "WindowStart", "run_app", "window_start"]
 
 WATCH_DEBOUNCE_MS = 2000
 log = logging.getLogger("footnotes.gui")
@@ -333,27 +336,68 @@ def _row(*widgets: QWidget) -> QHBoxLayout:
     return row
 
 
-def run_app(library: Path | None = None, warm_model: bool = True, collection: str | None = None) -> int:
-    """Open the window on the given library or collection (else the one open last time) and run the
-    event loop; with `warm_model`, the model loads in the background from the start."""
+@dataclass(frozen=True)
+class WindowStart:
+    """What the window opens with (see `window_start`)."""
+
+    preferences: Settings
+    """The saved settings, with ``--library`` in them: what the Settings dialog edits and closing saves."""
+    settings: Settings
+    """`preferences` with the command line's settings flags (``--store``) on top: what this run uses."""
+    location: Path | str
+    """The library the window opens on: a folder or a ``postgresql://`` URL."""
+    collections: Collections
+
+
+def window_start(
+    saved: SettingsStore,
+    library: Path | None = None,
+    collection: str | None = None,
+    flags: argparse.Namespace | None = None,
+) -> WindowStart:
+    """The window's settings and library: ``--library`` or ``--store`` when given, else ``--collection`` or
+    the collection open last time, else the saved library (or store). The settings flags in `flags`
+    (``--store``) apply to this run only and are not saved, as for the commands; ``--library`` goes into
+    the saved settings, as it always has (the window saves them when it closes)."""
+    preferences = load_settings(saved)
+    collections = Collections(default_collections_dir(), Path(preferences.library))
+    if library is not None:
+        preferences.library = str(library)
+    try:
+        settings = preferences if flags is None else settings_from_args(flags, preferences)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    store = getattr(flags, f"{ARG_PREFIX}store", "").strip()
+    wanted = collection or saved.value("collections/current")
+    chosen = next((c for c in collections.list() if isinstance(wanted, str) and c.name == wanted), None)
+    if collection and chosen is None:
+        raise UsageError(f"there is no collection named '{collection}'")
+    location = library or store or (chosen.library if chosen else settings.library_location())
+    return WindowStart(preferences, settings, location, collections)
+
+
+def run_app(
+    library: Path | None = None,
+    warm_model: bool = True,
+    collection: str | None = None,
+    flags: argparse.Namespace | None = None,
+) -> int:
+    """Open the window on the given library, store or collection (else the one open last time) and run the
+    event loop; `flags`: the parsed command line, whose settings flags apply to this run (`window_start`).
+    With `warm_model`, the model loads in the background from the start."""
     setup_logging("gui")
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Footnotes")
     app.setOrganizationName("Footnotes")
     settings = QSettings("Footnotes", "Footnotes")
-    preferences = load_settings(settings)
-    apply_theme(app, preferences.appearance.theme)  # light or dark as chosen, or as the system is (and follows it)
-    collections = Collections(default_collections_dir(), Path(preferences.library))
-    if library is not None:
-        preferences.library = str(library)
-    wanted = collection or settings.value("collections/current")
-    chosen = next((c for c in collections.list() if isinstance(wanted, str) and c.name == wanted), None)
-    if collection and chosen is None:
-        print(f"footnotes: error: there is no collection named '{collection}'", file=sys.stderr)
+    try:
+        start = window_start(settings, library, collection, flags)
+    except UsageError as exc:
+        print(f"footnotes: error: {exc}", file=sys.stderr)
         return 2
-    folder = library or (chosen.library if chosen else preferences.library_location())
-    engine = Engine.from_settings(preferences, folder)
-    window = MainWindow(engine, settings, preferences, warm_model=warm_model, collections=collections)
+    apply_theme(app, start.settings.appearance.theme)  # light or dark as chosen, or as the system is (and follows it)
+    engine = Engine.from_settings(start.settings, start.location)
+    window = MainWindow(engine, settings, start.preferences, warm_model=warm_model, collections=start.collections)
     window.show()
     code = app.exec()
     if window.warming:

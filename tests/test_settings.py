@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox
 from pytestqt.qtbot import QtBot
@@ -28,6 +29,7 @@ from app.settings import (
     settings_from_args,
 )
 from app.settings_dialog import SettingsDialog
+from indexer.store import StoreError
 from llm.bundled import PRESETS
 
 
@@ -213,3 +215,38 @@ def test_the_window_saves_its_engine_settings_on_close(qtbot: QtBot, tmp_path: P
     window.close()
     saved = load_settings(_ini(tmp_path))
     assert saved.library == str(tmp_path / "lib") and saved.model.name == "light" and saved.retrieval.top_k == 4
+
+
+def test_the_window_runs_on_the_store_given_on_its_command_line_without_saving_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.window import window_start
+
+    monkeypatch.setenv("FOOTNOTES_COLLECTIONS", str(tmp_path / "collections"))
+    saved = _ini(tmp_path)
+    save_settings(saved, Settings(library=str(tmp_path / "lib")))
+    saved.setValue("collections/current", "Library")  # the saved library was open last time, as a collection
+    parser = build_parser()
+
+    start = window_start(saved, flags=parser.parse_args([]))
+    assert start.location == tmp_path / "lib" and start.settings.store == ""
+    engine = Engine.from_settings(start.settings, start.location)
+    assert engine.store.folder == tmp_path / "lib"
+    engine.store.close()
+
+    port = free_port()
+    url = f"postgresql://footnotes@127.0.0.1:{port}/team"
+    start = window_start(saved, flags=parser.parse_args(["--store", url]))
+    assert start.location == url and start.settings.store == url  # not the collection open last time
+    assert start.preferences.store == "" and load_settings(saved).store == ""  # for this run: nothing saved
+    with pytest.raises(
+        StoreError, match=rf"cannot reach the library database at postgresql://footnotes@127\.0\.0\.1:{port}/team"
+    ):
+        Engine.from_settings(start.settings, start.location)  # the engine the window builds goes to that server
+
+    other = tmp_path / "other"
+    start = window_start(saved, other, flags=parser.parse_args(["--library", str(other)]))
+    engine = Engine.from_settings(start.settings, start.location)
+    assert start.location == other and engine.store.folder == other
+    assert start.preferences.library == str(other)  # --library is kept in the saved settings, as before
+    engine.store.close()
