@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = command("doctor", cmd_doctor, "report what this installation has and lacks")
     doctor.add_argument("--verify", action="store_true", help="also hash the bundled models (slow: about 1 GB read)")
+    add_arguments(doctor, ("embedder",))  # an embeddings server to look at (--store is a global option)
     return parser
 
 

