@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 from PIL import Image, ImageSequence
@@ -17,6 +18,10 @@ from PIL import Image, ImageSequence
 INSTALL_HINT = "install Tesseract OCR to read it (Debian/Ubuntu: sudo apt install tesseract-ocr)"
 OCR_DPI = 300
 OCR_PAGE_SECONDS = 120
+PDFIUM_LOCK = threading.Lock()
+"""Held for every call into PDFium (pypdfium2), here and in the PDF loader: PDFium is one native library
+per process and not thread-safe, not even across documents. Held for the calls only, never while
+Tesseract reads an image nor across a loader's yield."""
 
 
 def tesseract_available() -> bool:
@@ -47,14 +52,22 @@ def ocr_pages(
     """Text of the given 1-based pages of a PDF, read from their rendered images by Tesseract."""
     import pypdfium2
 
-    document = pypdfium2.PdfDocument(str(path), password=password)
+    with PDFIUM_LOCK:
+        document = pypdfium2.PdfDocument(str(path), password=password)
     try:
-        return {
-            number: _tesseract(document[number - 1].render(scale=OCR_DPI / 72).to_pil(), language)
-            for number in page_numbers
-        }
+        found = {}
+        for number in page_numbers:
+            with PDFIUM_LOCK:
+                page = document[number - 1]
+                try:
+                    image = page.render(scale=OCR_DPI / 72).to_pil()
+                finally:
+                    page.close()
+            found[number] = _tesseract(image, language)
+        return found
     finally:
-        document.close()
+        with PDFIUM_LOCK:
+            document.close()
 
 
 def ocr_image(path: Path, language: str = "eng") -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import docx
@@ -9,7 +10,8 @@ import pytest
 from conftest import FAQ_PDF, encrypt_pdf, faq_file, make_pdf
 
 from indexer.loaders import LoadError, load
-from indexer.loaders.pdf import text_damage
+from indexer.loaders import pdf as pdf_loader
+from indexer.loaders.pdf import pdfium_text, text_damage
 
 SAMPLE = "Café naïve, déjà vu; Ørsted’s façade."
 
@@ -20,20 +22,80 @@ def test_pdf_pages_keep_their_numbers(tmp_path: Path) -> None:
     assert [p.number for p in document.pages] == [1, 2, 3]
     assert "bananas" in document.pages[1].text
     assert "cherries" in document.pages[2].text
-    assert document.extractor == "pypdf"
+    assert document.extractor == "pypdfium2"
 
 
-def test_pdf_with_glued_words_falls_back_to_pdfminer() -> None:
+def test_debian_faq_is_read_by_pdfium_with_the_words_pdfminer_finds() -> None:
     from pypdf import PdfReader
 
     raw = PdfReader(str(faq_file(FAQ_PDF))).pages[8].extract_text()
-    assert "Thisdocumentgivesfrequentlyaskedquestions" in raw  # the pypdf defect this fallback exists for
+    assert "Thisdocumentgivesfrequentlyaskedquestions" in raw  # the pypdf defect pdfminer was once needed for
     document = load(faq_file(FAQ_PDF))
-    assert document.extractor == "pdfminer.six"
+    assert document.extractor == "pypdfium2" and document.notes == []
     assert len(document.pages) == 73
-    assert "This document gives frequently asked questions" in document.pages[8].text
-    words = "\n".join(p.text for p in document.pages).split()
-    assert [w for w in words if len(w) > 25 and w.isalpha()] == []  # no glued words left on any page
+    page = document.pages[8].text
+    assert "This document gives frequently asked questions" in page
+    assert "pointers to other docu-\nmentation will be given" in page  # PDFium's U+FFFE made "-" LF again
+    miner = pdf_loader._Pdfminer(FAQ_PDF, None)
+    try:
+        assert page.split() == (miner.text(8) or "").split()  # the same words, in the same order
+    finally:
+        miner.close()
+    text = "\n".join(p.text for p in document.pages)
+    assert not {"\r", "\ufffe", "\x00"} & set(text)
+    assert [w for w in text.split() if len(w) > 25 and w.isalpha()] == []  # no glued words left on any page
+
+
+def test_pdfium_text_is_normalised_like_the_other_extractors() -> None:
+    raw = "If applicable, pointers to other docu\ufffementation will be given.\r\nSecond line\rthird"
+    assert pdfium_text(raw) == "If applicable, pointers to other docu-\nmentation will be given.\nSecond line\nthird"
+
+
+PROSE = "The lighthouse keeper climbs the spiral stairs each evening to light the great lamp. " * 4
+
+
+def _glue(marker: str) -> Callable[[str], str]:
+    """A stand-in for `pdfium_text` that runs the words of pages holding `marker` together, as a damaged
+    extraction would."""
+
+    def glued(raw: str) -> str:
+        text = pdfium_text(raw)
+        return text.replace(" ", "") if marker in text else text
+
+    return glued
+
+
+def test_pdf_whose_pdfium_text_is_damaged_is_read_by_pdfminer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pdf = make_pdf(tmp_path / "glued.pdf", [PROSE, "Keeper's log " + PROSE])
+    monkeypatch.setattr(pdf_loader, "pdfium_text", _glue("lighthouse"))
+    document = load(pdf)
+    assert document.extractor == "pdfminer.six"
+    assert "The lighthouse keeper climbs the spiral stairs" in document.pages[1].text
+    assert document.notes[0].startswith("pypdfium2 text was damaged (")
+    assert document.notes[0].endswith("of characters on the first pages); read with pdfminer.six")
+
+
+def test_one_damaged_page_is_rescued_by_pdfminer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = [f"Page {n}. {PROSE}" for n in range(1, 5)] + ["A storm broke the lantern glass. " + PROSE]
+    pdf = make_pdf(tmp_path / "one-bad-page.pdf", pages)
+    monkeypatch.setattr(pdf_loader, "pdfium_text", _glue("storm"))
+    document = load(pdf)
+    assert document.extractor == "pypdfium2+pdfminer.six"
+    assert "A storm broke the lantern glass." in document.pages[4].text
+    assert document.notes == ["pypdfium2 text was damaged on 1 of 5 pages; those read with pdfminer.six"]
+
+
+def test_pdf_pdfium_cannot_open_is_read_by_pypdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pypdfium2
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise pypdfium2.PdfiumError("Failed to load document (PDFium: Data format error).")
+
+    pdf = make_pdf(tmp_path / "odd.pdf", ["Alpha page talks of apples.", "Beta page: bananas."])
+    monkeypatch.setattr(pypdfium2, "PdfDocument", refuse)
+    document = load(pdf)
+    assert document.extractor == "pypdf" and document.notes == []
+    assert "bananas" in document.pages[1].text
 
 
 def test_text_damage_measures_glued_words_and_spares_unspaced_scripts() -> None:
