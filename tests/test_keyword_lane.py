@@ -11,7 +11,15 @@ from pathlib import Path
 import numpy as np
 
 from indexer.store import FileFacts, Store
-from indexer.store.keywords import COMMON_FLOOR, MAX_POSTINGS, MAX_TERMS, keyword_terms, query_words
+from indexer.store.keywords import (
+    COMMON_FLOOR,
+    MAX_POSTINGS,
+    MAX_TERMS,
+    common_from,
+    count_limit,
+    keyword_terms,
+    query_words,
+)
 from indexer.types import Chunk, Page
 
 THINGS = ["cat", "key", "map", "pen", "hat", "cup"]
@@ -44,7 +52,9 @@ def test_terms_leave_out_the_librarys_common_words_and_keep_the_rarest() -> None
     terms = keyword_terms(words, lambda w: counts.get(w, 0), chunks=9000)  # common: in 3001 chunks or more
     assert terms == ["lighthouse", "keeper", "winds"]  # "that" and "clockwork" are in no chunk
     assert keyword_terms(["zyzzyva"], lambda w: counts.get(w, 0), chunks=9000) == []  # no word in any chunk: no search
-    assert keyword_terms(["where", "is"], counts.__getitem__, chunks=9000) == ["where", "is"]  # all common: all
+    all_common = keyword_terms(["where", "is"], counts.__getitem__, chunks=9000)
+    assert all_common == ["where"]  # all common in a small library: searched, the rarest first, within the budget
+    assert keyword_terms(["where", "it"], {"where": 3500, "it": 4000}.get, chunks=9000) == ["where", "it"]
     small = {"lamp": 6, "lens": 5, "clean": 1}  # a library of 6 chunks: under COMMON_FLOOR nothing is common
     assert COMMON_FLOOR > 6 and keyword_terms(["clean", "lamp", "lens"], small.get, chunks=6) == [
         "clean",
@@ -55,7 +65,10 @@ def test_terms_leave_out_the_librarys_common_words_and_keep_the_rarest() -> None
     rarest = keyword_terms(many, lambda w: int(w[4:]) + 1, chunks=1000)
     assert rarest == many[:MAX_TERMS]  # the rarest, in the query's order
     assert keyword_terms(["big", "huge", "vast"], lambda w: MAX_POSTINGS // 2 + len(w), 10**7) == ["big"]
-    assert keyword_terms(["vast"], lambda w: 2 * MAX_POSTINGS, 10**7) == ["vast"]  # always the rarest word
+    assert keyword_terms(["vast", "big"], lambda w: MAX_POSTINGS + len(w), 10**7) == []  # each over the budget
+    assert keyword_terms(["vast"], lambda w: 2 * MAX_POSTINGS, 10**7) == []  # a large library: none searched
+    assert keyword_terms(["vast"], lambda w: 2 * MAX_POSTINGS, 2 * MAX_POSTINGS) == ["vast"]  # all common, small
+    assert count_limit(10**7) == MAX_POSTINGS + 1 and count_limit(9000) == common_from(9000)
     assert query_words("An ox eats hay, an ox", limit=2) == ["eats", "hay"]  # the longest, in the query's order
 
 

@@ -20,11 +20,16 @@ distinct words on average, up to 26: a cap of 8 or 12 cost page-strict hit@1 on 
 (71.6 % and 76.5 % against 77.8 %), 16 nothing."""
 MAX_WORDS = 32
 """The most words of a question weighed at all (the longest, longer words being the rarer ones)."""
-MAX_POSTINGS = 100_000
-"""The most chunks one keyword search scores, summed over its words (the rarest words first, always one):
-FTS5 scores every chunk that holds any word searched, about 0.2 to 0.5 microseconds each on 2 cores
-(main's 1M-chunk store: 46 ms for some 240k matches), and has no early exit for a LIMIT. It bites only
-in libraries of several hundred thousand chunks, on words left after the common ones (bench/scale.py)."""
+MAX_POSTINGS = 10_000
+"""The most chunks one keyword search scores, summed over its words (the rarest first), and the most a
+word may be in to be searched at all. FTS5 scores every chunk that holds any word searched, about 1.5
+to 2 microseconds each on 2 cores with the OR and the sort (bench/scale.py: 27k postings, 50 ms), and
+has no early exit for a LIMIT, so the budget bounds the lane's time: about 15 ms. It bites only in
+libraries past some 30 000 chunks, where it leaves out the words that are in many chunks and weigh
+little (in 10 000 of 100 000 chunks a word's inverse document frequency is 2.3, against 5 to 10 for a
+rare one). Measured at 100k chunks of the bench's Zipfian text (`bench/scale.py --budgets`): a budget
+of 100k, 20k, 10k gives keyword p95 145, 39, 26 ms; the query's own sentence stays in the keyword top
+10 for 100, 98, 94 % of the queries and in hybrid's 5 passages for 100 % at each budget."""
 COMMON_SHARE = 3
 """A word in more than 1/COMMON_SHARE of the chunks is common: left out of the search."""
 COMMON_FLOOR = 1_000
@@ -49,14 +54,24 @@ def common_from(chunks: int) -> int:
     return max(chunks // COMMON_SHARE + 1, COMMON_FLOOR)
 
 
+def count_limit(chunks: int) -> int:
+    """How far a word's chunks need counting in a library of `chunks`: to the common threshold, or just
+    past the budget, whichever comes first (a word past either is not searched, so its exact count is
+    never needed, and counting stops early: in a million chunks "the" is not walked to the end)."""
+    return min(common_from(chunks), MAX_POSTINGS + 1)
+
+
 def keyword_terms(words: list[str], frequency: Callable[[str], int], chunks: int) -> list[str]:
-    """The words to search for, in the query's order: those in no chunk and the common ones left out
-    (`frequency`: in how many chunks a word is, counted up to `common_from(chunks)`; all of them are kept
-    when all are common, so a question of common words still finds something), then the rarest, at most
-    MAX_TERMS of them and as many as hold MAX_POSTINGS chunks between them (always the rarest one)."""
+    """The words to search for, in the query's order: those in no chunk left out, and those in
+    `count_limit(chunks)` chunks or more (`frequency`: in how many chunks a word is, counted up to that
+    limit); then the rarest, at most MAX_TERMS of them and as many as hold MAX_POSTINGS chunks between
+    them. When every word is common: in a small library, where the limit is the common threshold, all
+    of them (a question of common words still finds something); in a large one, none (each would cost
+    more than the budget, and the dense lane answers such a question)."""
     counts: Mapping[str, int] = {w: frequency(w) for w in words}
     present = [w for w in words if counts[w] > 0]  # a word in no chunk changes no score
-    rare = [w for w in present if counts[w] < common_from(chunks)] or present
+    limit = count_limit(chunks)
+    rare = [w for w in present if counts[w] < limit] or (present if limit == common_from(chunks) else [])
     kept: set[str] = set()
     postings = 0
     for word in sorted(rare, key=lambda w: counts[w])[:MAX_TERMS]:  # a stable sort: earlier words win ties

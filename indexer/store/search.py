@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from indexer.store.keywords import common_from, keyword_terms, query_words
+from indexer.store.keywords import count_limit, keyword_terms, query_words
 from indexer.store.reads import CatalogueReads, read_chunks
 from indexer.store.schema import CATALOGUE
 from indexer.store.vector_cache import VectorCache
@@ -120,18 +120,18 @@ bm25, and FTS5 scores every match either way: it has no early exit for a LIMIT.)
 @dataclass
 class WordCounts:
     """In how many chunks of one generation of the catalogue words are, counted once each (up to
-    `keywords.common_from`): a library's common words recur in question after question."""
+    `keywords.count_limit`): a library's common words recur in question after question."""
 
     generation: int
     chunks: int
     counts: dict[str, int] = field(default_factory=dict)
 
     def count(self, conn: sqlite3.Connection, word: str) -> int:
-        """In how many chunks `word` (its stem) is, up to the common threshold: walking its postings
+        """In how many chunks `word` (its stem) is, up to `keywords.count_limit`: walking its postings
         without scoring them costs a small part of what scoring them would."""
         if word not in self.counts:
             sql = "SELECT count(*) FROM (SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)"
-            self.counts[word] = conn.execute(sql, (f'"{word}"', common_from(self.chunks))).fetchone()[0]
+            self.counts[word] = conn.execute(sql, (f'"{word}"', count_limit(self.chunks))).fetchone()[0]
         return self.counts[word]
 
 
