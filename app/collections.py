@@ -4,7 +4,8 @@ They live under a root folder (`default_collections_dir`): a registry ``collecti
 collection and its folders, and a new collection gets ``<root>/<slug>/library`` and
 ``<root>/<slug>/chats``. The library the user had before collections existed becomes the first
 collection where it lies: nothing is moved or re-indexed. The registry is written atomically, and a
-rename changes only the name, so a library open elsewhere stays valid.
+rename changes only the name, so a library open elsewhere stays valid. Which one the window opens
+next is the user's last choice (`remember_choice`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
+
+if TYPE_CHECKING:
+    from app.settings import SettingsStore
 
 COLLECTIONS_ENV = "FOOTNOTES_COLLECTIONS"
 REGISTRY = "collections.json"
@@ -25,6 +30,23 @@ DEFAULT_NAME = "Default"
 MAX_NAME = 60
 STORE_FILES = ("catalogue.sqlite*", "vectors.g*.faiss*")
 """What a store writes in its folder: all that deleting an adopted library removes."""
+
+
+CURRENT = "collections/current"
+"""The saved key naming what the next start opens: a registered collection; absent, the library in the
+settings (`Settings.library_location`)."""
+
+
+def remember_choice(saved: SettingsStore, collection: str | None) -> None:
+    """The rule for what the next start opens: the user's most recent explicit choice of a library. Choosing
+    a collection in the window (or with ``--collection``) makes it current (`collection`: its name); choosing
+    a library in Settings (a folder, or a shared library URL) or with ``--library``, or the settings' library
+    in the window's list, makes the settings' library current (None). Where the window merely stands when
+    it closes changes nothing, and ``--store`` is for one run."""
+    if collection is None:
+        saved.remove(CURRENT)
+    else:
+        saved.setValue(CURRENT, collection)
 
 
 class CollectionError(Exception):
