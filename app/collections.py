@@ -10,6 +10,7 @@ next is the user's last choice (`remember_choice`).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 
+from indexer.pgurl import redacted
+
 if TYPE_CHECKING:
     from app.settings import SettingsStore
 
@@ -30,6 +33,9 @@ DEFAULT_NAME = "Default"
 MAX_NAME = 60
 STORE_FILES = ("catalogue.sqlite*", "vectors.g*.faiss*")
 """What a store writes in its folder: all that deleting an adopted library removes."""
+DATABASES = "_databases"
+"""The folder under the root that keeps the chats of libraries on a database server (a slug never
+has an underscore, so no collection's folder is this one)."""
 
 
 CURRENT = "collections/current"
@@ -68,6 +74,15 @@ def default_collections_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return Path(user_data_dir("Footnotes", appauthor=False)) / "collections"
+
+
+def database_chats_dir(url: str, root: Path | None = None) -> Path:
+    """Where the window keeps the chats of the library at a database `url` (it has no folder to keep them
+    in): ``<root>/_databases/<hash>/chats``, the root being `default_collections_dir` unless given, and the
+    hash that of the URL without its password, so two servers or databases never share chats and the
+    password is never written."""
+    digest = hashlib.sha256(redacted(url.strip()).encode("utf-8")).hexdigest()[:16]
+    return (root or default_collections_dir()) / DATABASES / digest / "chats"
 
 
 def write_json_atomically(path: Path, data: object) -> None:

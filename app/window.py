@@ -122,6 +122,10 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         """The engine, collection, chats, scope and the jobs' bookkeeping (no widgets yet)."""
         self.engine = engine
         folder = engine.folder
+        self.settings = settings or QSettings("Footnotes", "Footnotes")
+        self.preferences = preferences or engine.current_settings()
+        if collections is None and is_database_url(engine.location):  # no folder to keep them beside
+            collections = Collections(default_collections_dir(), Path(self.preferences.library))
         self.collections = collections or Collections(folder.parent / "collections", folder)
         self.collection = self._collection_at(engine.location)
         self.engines: dict[Path, Engine] = {folder: engine}
@@ -129,8 +133,6 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         self.current_chat: Chat | None = None
         self.scope = Scope()
         self._asked_scope = self.scope
-        self.settings = settings or QSettings("Footnotes", "Footnotes")
-        self.preferences = preferences or engine.current_settings()
         self._index_job: IndexJob | None = None
         self._answer_job: AnswerJob | None = None
         self._listing_job: Job | None = None

@@ -10,9 +10,10 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
 from app.chat_view import ChatTurn
 from app.chats import Chat, ChatStore
-from app.collections import CURRENT, Collection, CollectionError, remember_choice
+from app.collections import CURRENT, Collection, CollectionError, database_chats_dir, remember_choice
 from app.engine import Engine, location_text
 from app.errors import USER_ERRORS, describe
+from indexer.store import is_database_url
 from rag.citations import CitedAnswer
 from rag.scope import Scope
 
@@ -104,8 +105,11 @@ class ChatsMixin(_Base):
     # -- collections ------------------------------------------------------------------------
     def _collection_at(self, location: str | Path) -> Collection:
         """The collection of a library location (a folder or a database URL): the registered one of that
-        folder, else one of its own (a folder keeps its chats inside it)."""
+        folder, else one of its own (a folder keeps its chats inside it; a database library, which has no
+        folder, in the user data folder: `database_chats_dir`)."""
         folder = Path(location_text(location))
+        if is_database_url(location):
+            return Collection(folder.name, folder, database_chats_dir(location_text(location), self.collections.root))
         found = next((c for c in self.collections.list() if c.library == folder), None)
         return found or Collection(folder.name, folder, folder / "chats")
 

@@ -13,6 +13,8 @@ from conftest import free_port, new_database
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
+from app.chats import Chat, ChatStore
+from app.collections import database_chats_dir
 from app.engine import Engine, location_text
 from app.settings import Settings, load_settings, save_settings
 from app.window import MainWindow, window_start
@@ -155,3 +157,34 @@ def test_collection_and_library_on_the_command_line_are_choices_for_the_next_sta
     assert window_start(saved, other).location == other
     save_settings(saved, window_start(saved, other).preferences)  # as the window saves them on closing
     assert window_start(saved).location == other
+
+
+def test_the_chats_of_a_shared_library_are_kept_in_the_user_data_folder_per_database_without_the_password(
+    tmp_path: Path,
+    pg_server: object,
+    saved: QSettings,
+    open_window: Callable[[], MainWindow],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)  # the folder the app was started from: nothing may land here
+    url = new_database(pg_server).replace("postgres:@", "postgres:s3cret-pw@")  # the test server trusts anyone
+    save_settings(saved, Settings(library=str(tmp_path / "lib"), store=url))
+    window = open_window()
+    assert window.engine.store.location == location_text(url) and "s3cret" not in location_text(url)
+    chats = window.collection.chats
+    assert chats.is_relative_to(tmp_path / "collections") and chats.is_absolute()
+    window.chat_store.save(Chat(model="light", turns=[{"question": "Who descales?", "answer": {}}]))
+    assert [c.title for c in ChatStore(chats).list()] == ["Who descales?"]
+    assert list(work.iterdir()) == []
+
+    other = new_database(pg_server)  # another database on the same server: chats of its own
+    assert database_chats_dir(other, tmp_path / "collections") != chats
+    assert database_chats_dir(url.replace("s3cret-pw", "another"), tmp_path / "collections") == chats
+    assert database_chats_dir(f"{other}&password=s3cret-pw", tmp_path / "collections") == database_chats_dir(
+        other, tmp_path / "collections"
+    )
+    window.close()
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "footnotes.ini"]  # the user's own setting
+    assert written and not [p for p in written if "s3cret" in str(p) or "s3cret" in p.read_text(errors="ignore")]
