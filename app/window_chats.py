@@ -107,9 +107,10 @@ class ChatsMixin(_Base):
         """The collection of a library location (a folder or a database URL): the registered one of that
         folder, else one of its own (a folder keeps its chats inside it; a database library, which has no
         folder, in the user data folder: `database_chats_dir`)."""
-        folder = Path(location_text(location))
-        if is_database_url(location):
-            return Collection(folder.name, folder, database_chats_dir(location_text(location), self.collections.root))
+        shown = location_text(location)
+        folder = Path(shown)
+        if is_database_url(location):  # named by its URL: the last part of the URL read as a path means nothing
+            return Collection(shown, folder, database_chats_dir(shown, self.collections.root))
         found = next((c for c in self.collections.list() if c.library == folder), None)
         return found or Collection(folder.name, folder, folder / "chats")
 
@@ -121,7 +122,9 @@ class ChatsMixin(_Base):
         """The registered collections, after the library shown and the settings' library when they are not one."""
         names = [c.name for c in self.collections.list()]
         others = [c.name for c in (self.collection, self._settings_collection()) if c.name not in names]
-        self.library.show_collections(list(dict.fromkeys([*others, *names])), self.collection.name)
+        shown = list(dict.fromkeys([*others, *names]))
+        self.library.show_collections(shown, self.collection.name, registered=self.collection.name in names)
+        self.library.set_shared(is_database_url(self.engine.location))
 
     def switch_collection(self, name: str) -> None:
         """Show another collection (or the settings' library, as the switcher lists it): its library, engine

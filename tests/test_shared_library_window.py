@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import free_port, new_database
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QPoint, QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
 from app.chats import Chat, ChatStore
@@ -18,6 +19,7 @@ from app.collections import database_chats_dir
 from app.engine import Engine, location_text
 from app.settings import Settings, load_settings, save_settings
 from app.window import MainWindow, window_start
+from indexer.store import DocumentRecord
 
 
 @pytest.fixture
@@ -188,3 +190,54 @@ def test_the_chats_of_a_shared_library_are_kept_in_the_user_data_folder_per_data
     window.close()
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "footnotes.ini"]  # the user's own setting
     assert written and not [p for p in written if "s3cret" in str(p) or "s3cret" in p.read_text(errors="ignore")]
+
+
+def test_the_window_names_a_shared_library_by_its_url_and_offers_no_folder_it_has_not(
+    qtbot: QtBot,
+    tmp_path: Path,
+    pg_server: object,
+    saved: QSettings,
+    open_window: Callable[[], MainWindow],
+) -> None:
+    url = new_database(pg_server).replace("postgres:@", "postgres:s3cret-pw@")
+    shown = location_text(url)
+    save_settings(saved, Settings(library=str(tmp_path / "lib"), store=url))
+    window = open_window()
+    assert window.collection.name == shown and window.library.collections.currentText() == shown
+    assert f"Library: {shown}\n" in window.about_text()  # not postgresql:/postgres@/… read as a path
+    assert "s3cret" not in window.about_text() + " ".join(_switcher(window))
+    assert not window.library.rename_action.isEnabled() and not window.library.delete_action.isEnabled()
+
+    here = tmp_path / "here.txt"
+    here.write_text("on this computer")
+    elsewhere = "/home/bob/Shared/Manuals/boiler.pdf"  # indexed on a teammate's computer
+    window.library.show_records([_record(1, str(here)), _record(2, elsewhere)])
+    assert _offered(qtbot, window, 0) == ["Show in folder"]
+    assert _offered(qtbot, window, 1) == []  # no folder to show for a file that is not here
+
+    window.switch_collection("Default")  # a folder collection: everything as before
+    qtbot.waitUntil(lambda: not window.listing, timeout=30_000)
+    assert window.library.rename_action.isEnabled() and window.library.delete_action.isEnabled()
+    window.library.show_records([_record(2, elsewhere)])
+    assert _offered(qtbot, window, 0) == ["Show in folder"]
+
+
+def _offered(qtbot: QtBot, window: MainWindow, row: int) -> list[str]:
+    """What the library's context menu offers for a row (opened with the Menu key, then closed)."""
+    seen: list[str] = []
+
+    def look() -> None:
+        menu = QApplication.activePopupWidget()
+        if isinstance(menu, QMenu):
+            seen.extend(action.text() for action in menu.actions())
+            menu.close()
+
+    QTimer.singleShot(300, look)
+    window.library.view.setCurrentIndex(window.library.model.index(row, 0))
+    window.library._context_menu(QPoint(-1, -1))  # the Menu key: the current row
+    qtbot.wait(400)  # the look happens, at the latest, here
+    return seen
+
+
+def _record(number: int, path: str) -> DocumentRecord:
+    return DocumentRecord(number, path, f"hash{number}", 10, 0.0, "indexed", None, None, "text", 1, 1)
