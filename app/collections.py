@@ -4,11 +4,13 @@ They live under a root folder (`default_collections_dir`): a registry ``collecti
 collection and its folders, and a new collection gets ``<root>/<slug>/library`` and
 ``<root>/<slug>/chats``. The library the user had before collections existed becomes the first
 collection where it lies: nothing is moved or re-indexed. The registry is written atomically, and a
-rename changes only the name, so a library open elsewhere stays valid.
+rename changes only the name, so a library open elsewhere stays valid. Which one the window opens
+next is the user's last choice (`remember_choice`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -16,8 +18,14 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
+
+from indexer.pgurl import redacted
+
+if TYPE_CHECKING:
+    from app.settings import SettingsStore
 
 COLLECTIONS_ENV = "FOOTNOTES_COLLECTIONS"
 REGISTRY = "collections.json"
@@ -25,6 +33,26 @@ DEFAULT_NAME = "Default"
 MAX_NAME = 60
 STORE_FILES = ("catalogue.sqlite*", "vectors.g*.faiss*")
 """What a store writes in its folder: all that deleting an adopted library removes."""
+DATABASES = "_databases"
+"""The folder under the root that keeps the chats of libraries on a database server (a slug never
+has an underscore, so no collection's folder is this one)."""
+
+
+CURRENT = "collections/current"
+"""The saved key naming what the next start opens: a registered collection; absent, the library in the
+settings (`Settings.library_location`)."""
+
+
+def remember_choice(saved: SettingsStore, collection: str | None) -> None:
+    """The rule for what the next start opens: the user's most recent explicit choice of a library. Choosing
+    a collection in the window (or with ``--collection``) makes it current (`collection`: its name); choosing
+    a library in Settings (a folder, or a shared library URL) or with ``--library``, or the settings' library
+    in the window's list, makes the settings' library current (None). Where the window merely stands when
+    it closes changes nothing, and ``--store`` is for one run."""
+    if collection is None:
+        saved.remove(CURRENT)
+    else:
+        saved.setValue(CURRENT, collection)
 
 
 class CollectionError(Exception):
@@ -46,6 +74,15 @@ def default_collections_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return Path(user_data_dir("Footnotes", appauthor=False)) / "collections"
+
+
+def database_chats_dir(url: str, root: Path | None = None) -> Path:
+    """Where the window keeps the chats of the library at a database `url` (it has no folder to keep them
+    in): ``<root>/_databases/<hash>/chats``, the root being `default_collections_dir` unless given, and the
+    hash that of the URL without its password, so two servers or databases never share chats and the
+    password is never written."""
+    digest = hashlib.sha256(redacted(url.strip()).encode("utf-8")).hexdigest()[:16]
+    return (root or default_collections_dir()) / DATABASES / digest / "chats"
 
 
 def write_json_atomically(path: Path, data: object) -> None:

@@ -21,6 +21,7 @@ from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
 from indexer.embedder import TextEmbedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
+from indexer.pgurl import redacted
 from indexer.store import DocumentRecord, LibraryStore, is_database_url, open_store
 from indexer.types import Chunk, Hit, Page
 from llm import llamacpp_backend
@@ -85,6 +86,14 @@ def passage(hit: Hit) -> Passage:
         score=round(float(hit.score), 6),
         text=chunk.text,
     )
+
+
+def location_text(location: str | Path) -> str:
+    """A library location as `LibraryStore.location` says it, to show and to compare: a folder's path, a
+    database URL without its password."""
+    if is_database_url(location):
+        return redacted(str(location).strip())
+    return str(Path(location).expanduser())
 
 
 def _words(text: str) -> set[str]:
@@ -355,8 +364,13 @@ class Engine:
 
     @property
     def folder(self) -> Path:
-        """The library's folder."""
+        """The library's folder (a database library has none: its URL as a path, a key only)."""
         return self.store.folder
+
+    @property
+    def location(self) -> str:
+        """Where the library lives, to show: its folder, or its database URL without the password."""
+        return self.store.location
 
     def roots(self) -> list[Path]:
         """The folders and files indexed before (what a bare re-index refreshes)."""

@@ -35,6 +35,8 @@ OUR_PACKAGES = frozenset({"app", "rag", "llm", "indexer"})
 """Top-level packages whose ValueErrors mean bad input, not a bug elsewhere."""
 
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
+_DATABASE_URL = re.compile(r"\bpostgres(?:ql)?://\S+", re.IGNORECASE)
+"""A library database's URL in a store's message (the stores name their location in every message)."""
 
 
 class CliError(Exception):
@@ -122,7 +124,7 @@ _HINTS: dict[type[BaseException], str] = {
     ValueError: "see footnotes --help",
     BundledModelError: "reinstall the model's packages, or give --model a local GGUF file or model folder",
     LoadError: "check the file, or leave it out",
-    StoreError: "choose another --library, or run footnotes check on this one",
+    StoreError: "choose another --library, or run footnotes check on this one",  # a database: `_database_hint`
     EmbedderError: "reinstall Footnotes, or give --embedder a local sentence-transformers folder",
 }
 
@@ -154,10 +156,24 @@ def describe(exc: BaseException) -> str:
         message = _describe_os_error(exc)
     else:
         message = str(exc) or type(exc).__name__
-        hint = next((h for kind, h in _HINTS.items() if isinstance(exc, kind)), None)
+        hint = _database_hint(message) if isinstance(exc, StoreError) else None
+        hint = hint or next((h for kind, h in _HINTS.items() if isinstance(exc, kind)), None)
         if hint and ";" not in message:
             message = f"{message}; {hint}"
     return " ".join(message.split())
+
+
+def _database_hint(message: str) -> str | None:
+    """What to do about a library on a database server that failed (its message names its URL, without the
+    password); None for a library folder."""
+    found = _DATABASE_URL.search(message)
+    if found is None:
+        return None
+    url = found.group(0).rstrip(":,.)")
+    return (
+        "check that the database server is running and reachable from this computer and that the URL is right "
+        f"(footnotes doctor --store {url} looks at both, and at pgvector)"
+    )
 
 
 def context_overflow_message(window: int | None) -> str:

@@ -95,6 +95,8 @@ class LibraryPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.model = LibraryModel()
+        self.shared = False
+        """A shared library on a database server (see `set_shared`)."""
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.horizontalHeader().setStretchLastSection(True)
@@ -194,21 +196,30 @@ class LibraryPanel(QWidget):
         manage.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(manage)
         menu.addAction("New collection…", self.new_collection.emit)
-        menu.addAction("Rename collection…", self.rename_collection.emit)
-        menu.addAction("Delete collection…", self.delete_collection.emit)
+        self.rename_action = menu.addAction("Rename collection…", self.rename_collection.emit)
+        self.delete_action = menu.addAction("Delete collection…", self.delete_collection.emit)
         manage.setMenu(menu)
         row = QHBoxLayout()
         row.addWidget(self.collections, 1)
         row.addWidget(manage)
         return row
 
-    def show_collections(self, names: list[str], current: str) -> None:
-        """Fill the switcher, showing `current`."""
+    def show_collections(self, names: list[str], current: str, registered: bool = True) -> None:
+        """Fill the switcher, showing `current`; a library that is not a registered collection (a shared
+        library, a folder given for one run) cannot be renamed or deleted from here."""
         self.collections.blockSignals(True)
         self.collections.clear()
         self.collections.addItems(names)
         self.collections.setCurrentText(current)
         self.collections.blockSignals(False)
+        self.collections.setToolTip(current if not registered else "Each collection has its own library and chats")
+        self.rename_action.setEnabled(registered)
+        self.delete_action.setEnabled(registered)
+
+    def set_shared(self, shared: bool) -> None:
+        """Whether the library is a shared one on a database server: its documents' paths are where they
+        were indexed, maybe on another computer, so *Show in folder* is offered only for files that are here."""
+        self.shared = shared
 
     def selected_paths(self) -> list[str]:
         """The paths of the selected documents, in list order."""
@@ -235,8 +246,10 @@ class LibraryPanel(QWidget):
         menu = QMenu(self)
         if record.error_kind == IssueKind.LOCKED:
             menu.addAction("Unlock with password…", lambda: self.unlock.emit(record.path))
-        menu.addAction("Show in folder", lambda: show_in_folder(record.path))
-        menu.exec(self.view.viewport().mapToGlobal(position))
+        if not self.shared or is_here(record.path):
+            menu.addAction("Show in folder", lambda: show_in_folder(record.path))
+        if not menu.isEmpty():
+            menu.exec(self.view.viewport().mapToGlobal(position))
 
     def _problem_menu(self, position: QPoint) -> None:
         item = self.problems.itemAt(position) or self.problems.currentItem()
@@ -274,11 +287,21 @@ class LibraryPanel(QWidget):
         self.problems.setVisible(bool(issues))
 
 
-def folder_url(path: str) -> QUrl:
-    """The folder holding `path` (an attachment: its mail's folder), as the desktop opens it."""
+def _file_of(path: str) -> Path:
+    """The file on disk a document's path names (an attachment: its mail)."""
     while (container := container_of(path)) is not None:
         path = container
-    return QUrl.fromLocalFile(str(Path(path).parent))
+    return Path(path)
+
+
+def is_here(path: str) -> bool:
+    """True when the file a document's path names is on this computer."""
+    return _file_of(path).exists()
+
+
+def folder_url(path: str) -> QUrl:
+    """The folder holding `path` (an attachment: its mail's folder), as the desktop opens it."""
+    return QUrl.fromLocalFile(str(_file_of(path).parent))
 
 
 def show_in_folder(path: str) -> None:

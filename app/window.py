@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QFileSystemWatcher, QSettings, Qt, QThreadPool, QTimer, Signal
@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from app.chat_list import ChatList
 from app.chat_view import ChatView
 from app.chats import Chat, ChatStore
-from app.collections import Collections, default_collections_dir
+from app.collections import CURRENT, Collection, Collections, default_collections_dir, remember_choice
 from app.context_meter import ContextMeter
 from app.engine import Engine
 from app.errors import UsageError
@@ -58,6 +58,7 @@ from app.window_answers import AnswersMixin
 from app.window_chats import ChatsMixin
 from app.window_indexing import SAMPLE_DIR, SAMPLE_QUESTION, IndexingMixin, IndexPace
 from app.workers import AnswerJob, IndexJob, Job
+from indexer.store import is_database_url
 from rag.scope import Scope
 
 __all__ = ["SAMPLE_DIR", "SAMPLE_QUESTION", "WATCH_DEBOUNCE_MS", "MainWindow", "WindowStart", "run_app", "window_start"]
@@ -121,15 +122,17 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         """The engine, collection, chats, scope and the jobs' bookkeeping (no widgets yet)."""
         self.engine = engine
         folder = engine.folder
+        self.settings = settings or QSettings("Footnotes", "Footnotes")
+        self.preferences = preferences or engine.current_settings()
+        if collections is None and is_database_url(engine.location):  # no folder to keep them beside
+            collections = Collections(default_collections_dir(), Path(self.preferences.library))
         self.collections = collections or Collections(folder.parent / "collections", folder)
-        self.collection = self._collection_of(folder)
+        self.collection = self._collection_at(engine.location)
         self.engines: dict[Path, Engine] = {folder: engine}
         self.chat_store = ChatStore(self.collection.chats)
         self.current_chat: Chat | None = None
         self.scope = Scope()
         self._asked_scope = self.scope
-        self.settings = settings or QSettings("Footnotes", "Footnotes")
-        self.preferences = preferences or engine.current_settings()
         self._index_job: IndexJob | None = None
         self._answer_job: AnswerJob | None = None
         self._listing_job: Job | None = None
@@ -286,21 +289,31 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
     def _save_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.settings.setValue("collections/current", self.collection.name)
         save_settings(self.settings, self.preferences)
         self.settings.sync()
 
     # -- settings and closing ---------------------------------------------------------------
     def open_settings(self) -> None:
-        """Edit settings; a new chunk size offers to re-index."""
+        """Edit settings (see `apply_settings`)."""
         dialog = SettingsDialog(self.preferences, self)
-        if not dialog.exec():
-            return
-        old, new = self.preferences, dialog.result_settings()
+        if dialog.exec():
+            self.apply_settings(dialog.result_settings())
+
+    def apply_settings(self, new: Settings) -> None:
+        """Use and save edited settings: a new library (folder or shared library URL) opens now and becomes
+        the one the next start opens; a new chunk size offers to re-index."""
+        old = self.preferences
         self.preferences = new
+        if new.library_location() != old.library_location():
+            new = self.preferences = self._open_settings_library(old)
+        elif new.library != old.library and new.store.strip():
+            QMessageBox.information(
+                self, "Footnotes", "The shared library stays open: the library folder is used when its URL is empty."
+            )
         self.engine.apply(new)
         save_settings(self.settings, new)
         self.show_server()
+        self._show_collections()
         if new.appearance.theme != old.appearance.theme:
             apply_theme(QApplication.instance(), new.appearance.theme)
         if (new.model, new.server) != (old.model, old.server):
@@ -308,12 +321,42 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
                 self.start_model_warmup()
             else:
                 self._show_model_state()
-        if new.library != old.library:
-            QMessageBox.information(self, "Footnotes", "The new library folder is used from the next start.")
         if new.retrieval.chunk_tokens != old.retrieval.chunk_tokens and self.engine.documents():
             answer = QMessageBox.question(self, "Footnotes", "Re-index the library with the new chunk size now?")
             if answer == QMessageBox.StandardButton.Yes:
                 self.index_paths([], force=True)
+
+    def _open_settings_library(self, old: Settings) -> Settings:
+        """Open the library the edited settings (`self.preferences`) name, in place of the one shown, and
+        remember it as the user's choice; the settings to keep. When it cannot be opened now, say why and
+        keep the old library in them (the window and Settings then agree on what is open); while indexing or
+        answering, it opens at the next start."""
+        new = self.preferences
+        store = new.store.strip()
+        if store and not is_database_url(store):
+            problem = f"A shared library URL starts with postgresql://, not {store!r}."
+        elif self.busy or self.answering:
+            remember_choice(self.settings, None)
+            QMessageBox.information(
+                self, "Footnotes", "The new library opens at the next start (indexing or an answer is running)."
+            )
+            return new
+        else:
+            problem = self.open_library(self._settings_collection(), new.library_location())
+            if problem is None:
+                remember_choice(self.settings, None)
+                return new
+        QMessageBox.warning(
+            self,
+            "Footnotes",
+            f"{problem}\n\nThe window stays on {self.collection.name}, and the library setting is unchanged.",
+        )
+        return replace(new, library=old.library, store=old.store)
+
+    def _remember_choice(self, collection: Collection) -> None:
+        """The user chose `collection`: the next start opens it (see `remember_choice`)."""
+        registered = collection in self.collections.list()
+        remember_choice(self.settings, collection.name if registered else None)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop work safely (the current file finishes or is cancelled whole), save state, close.
@@ -356,9 +399,10 @@ def window_start(
     flags: argparse.Namespace | None = None,
 ) -> WindowStart:
     """The window's settings and library: ``--library`` or ``--store`` when given, else ``--collection`` or
-    the collection open last time, else the saved library (or store). The settings flags in `flags`
-    (``--store``) apply to this run only and are not saved, as for the commands; ``--library`` goes into
-    the saved settings, as it always has (the window saves them when it closes)."""
+    the collection the user chose last (`remember_choice`), else the saved library (or store). The settings
+    flags in `flags` (``--store``) apply to this run only and are not saved, as for the commands;
+    ``--library`` goes into the saved settings, as it always has (the window saves them when it closes),
+    and, like ``--collection``, counts as a choice for the next start."""
     preferences = load_settings(saved)
     collections = Collections(default_collections_dir(), Path(preferences.library))
     if library is not None:
@@ -368,10 +412,12 @@ def window_start(
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     store = getattr(flags, f"{ARG_PREFIX}store", "").strip()
-    wanted = collection or saved.value("collections/current")
+    wanted = collection or saved.value(CURRENT)
     chosen = next((c for c in collections.list() if isinstance(wanted, str) and c.name == wanted), None)
     if collection and chosen is None:
         raise UsageError(f"there is no collection named '{collection}'")
+    if library is not None or collection:
+        remember_choice(saved, None if library is not None else chosen.name)
     location = library or store or (chosen.library if chosen else settings.library_location())
     return WindowStart(preferences, settings, location, collections)
 

@@ -234,7 +234,7 @@ class ActionsMixin(_Base):
             "Answers questions about your own files, with numbered citations; nothing leaves this computer.\n\n"
             f"Model: {model}\n"
             f"Backend: {self.engine.backend} · device: {self.engine.device}\n"
-            f"Library: {self.engine.folder}\n"
+            f"Library: {self.engine.location}\n"
             f"Logs: {log_dir()}\n"
         )
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
 from app.chat_view import ChatTurn
 from app.chats import Chat, ChatStore
-from app.collections import Collection, CollectionError
-from app.engine import Engine
+from app.collections import CURRENT, Collection, CollectionError, database_chats_dir, remember_choice
+from app.engine import Engine, location_text
+from app.errors import USER_ERRORS, describe
+from indexer.store import is_database_url
 from rag.citations import CitedAnswer
 from rag.scope import Scope
 
@@ -100,36 +103,73 @@ class ChatsMixin(_Base):
         )
 
     # -- collections ------------------------------------------------------------------------
-    def _collection_of(self, library: Path) -> Collection:
-        """The registered collection of this library folder; an unregistered one keeps its chats inside it."""
-        found = next((c for c in self.collections.list() if c.library == library), None)
-        return found or Collection(library.name, library, library / "chats")
+    def _collection_at(self, location: str | Path) -> Collection:
+        """The collection of a library location (a folder or a database URL): the registered one of that
+        folder, else one of its own (a folder keeps its chats inside it; a database library, which has no
+        folder, in the user data folder: `database_chats_dir`)."""
+        shown = location_text(location)
+        folder = Path(shown)
+        if is_database_url(location):  # named by its URL: the last part of the URL read as a path means nothing
+            return Collection(shown, folder, database_chats_dir(shown, self.collections.root))
+        found = next((c for c in self.collections.list() if c.library == folder), None)
+        return found or Collection(folder.name, folder, folder / "chats")
+
+    def _settings_collection(self) -> Collection:
+        """The collection of the library the settings name (their shared library URL, else their folder)."""
+        return self._collection_at(self.preferences.library_location())
 
     def _show_collections(self) -> None:
+        """The registered collections, after the library shown and the settings' library when they are not one."""
         names = [c.name for c in self.collections.list()]
-        shown = names if self.collection.name in names else [self.collection.name, *names]
-        self.library.show_collections(shown, self.collection.name)
+        others = [c.name for c in (self.collection, self._settings_collection()) if c.name not in names]
+        shown = list(dict.fromkeys([*others, *names]))
+        self.library.show_collections(shown, self.collection.name, registered=self.collection.name in names)
+        self.library.set_shared(is_database_url(self.engine.location))
 
     def switch_collection(self, name: str) -> None:
-        """Show another collection: its library, engine (opened once, then kept) and chats."""
+        """Show another collection (or the settings' library, as the switcher lists it): its library, engine
+        (opened once, then kept) and chats. The next start opens it too (`app.window.remember_choice`)."""
         if name == self.collection.name:
             return
         if self.busy or self.answering:
             self.status_label.setText("Wait for indexing or the answer to finish before switching collections.")
             self._show_collections()
             return
+        own = self._settings_collection()
         try:
-            collection = self.collections.get(name)
+            if own.name == name and own not in self.collections.list():
+                collection, location = own, self.preferences.library_location()
+            else:
+                collection = self.collections.get(name)
+                location = collection.library
         except CollectionError as exc:
             self.status_label.setText(f"{exc}.")
             self._show_collections()
             return
-        self.new_chat()
+        problem = self.open_library(collection, location)
+        if problem is not None:
+            self.status_label.setText(problem)
+            return
+        self._remember_choice(collection)
+        self.status_label.setText(f"Collection: {collection.name}")
+
+    def open_library(self, collection: Collection, location: str | Path) -> str | None:
+        """Show the library at `location` as `collection`, with its engine (opened once, then kept) and chats;
+        None, or why it could not be opened (the window then stays as it was)."""
         engine = self.engines.get(collection.library)
         if engine is None:
-            engine = self.engines[collection.library] = Engine.from_settings(self.preferences, collection.library)
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a database may take seconds to answer
+            try:
+                engine = Engine.from_settings(self.preferences, location)
+            except USER_ERRORS as exc:
+                self._show_collections()
+                return f"{collection.name} could not be opened: {describe(exc)}"
+            finally:
+                QApplication.restoreOverrideCursor()
+            self.engines[collection.library] = engine
         else:
             engine.apply(self.preferences)
+        self.new_chat()
         engine.share_models(self.engine)
         self.engine, self.collection = engine, collection
         self.chat_store = ChatStore(collection.chats)
@@ -144,7 +184,7 @@ class ChatsMixin(_Base):
         self.refresh_library()
         self._show_collections()
         self._show_model_state()
-        self.status_label.setText(f"Collection: {collection.name}")
+        return None
 
     def create_collection(self, name: str) -> None:
         """Create a collection and switch to it."""
@@ -158,10 +198,13 @@ class ChatsMixin(_Base):
 
     def rename_collection(self, new: str) -> None:
         """Rename the current collection."""
+        old = self.collection.name
         try:
-            self.collection = self.collections.rename(self.collection.name, new)
+            self.collection = self.collections.rename(old, new)
         except CollectionError as exc:
             self.status_label.setText(f"{exc}.")
+        if self.collection.name != old and self.settings.value(CURRENT) == old:
+            remember_choice(self.settings, self.collection.name)  # the next start still opens it
         self._show_collections()
 
     def delete_collection(self, name: str) -> None:

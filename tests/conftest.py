@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import itertools
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -135,6 +137,38 @@ def faq_library(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
     store = Store(tmp_path_factory.mktemp("faq-library"))
     Indexer(store, embedder).run([FAQ_PDF])
     return store
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """A PostgreSQL 16 server with pgvector in a private folder, listening on a Unix socket only."""
+    try:
+        import pgserver
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(f"the PostgreSQL half needs pgserver and psycopg (pip install -e '.[dev]'): {exc}")
+    folder = tempfile.mkdtemp(prefix="fn-pg-")  # short: a Unix socket path must fit in 107 bytes
+    try:
+        server = pgserver.get_server(folder, cleanup_mode="stop")
+    except Exception as exc:  # noqa: BLE001 - any failure to start means: no PostgreSQL here
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"could not start a local PostgreSQL with pgserver: {exc}")
+    yield server
+    server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+_databases = itertools.count()
+
+
+def new_database(server: object) -> str:
+    """A fresh, empty database on the server; its URL."""
+    import psycopg
+
+    name = f"library_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server.get_uri(name)
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import encrypt_pdf, make_pdf
+from conftest import encrypt_pdf, free_port, make_pdf
 
 from app.cli import checked_line, main
 from app.collections import Collections
@@ -167,6 +167,20 @@ def test_each_user_error_is_one_line_with_its_own_exit_code(tmp_path: Path, case
     assert "Traceback" not in result.stderr
     assert lines[-1].startswith("footnotes: error: ") and message in lines[-1]
     assert [line for line in lines if line.startswith("footnotes:")] == [lines[-1]]
+
+
+def test_a_shared_library_that_cannot_be_reached_gets_a_hint_for_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"postgresql://alice@127.0.0.1:{free_port()}/team"  # nothing listens there
+    assert main(["--store", url.replace("alice@", "alice:s3cret@"), "status"]) == 8
+    [line] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("footnotes:")]
+    assert line.startswith(f"footnotes: error: cannot reach the library database at {url}: ")
+    assert line.endswith(
+        "; check that the database server is running and reachable from this computer and that the URL is right "
+        f"(footnotes doctor --store {url} looks at both, and at pgvector)"
+    )
+    assert "--library" not in line and "footnotes check" not in line and "s3cret" not in line
 
 
 def test_a_wrong_password_exits_6(

@@ -6,12 +6,9 @@ processes indexing and reading one library at once."""
 
 from __future__ import annotations
 
-import itertools
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import new_database
 
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer
@@ -29,36 +27,6 @@ from rag.retriever import RetrievalSettings, Retriever
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "assets" / "sample"
 DESCALE = "How often should I descale the Aurora 3?"
-_databases = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[object]:
-    """A PostgreSQL 16 server with pgvector in a private folder, listening on a Unix socket only."""
-    try:
-        import pgserver
-        import psycopg  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"the PostgreSQL half needs pgserver and psycopg (pip install -e '.[dev]'): {exc}")
-    folder = tempfile.mkdtemp(prefix="fn-pg-")  # short: a Unix socket path must fit in 107 bytes
-    try:
-        server = pgserver.get_server(folder, cleanup_mode="stop")
-    except Exception as exc:  # noqa: BLE001 - any failure to start means: no PostgreSQL here
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"could not start a local PostgreSQL with pgserver: {exc}")
-    yield server
-    server.cleanup()
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _new_database(server: object) -> str:
-    """A fresh, empty database on the server; its URL."""
-    import psycopg
-
-    name = f"library_{os.getpid()}_{next(_databases)}"
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return server.get_uri(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -66,7 +34,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
     """Where a fresh, empty library lives: a folder, or a new database on the test server."""
     if request.param == "sqlite":
         return tmp_path / "library"
-    return _new_database(request.getfixturevalue("pg_server"))
+    return new_database(request.getfixturevalue("pg_server"))
 
 
 @pytest.fixture
@@ -276,7 +244,7 @@ def test_the_cli_indexes_and_searches_a_library_on_postgresql(
     """``--store postgresql://...`` takes the place of ``--library`` in the same commands."""
     from app.cli import main
 
-    url = _new_database(pg_server)
+    url = new_database(pg_server)
     assert main(["index", "--store", url, str(SAMPLE), "--quiet"]) == 0
     assert main(["search", "--store", url, DESCALE, "-k", "1"]) == 0
     assert main(["--store", url, "check"]) == 0

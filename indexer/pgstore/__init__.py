@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 import psycopg
@@ -20,20 +19,12 @@ import psycopg
 from indexer.pagekind import KINDS
 from indexer.pgstore.reads import PgReads, vector_literal
 from indexer.pgstore.schema import SCHEMA_LOCK, SCHEMA_VERSION, TABLES, vector_index_statements
+from indexer.pgurl import redacted
 from indexer.store.errors import StoreError, embedder_mismatch
 from indexer.store.records import FileFacts, StoreStats
 from indexer.types import Chunk, Page
 
 __all__ = ["PgStore", "PgVectors", "redacted"]
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, fit to show and to log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", "@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class PgVectors:
