@@ -1,4 +1,5 @@
-"""The `footnotes` command line: index, status, search, ask, chat, mcp, check, doctor; with no command, the window.
+"""The `footnotes` command line: index, forget, status, search, ask, chat, mcp, check, doctor; with no
+command, the window.
 
 Global options (``--library``, ``--embedder``) work before or after the command. The settings flags
 (``--model``, ``--top-k``, ``--chunk-tokens``, …) and ``--preset`` come from the declaration in
@@ -26,6 +27,7 @@ from app.cli_library import (
     cmd_check,
     cmd_collections,
     cmd_doctor,
+    cmd_forget,
     cmd_index,
     cmd_search,
     cmd_status,
@@ -97,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--index-kind", choices=INDEX_KINDS, help="flat (exact), ivf (large libraries) or hnsw")
     index.add_argument("--reindex", action="store_true", help="discard the library's index and build it anew")
     index.add_argument("--quiet", action="store_true", help="plain progress lines instead of a bar")
+
+    forget = command("forget", cmd_forget, "remove folders and files from the library, there or not")
+    forget.add_argument("paths", nargs="+", metavar="PATH", help="folders or files indexed before")
 
     unlock = command("unlock", cmd_unlock, "index a password-protected PDF (the password is never stored)")
     unlock.add_argument("file")

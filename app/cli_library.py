@@ -1,11 +1,12 @@
-"""The `footnotes` commands over the library itself: index, unlock, status, search, check, collections,
-doctor; and the helpers every command uses to find the library, open its store and load the embedder."""
+"""The `footnotes` commands over the library itself: index, forget, unlock, status, search, check,
+collections, doctor; and the helpers every command uses to find the library, open its store and load the embedder."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import shlex
 import sys
 import threading
 from collections import Counter
@@ -21,7 +22,7 @@ from app.engine import passage
 from app.errors import FileProblem, Interrupted, LibraryMissing, Locked, UsageError
 from app.logs import debug_logging, redact
 from app.settings import ARG_PREFIX, Settings, settings_from_args
-from indexer.attachments import display_name
+from indexer.attachments import display_name, lies_under
 from indexer.chunker import ChunkSettings
 from indexer.embedder import TextEmbedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
@@ -210,7 +211,9 @@ def _print_report(report: IndexReport, folder: Path | str) -> None:
     _print_issues("Skipped", report.skipped)
     _print_issues("Indexed in part", report.partial)
     for path in report.missing:
-        print(f"  not found: {path}")
+        kept = sum(lies_under(p, path) for p in report.kept)
+        held = f"; its {kept} file(s) stay in the library (footnotes forget {shlex.quote(path)} removes them)"
+        print(f"  not found: {path}{held if kept else ''}")
     if report.cancelled:
         print("Cancelled: finished files are kept; rerun to resume.")
     print(f"Library: {folder}")
@@ -225,7 +228,8 @@ def _log_report(report: IndexReport, folder: Path | str) -> None:
     for issue in report.partial:
         logger.info("indexed in part: %s: %s", issue.path, issue.reason)
     for path in report.missing:
-        logger.info("index skipped: %s: not found", path)
+        kept = sum(lies_under(p, path) for p in report.kept)
+        logger.info("index skipped: %s: not found, %d file(s) kept", path, kept)
     logger.info(
         "index of %s: %d indexed, %d reused, %d unchanged, %d removed, %d failed, %d skipped, %d pages, "
         "%d chunks embedded in %.1f s (embedding %.1f s)%s",
@@ -242,6 +246,41 @@ def _log_report(report: IndexReport, folder: Path | str) -> None:
         report.embed_seconds,
         ", cancelled" if report.cancelled else "",
     )
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Remove folders and files from the library on purpose, whether or not they are on this computer: the
+    documents under them go, and a refresh no longer looks for them (it keeps what a missing folder held)."""
+    paths = [Path(p).expanduser().absolute() for p in args.paths]
+    with open_store(args) as store:
+        roots = store.roots()
+        if any(lies_under(d.path, str(p)) for d in store.documents() for p in paths):
+            store.vectors()  # loaded, so the removal edits it in place and the saved copy stays current
+        removed = store.remove_roots(paths)
+        if removed:
+            store.save_vectors()
+        remaining = store.roots()
+        location = store.location
+    forgotten = [p for p in paths if any(lies_under(str(r), str(p)) for r in roots + [Path(r) for r in removed])]
+    if not forgotten:
+        raise UsageError(f"the library holds nothing under {', '.join(map(str, paths))}; check the path")
+    if removed:
+        print(f"Removed {len(removed)} file(s):")
+        for path in removed:
+            print(f"  {path}")
+    for path in paths:
+        count = sum(lies_under(r, str(path)) for r in removed)
+        logger.info("forget %s: %d document(s) removed", path, count)
+        if path not in forgotten:
+            print(f"Nothing indexed under {path}.")
+            continue
+        outer = next((r for r in remaining if lies_under(str(path), str(r))), None)
+        after = "a refresh no longer looks for it"
+        if outer is not None and path.exists():
+            after = f"it lies in {outer}, still indexed, so a refresh reads it again"
+        print(f"Forgot {path}: {count} file(s) removed; {after}.")
+    print(f"Library: {location}")
+    return 0
 
 
 def _print_issues(title: str, issues: list[FileIssue]) -> None:

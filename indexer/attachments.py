@@ -59,6 +59,12 @@ def source_file(path: str) -> str:
     return path
 
 
+def lies_under(path: str, root: str) -> bool:
+    """True when the file that holds `path` (its `source_file`) is `root`, or lies in the folder `root`."""
+    source = source_file(path)
+    return source == root or source.startswith(root.rstrip("/") + "/")
+
+
 def display_name(path: str) -> str:
     """A short name for a file or an attachment: ``report.pdf``, ``invoice.eml › report.pdf``."""
     names: list[str] = []

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.attachments import source_file
+from indexer.attachments import lies_under, source_file
 from indexer.chunker import Chunker, ChunkSettings
 from indexer.embedder import Embedder
 from indexer.pagekind import PAGEKIND_VERSION
@@ -79,6 +79,10 @@ class IndexReport:
     partial: list[FileIssue] = field(default_factory=list)
     """Indexed files the loader passed over part of, one issue per note (`Document.notes`)."""
     missing: list[str] = field(default_factory=list)
+    """Folders and files to index that were not found; what the library holds under them is kept."""
+    kept: list[str] = field(default_factory=list)
+    """Documents kept because the folder or file they lie under was not found (an unplugged drive, a share
+    not mounted, a colleague's folder in a shared library): only `footnotes forget` removes them."""
     chunks_embedded: int = 0
     pages: int = 0
     seconds: float = 0.0
@@ -169,8 +173,9 @@ class Indexer:
     ) -> IndexReport:
         """Index `paths` (or the library's known roots); unchanged files are not re-embedded (unless
         `force`, after a chunking change), changed ones replace their chunks, and files gone from a
-        scanned folder are removed. `passwords` maps a locked PDF's path to its password, used for
-        this run only and never stored."""
+        scanned folder are removed; a folder or file that is not there at all keeps what the library
+        holds under it (`IndexReport.kept`; `LibraryStore.remove_roots` forgets it). `passwords` maps a
+        locked PDF's path to its password, used for this run only and never stored."""
         started = time.perf_counter()
         roots = [Path(p).expanduser().absolute() for p in paths] if paths else self.store.roots()
         found = scan(roots, self.scanning)
@@ -180,8 +185,10 @@ class Indexer:
             progress,
             cancel or threading.Event(),
         )
-        self.store.add_roots([r for r in roots if r.exists()])
-        run.report.removed = self._remove_vanished(roots, {str(f) for f in found.files})
+        present = [r for r in roots if r.exists()]
+        self.store.add_roots(present)
+        found_paths = {str(f) for f in found.files}
+        run.report.removed, run.report.kept = self._remove_vanished(present, found.missing, found_paths)
         self._read_and_write(found.files, self._file_reader(force, passwords or {}), run)
         run.report.cancelled = run.cancel.is_set()
         run.report.seconds = time.perf_counter() - started
@@ -236,18 +243,26 @@ class Indexer:
                 self.store.save_vectors()
                 last_save = time.perf_counter()
 
-    def _remove_vanished(self, roots: list[Path], found: set[str]) -> list[str]:
-        """Drop catalogue entries under the roots whose files no longer exist."""
-        prefixes = [str(r) for r in roots]
-        vanished = [
-            d.path
-            for d in self.store.documents()
-            if d.path not in found
-            and not _on_disk(d.path, found)
-            and any((s := source_file(d.path)) == p or s.startswith(p.rstrip("/") + "/") for p in prefixes)
-        ]
+    def _remove_vanished(
+        self, present: list[Path], missing: list[Path], found: set[str]
+    ) -> tuple[list[str], list[str]]:
+        """Drop catalogue entries under the roots found whose files no longer exist; (removed, kept).
+
+        A root that is not there at all (an unplugged drive, a share not mounted, a colleague's folder in a
+        shared library) says nothing about its files, so what lies under it is kept, and listed as kept.
+        An existing folder that lost its files (even all of them) lost them: those are removed."""
+        roots, absent = [str(r) for r in present], [str(r) for r in missing]
+        vanished: list[str] = []
+        kept: list[str] = []
+        for d in self.store.documents():
+            if d.path in found or _on_disk(d.path, found):
+                continue
+            if any(lies_under(d.path, r) for r in roots):
+                vanished.append(d.path)
+            elif any(lies_under(d.path, r) for r in absent):
+                kept.append(d.path)
         self.store.remove_documents(vanished)
-        return vanished
+        return vanished, kept
 
     def _read(
         self,

@@ -123,6 +123,38 @@ def test_search_labels_a_contents_page(tmp_path: Path, capsys: pytest.CaptureFix
     assert "manual.pdf  p. 1  [contents page]" in out
 
 
+def test_a_refresh_keeps_a_folder_not_found_and_forget_removes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    drive, notes = tmp_path / "drive", tmp_path / "notes"
+    for folder in (drive, notes):
+        folder.mkdir()
+        (folder / "one.txt").write_text(f"The first note in {folder.name}.\n")
+    (drive / "two.txt").write_text("The lighthouse keeper logs the fog horn.\n")
+    library = str(tmp_path / "lib")
+    assert main(["--library", library, "index", str(drive), str(notes), "--quiet"]) == 0
+    drive.rename(tmp_path / "unplugged")
+    capsys.readouterr()
+
+    assert main(["--library", library, "index", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "removed 0." in out
+    assert f"not found: {drive}; its 2 file(s) stay in the library (footnotes forget {drive} removes them)" in out
+
+    assert main(["--library", library, "forget", str(drive)]) == 0
+    out = capsys.readouterr().out
+    assert f"Removed 2 file(s):\n  {drive / 'one.txt'}\n  {drive / 'two.txt'}\n" in out
+    assert f"Forgot {drive}: 2 file(s) removed; a refresh no longer looks for it." in out
+    assert main(["--library", library, "index", "--quiet"]) == 0
+    assert "not found" not in capsys.readouterr().out
+    assert main(["--library", library, "status"]) == 0
+    assert "Documents:  1 indexed" in capsys.readouterr().out
+    assert main(["--library", library, "check"]) == 0
+
+    assert main(["--library", library, "forget", str(drive)]) == 2
+    assert f"the library holds nothing under {drive}; check the path" in capsys.readouterr().err
+
+
 def test_version() -> None:
     result = _cli("--version")
     assert result.returncode == 0

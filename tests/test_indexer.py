@@ -76,6 +76,42 @@ def test_a_deleted_file_disappears(library: tuple[Store, Indexer, Path]) -> None
     assert store.check() == []
 
 
+def test_a_folder_that_is_not_there_keeps_its_documents(tmp_path: Path, embedder: Embedder) -> None:
+    """A refresh with a folder missing (an unplugged drive, a share not mounted) keeps that folder's files and
+    says so; a file deleted in a folder that is there still goes, and so does every file of a folder emptied."""
+    texts = {"drive": "The lighthouse keeper logs the fog horn.", "home": "Sourdough rises overnight.", "emptied": ""}
+    folders = {name: tmp_path / name for name in texts}
+    for name, folder in folders.items():
+        folder.mkdir()
+        (folder / "a.txt").write_text(f"{texts[name]} First note of {name}.\n")
+        (folder / "b.txt").write_text(f"Second note of {name}, about the {name} folder.\n")
+    store = Store(tmp_path / "lib")
+    indexer = Indexer(store, embedder)
+    assert len(indexer.run(list(folders.values())).indexed) == 6
+    drive, home, emptied = folders.values()
+    drive.rename(tmp_path / "unplugged")
+    (home / "b.txt").unlink()
+    for file in emptied.iterdir():
+        file.unlink()
+
+    report = indexer.run()  # no paths: refresh every root, as the window's watcher and F5 do
+    assert store.document(str(drive / "a.txt")) is not None and drive in store.roots()
+    assert sorted(report.removed) == [str(emptied / "a.txt"), str(emptied / "b.txt"), str(home / "b.txt")]
+    assert report.missing == [str(drive)]
+    assert sorted(report.kept) == [str(drive / "a.txt"), str(drive / "b.txt")]
+    assert [Path(h.chunk.path).parent for h in store.search_keyword("lighthouse fog horn", 5)] == [drive]
+    assert store.check() == []
+
+    (tmp_path / "unplugged").rename(drive)  # plugged in again: nothing is read anew
+    again = indexer.run()
+    assert again.missing == [] and again.kept == [] and again.removed == [] and again.chunks_embedded == 0
+    assert sorted(Path(p).relative_to(tmp_path) for p in again.unchanged) == [
+        Path("drive/a.txt"),
+        Path("drive/b.txt"),
+        Path("home/a.txt"),
+    ]
+
+
 def test_bad_files_are_reported_while_the_rest_index(library: tuple[Store, Indexer, Path]) -> None:
     store, indexer, folder = library
     corrupt = folder / "corrupt.pdf"

@@ -1,12 +1,13 @@
 """One contract, two backends: the SQLite store (a folder) and the PostgreSQL store (a real server with
 pgvector, started by `pgserver` on a private socket) index the sample corpus with the real embedder and
 must answer alike: reads, writes, replacement, removal, dense and keyword search with the cited page,
-scope filters, a refused embedder, a failed write that leaves nothing, and two app instances in two
-processes indexing and reading one library at once."""
+scope filters, a refused embedder, a failed write that leaves nothing, forgetting a folder (there or not),
+and two app instances in two processes indexing and reading one library at once."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -202,6 +203,37 @@ def _notes(folder: Path, prefix: str, count: int) -> Path:
     return folder
 
 
+def test_remove_roots_forgets_folders_and_files_there_or_not(
+    store: LibraryStore, tmp_path: Path, embedder: Embedder
+) -> None:
+    """A folder deleted from disk and a mail file never seen here (with its attachment) are forgotten in one
+    call: their documents and roots go, a sibling whose name starts alike stays, and so do the vectors' counts."""
+    kept, gone, alike = (_notes(tmp_path / name, name, 2) for name in ("kept", "gone", "gone-old"))
+    Indexer(store, embedder).run([kept, gone, alike])
+    mail = tmp_path / "elsewhere" / "invoice.eml"
+    store.add_roots([mail])
+    for path in (str(mail), f"{mail}#1/report.pdf"):
+        text = f"Turbine invoice {Path(path).name}"
+        chunk = Chunk(doc_id=0, page=1, char_start=0, char_end=len(text), text=text)
+        store.write_document(
+            FileFacts(path, path, len(text), 1.0), "mail", [Page(1, text)], [chunk], embedder.embed([text])
+        )
+    store.vectors()
+    shutil.rmtree(gone)
+    assert store.search_keyword("turbine", 5) and store.search_keyword("goneword0x0n1", 5)
+
+    removed = store.remove_roots([gone, mail])
+    assert sorted(removed) == sorted(
+        [str(gone / "gone-0.txt"), str(gone / "gone-1.txt"), str(mail), f"{mail}#1/report.pdf"]
+    )
+    assert store.roots() == sorted([kept, alike])
+    left = sorted(Path(d.path).parent.name for d in store.documents())
+    assert left == ["gone-old", "gone-old", "kept", "kept"]
+    assert store.search_keyword("turbine", 5) == [] and store.search_keyword("goneword0x0n1", 5) == []
+    assert len(store.vectors()) == store.chunk_count() and store.check() == []
+    assert store.remove_roots([gone, tmp_path / "never"]) == [] and store.roots() == sorted([kept, alike])
+
+
 def test_two_app_instances_index_one_library_at_once(
     store: LibraryStore, location: str | Path, tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -251,3 +283,7 @@ def test_the_cli_indexes_and_searches_a_library_on_postgresql(
     out = capsys.readouterr().out
     assert "aurora3-user-guide.pdf" in out and "p. 4" in out
     assert main(["status", "--store", url, "--library", "/tmp/x"]) == 2
+    assert main(["forget", "--store", url, str(SAMPLE)]) == 0
+    assert f"Removed 3 file(s):\n  {SAMPLE / 'aurora3-user-guide.pdf'}\n" in capsys.readouterr().out
+    with open_store(url) as store:
+        assert store.documents() == [] and store.roots() == []

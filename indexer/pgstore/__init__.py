@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
+from indexer.attachments import lies_under
 from indexer.pagekind import KINDS
 from indexer.pgstore.reads import PgReads, vector_literal
 from indexer.pgstore.schema import SCHEMA_LOCK, SCHEMA_VERSION, TABLES, vector_index_statements
@@ -208,6 +209,27 @@ class PgStore(PgReads):
             return 0
         with self._lock, self._change():
             return sum(self._delete_document(path) for path in paths)
+
+    def remove_roots(self, paths: list[Path]) -> list[str]:
+        """Forget folders and files, there or not: drop them and the roots inside them from the roots and
+        remove the documents under them (attachments too) in one transaction; returns those documents' paths."""
+        if not paths:
+            return []
+        removed: list[str] = []
+        with self._lock, self._change():
+            for root in [str(p) for p in paths]:
+                base = root.rstrip("/")
+                rows = self._conn.execute(
+                    "SELECT path FROM footnotes_documents WHERE path = %s OR starts_with(path, %s)"
+                    " OR starts_with(path, %s) ORDER BY path",
+                    (root, base + "/", base + "#"),
+                ).fetchall()
+                removed += [r[0] for r in rows if lies_under(r[0], root) and self._delete_document(r[0])]
+                roots = [r[0] for r in self._conn.execute("SELECT path FROM footnotes_roots").fetchall()]
+                self._conn.execute(
+                    "DELETE FROM footnotes_roots WHERE path = ANY(%s)", ([r for r in roots if lies_under(r, root)],)
+                )
+        return removed
 
     def _insert_document(
         self,

@@ -140,6 +140,12 @@ class LibraryStore(Protocol):
         """Remove documents by path; returns how many existed."""
         ...
 
+    def remove_roots(self, paths: list[Path]) -> list[str]:
+        """Forget folders and files, whether or not they exist: drop them (and the roots inside them) from
+        the roots, and remove every document under them, attachments too, in one transaction; returns the
+        paths of the documents removed."""
+        ...
+
     # -- search
     def search_dense(
         self,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.attachments import lies_under
 from indexer.pagekind import KINDS
 from indexer.store.records import FileFacts
 from indexer.store.vector_cache import VectorCache
@@ -100,6 +101,36 @@ class CatalogueWrites(VectorCache):
                     if ids is not None:
                         removed += 1
                         old_ids.extend(ids)
+            self._apply_to_vectors(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
+            return removed
+
+    def remove_roots(self, paths: list[Path]) -> list[str]:
+        """Forget folders and files, there or not: drop them and the roots inside them from the roots and
+        remove the documents under them (attachments too) in one transaction; returns those documents' paths."""
+        if not paths:
+            return []
+        with self._lock:
+            vectors_index = self._current_vectors()
+            removed: list[str] = []
+            old_ids: list[int] = []
+            with self._change(chunks=False):  # a new generation only when documents go (below)
+                for root in [str(p) for p in paths]:
+                    base = root.rstrip("/")
+                    rows = self._conn.execute(
+                        "SELECT path FROM documents WHERE path = ? OR substr(path, 1, ?) IN (?, ?) ORDER BY path",
+                        (root, len(base) + 1, base + "/", base + "#"),
+                    )
+                    for path in [r[0] for r in rows if lies_under(r[0], root)]:
+                        ids = self._delete_document(path)
+                        if ids is not None:
+                            removed.append(path)
+                            old_ids.extend(ids)
+                    self._conn.executemany(
+                        "DELETE FROM roots WHERE path = ?",
+                        [(r,) for (r,) in self._conn.execute("SELECT path FROM roots") if lies_under(r, root)],
+                    )
+                if removed:
+                    self._set_meta("generation", str(self.generation + 1))
             self._apply_to_vectors(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
             return removed
 
