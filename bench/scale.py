@@ -261,7 +261,7 @@ def measure_size(size: int, args: argparse.Namespace, data: RealData) -> None:
             seconds = build(Store(folder, index_kind="flat"), texts, vectors)
             (folder / "built").write_text(f"{seconds:.1f}")
         seconds = float((folder / "built").read_text())
-        exact = exact_neighbours(folder, keep / f"exact-{size}.json", queries)
+        exact = exact_neighbours(folder, keep / f"exact-{size}-{len(queries)}.json", queries)
         for label, kind, store_class, budget in configurations(args.kinds, args.no_main, args.budgets):
             keywords.MAX_POSTINGS = budget
             kept = keep / f"store-{size}.{kind}.faiss"
