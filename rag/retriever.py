@@ -30,7 +30,7 @@ EmbedFn = Callable[[Sequence[str]], np.ndarray]
 CONTENT_ONLY = frozenset({CONTENT})
 _KEYWORD_LANE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="keyword-lane")
 """Shared by every retriever (one is made per question): a thread per keyword search at a time, two for
-two windows or an MCP client asking at once. Each thread reads on its own SQLite connection."""
+two windows or an MCP client asking at once. Each thread reads on its own connection (SQLite or PostgreSQL)."""
 
 
 @dataclass(frozen=True)

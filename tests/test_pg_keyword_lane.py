@@ -1,12 +1,16 @@
 """The PostgreSQL keyword lane on a real server: in a large library it searches a question's rare stems
 within the postings budget (`indexer.store.keywords.keyword_terms`, as the SQLite store), with counts
 from the planner's statistics of the tsvector column, read again after an ANALYZE; a library never
-analyzed, or a small one, has every word searched, as before. Autovacuum is off for these tables, so
-the statistics change only when a test runs ANALYZE."""
+analyzed, or a small one, has every word searched, as before. It reads on a connection of its thread's
+own, so a writer holding the store's lock neither holds it up nor shows it an uncommitted document, and
+those connections close with the store. Autovacuum is off for these tables, so the statistics change
+only when a test runs ANALYZE."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import psycopg
@@ -14,7 +18,7 @@ import pytest
 from conftest import new_database
 
 from indexer.pgstore import PgStore
-from indexer.store import FileFacts, keywords
+from indexer.store import FileFacts, StoreError, keywords
 from indexer.types import Chunk, Page
 
 THINGS = ["cat", "key", "map", "pen", "hat", "cup", "jar", "box", "mug", "fan", "rug", "bag"]
@@ -92,3 +96,47 @@ def test_a_small_library_has_every_word_searched(pg_server: object) -> None:
         _analyze(store.url)
         # 3 001 chunks under the real budget: a small library, searched as before
         assert keywords.MAX_POSTINGS * 3 > 3001 and len(store.search_keyword(QUESTION, 5)) == 5
+
+
+def test_keyword_search_reads_beside_a_writer_holding_the_lock(library: tuple[PgStore, str]) -> None:
+    store, url = library
+    _analyze(url)  # a large library: the stems' counts are read on the search's connection too
+    with ThreadPoolExecutor(1) as other:
+        with store._lock, store._change():  # a write under way, its transaction open
+            _write(store, "/docs/draft.txt", ["The lighthouse keeper's draft log, not saved yet."])
+            hits = other.submit(store.search_keyword, "lighthouse keeper", 5).result(timeout=10)
+            assert [(h.chunk.path, h.chunk.page) for h in hits] == [("/docs/guide.txt", 4)]  # not the draft
+        after = other.submit(store.search_keyword, "lighthouse keeper", 5).result(timeout=10)
+    assert {h.chunk.path for h in after} == {"/docs/guide.txt", "/docs/draft.txt"}  # committed: seen
+
+
+def test_read_connections_are_one_a_thread_and_close_with_the_store(pg_server: object) -> None:
+    store = PgStore(new_database(pg_server))
+    store.bind_embedder("test", 4)
+    _write(store, "/docs/guide.txt", GUIDE)
+
+    def search() -> None:
+        assert _pages(store.search_keyword("lighthouse", 5)) == [4]
+
+    search()
+    search()
+    for _ in range(2):  # one thread after another: the second's opening closes the ended first's
+        worker = threading.Thread(target=search)
+        worker.start()
+        worker.join(timeout=10)
+        assert not worker.is_alive()
+    readers = [conn for conn, _ in store._readers.values()]
+    assert len(readers) == 2 and not any(conn.closed for conn in readers)  # this thread's and the last worker's
+    store.close()
+    assert all(conn.closed for conn in readers) and store._conn.closed
+    with pytest.raises(StoreError, match="is closed"):
+        store.search_keyword("lighthouse", 5)
+    store.close()  # twice is fine
+
+
+def test_a_read_connection_that_cannot_be_made_is_a_store_error(library: tuple[PgStore, str]) -> None:
+    store, _ = library
+    store.url = "postgresql://reader:s3cret@/nowhere?host=/nonexistent-socket-dir"  # as if the server went away
+    with pytest.raises(StoreError, match="cannot reach the library database") as raised:
+        store.search_keyword("lighthouse", 5)
+    assert "s3cret" not in str(raised.value)

@@ -18,7 +18,7 @@ import psycopg
 
 from indexer.attachments import lies_under
 from indexer.pagekind import KINDS
-from indexer.pgstore.reads import PgReads, vector_literal
+from indexer.pgstore.reads import PgReads, connect, vector_literal
 from indexer.pgstore.schema import SCHEMA_LOCK, SCHEMA_VERSION, TABLES, vector_index_statements
 from indexer.pgurl import redacted
 from indexer.store.errors import StoreError, embedder_mismatch
@@ -59,10 +59,9 @@ class PgStore(PgReads):
     def __init__(self, url: str) -> None:
         self.url = url
         self._lock = threading.RLock()
-        try:
-            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot reach the library database at {redacted(url)}: {exc}") from exc
+        self._readers, self._readers_lock, self._readers_closed = {}, threading.Lock(), False
+        self._counts_lock = threading.Lock()
+        self._conn = connect(url)
         self._create_tables()
 
     @property
@@ -307,8 +306,9 @@ class PgStore(PgReads):
         return problems
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection and every thread's read connection."""
         with self._lock:
+            self._close_readers()
             self._conn.close()
 
     def __enter__(self) -> PgStore:

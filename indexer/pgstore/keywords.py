@@ -69,7 +69,9 @@ def tsquery_term(lexeme: str) -> str:
 @dataclass
 class LexemeCounts:
     """In how many chunks stems are, as of one ANALYZE (`stamp`) of a library of `chunks` chunks: the
-    listed stems' shares from its statistics, the others counted once each, when first asked."""
+    listed stems' shares from its statistics, the others counted once each, when first asked. Shared by
+    the keyword searches of every thread, each on its own connection: the store guards it with a lock
+    (`PgReads._counts_lock`), not this class."""
 
     stamp: tuple
     chunks: int

@@ -1,10 +1,16 @@
 """Reads and searches of a library on PostgreSQL: catalogue rows, pgvector nearest neighbours and
-full-text (tsvector) keyword search. Each read is one statement, so it sees whole documents only."""
+full-text (tsvector) keyword search. Each read is one statement, so it sees whole documents only.
+
+The keyword search runs on a read connection of its thread's own (`PgReads._reader`), not on the store's
+connection behind its lock: the retriever's keyword lane then searches while the dense lane does, and
+neither a writer holding the lock holds it up nor its open transaction shows through (as the SQLite
+store's `_reader`)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +19,8 @@ import psycopg
 
 from indexer.attachments import attachment_prefix, is_within
 from indexer.pgstore.keywords import STATE_SQL, LexemeCounts, searches_every_word, tsquery_term
+from indexer.pgurl import redacted
+from indexer.store.errors import StoreError
 from indexer.store.keywords import MAX_TERMS, keyword_terms, query_words
 from indexer.store.records import DocumentRecord
 from indexer.types import Chunk, Hit, Page
@@ -35,6 +43,15 @@ this store's before): 0.792, 3.0 ms; 64: 0.847, 3.9 ms; 100: 0.883, 4.8 ms; 200:
 given ef_search falls as a library grows, so a much larger one may need more."""
 
 
+def connect(url: str) -> psycopg.Connection:
+    """A connection to the library database in autocommit (each statement sees the documents committed
+    when it starts); one that cannot be made is a `StoreError` that names the database, not its password."""
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot reach the library database at {redacted(url)}: {exc}") from exc
+
+
 def vector_literal(vector: np.ndarray) -> str:
     """A vector as pgvector's text form; float32 values printed as float64 read back exactly."""
     return "[" + ",".join(map(str, np.asarray(vector, dtype=np.float32).tolist())) + "]"
@@ -46,12 +63,67 @@ def parse_vector(text: str) -> np.ndarray:
 
 
 class PgReads:
-    """Catalogue reads and searches over one connection, under the store's lock."""
+    """Catalogue reads and dense search over the store's connection, under its lock; keyword search on
+    each thread's own read connection."""
 
+    url: str
     _conn: psycopg.Connection
     _lock: threading.RLock
+    _readers: dict[threading.Thread, tuple[psycopg.Connection, threading.Lock]]
+    """Each thread's read connection for keyword search, with the lock held while it is used (`_reader`)."""
+    _readers_lock: threading.Lock
+    """Guards `_readers` and `_readers_closed`; never held while a statement runs."""
+    _readers_closed: bool
+    """True once the store is closed: no read connection is opened after."""
+    _counts_lock: threading.Lock
+    """Guards `_lexeme_counts`, which keyword searches on several threads share."""
     _lexeme_counts: LexemeCounts | None = None
     """The keyword lane's chunk counts of stems, as of the library's last ANALYZE."""
+
+    @contextmanager
+    def _reader(self) -> Iterator[psycopg.Connection]:
+        """This thread's read connection (autocommit: it sees committed documents only, never a writer's
+        open transaction), opened on first use, again after it broke, and closed with the store (or when
+        another thread opens one after its own thread ended). Held while the caller reads, so that
+        `_close_readers` waits for the statement to end rather than close the connection under it."""
+        thread = threading.current_thread()
+        with self._readers_lock:
+            reader = self._readers.get(thread)
+        if reader is None or reader[0].closed:
+            reader = self._open_reader(thread)
+        conn, lock = reader
+        with lock:
+            if conn.closed:  # closed with the store since it was looked up
+                raise StoreError(f"the library at {redacted(self.url)} is closed")
+            yield conn
+
+    def _open_reader(self, thread: threading.Thread) -> tuple[psycopg.Connection, threading.Lock]:
+        """A new read connection for `thread`, replacing its broken one; those of ended threads are closed."""
+        if self._readers_closed:
+            raise StoreError(f"the library at {redacted(self.url)} is closed")
+        reader = (connect(self.url), threading.Lock())
+        with self._readers_lock:
+            closed = self._readers_closed
+            stale = []
+            if not closed:
+                stale = [self._readers.pop(t) for t in list(self._readers) if t is thread or not t.is_alive()]
+                self._readers[thread] = reader
+        if closed:  # the store was closed while this one was connecting
+            reader[0].close()
+            raise StoreError(f"the library at {redacted(self.url)} is closed")
+        for conn, _ in stale:
+            conn.close()  # no thread reads on them: theirs ended, or it broke
+        return reader
+
+    def _close_readers(self) -> None:
+        """Close every thread's read connection, each once its statement ends; none is opened after."""
+        with self._readers_lock:
+            self._readers_closed = True
+            readers = list(self._readers.values())
+            self._readers.clear()
+        for conn, lock in readers:
+            with lock:
+                conn.close()
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         with self._lock:
@@ -198,25 +270,30 @@ class PgReads:
         "installed"), ranked by ``ts_rank`` (higher is better); only chunks of `kinds` and `documents` when
         given. The words searched: in a library of some 30 000 chunks or more, its rare ones within a
         budget of postings (`keyword_terms`, as the SQLite store; counts from `indexer.pgstore.keywords`);
-        in a smaller one, or one not yet analyzed, every word (its 16 longest), stop words aside."""
+        in a smaller one, or one not yet analyzed, every word (its 16 longest), stop words aside.
+
+        Runs on this thread's own read connection (`_reader`), so it neither waits for nor holds up the
+        store's lock: the dense lane can search at the same time, and a writer's open transaction stays
+        unseen."""
         words = query_words(query)
         if not words or k <= 0:
             return []
         where, params = _filters(kinds, documents)
         where = f"{where} AND" if where else "WHERE"
-        with self._lock:
-            lexemes, *state = self._conn.execute(STATE_SQL, (" ".join(words),)).fetchone()
+        with self._reader() as conn:
+            lexemes, *state = conn.execute(STATE_SQL, (" ".join(words),)).fetchone()
             if searches_every_word(state[0]):
                 # words only, quoted: the query can hold no tsquery operator; the English configuration
                 # drops the stop words
                 text = " | ".join("'" + t.replace("'", "") + "'" for t in query_words(query, MAX_TERMS))
                 tsquery = "to_tsquery('english', %s)"
             else:
-                counts = self._lexeme_counts
-                if counts is None or counts.stamp != tuple(state):
-                    counts = self._lexeme_counts = LexemeCounts.read(self._conn, tuple(state), state[0])
-                counts.count_unlisted(self._conn, lexemes)
-                terms = keyword_terms(lexemes, counts.of, counts.chunks)
+                with self._counts_lock:  # one thread reads the statistics or counts a stem, the others wait
+                    counts = self._lexeme_counts
+                    if counts is None or counts.stamp != tuple(state):
+                        counts = self._lexeme_counts = LexemeCounts.read(conn, tuple(state), state[0])
+                    counts.count_unlisted(conn, lexemes)
+                    terms = keyword_terms(lexemes, counts.of, counts.chunks)
                 if not terms:
                     return []  # no stem of the question is in any chunk, or each is in too many
                 text = " | ".join(map(tsquery_term, terms))
@@ -229,7 +306,7 @@ class PgReads:
                 " JOIN footnotes_chunks c ON c.id = r.id JOIN footnotes_documents d ON d.id = c.doc_id"
                 " ORDER BY r.rank DESC, c.id"
             )
-            rows = self._conn.execute(sql, [text, *params, k]).fetchall()
+            rows = conn.execute(sql, [text, *params, k]).fetchall()
         return [Hit(_chunk(r), float(r[9])) for r in rows]
 
 
