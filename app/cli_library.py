@@ -210,10 +210,12 @@ def _print_report(report: IndexReport, folder: Path | str) -> None:
     _print_issues("Failed", report.failed)
     _print_issues("Skipped", report.skipped)
     _print_issues("Indexed in part", report.partial)
-    for path in report.missing:
-        kept = sum(lies_under(p, path) for p in report.kept)
-        held = f"; its {kept} file(s) stay in the library (footnotes forget {shlex.quote(path)} removes them)"
-        print(f"  not found: {path}{held if kept else ''}")
+    for label, paths in (("not found", report.missing), ("empty folder", report.empty)):
+        for path in paths:
+            kept = sum(lies_under(p, path) for p in report.kept)
+            held = f"; its {kept} file(s) stay in the library (footnotes forget {shlex.quote(path)} removes them)"
+            if kept or label == "not found":
+                print(f"  {label}: {path}{held if kept else ''}")
     if report.cancelled:
         print("Cancelled: finished files are kept; rerun to resume.")
     print(f"Library: {folder}")
@@ -227,9 +229,10 @@ def _log_report(report: IndexReport, folder: Path | str) -> None:
         logger.info("index skipped: %s: %s (%s)", issue.path, issue.reason, issue.kind)
     for issue in report.partial:
         logger.info("indexed in part: %s: %s", issue.path, issue.reason)
-    for path in report.missing:
-        kept = sum(lies_under(p, path) for p in report.kept)
-        logger.info("index skipped: %s: not found, %d file(s) kept", path, kept)
+    for label, paths in (("not found", report.missing), ("empty folder", report.empty)):
+        for path in paths:
+            kept = sum(lies_under(p, path) for p in report.kept)
+            logger.info("index skipped: %s: %s, %d file(s) kept", path, label, kept)
     logger.info(
         "index of %s: %d indexed, %d reused, %d unchanged, %d removed, %d failed, %d skipped, %d pages, "
         "%d chunks embedded in %.1f s (embedding %.1f s)%s",

@@ -80,9 +80,13 @@ class IndexReport:
     """Indexed files the loader passed over part of, one issue per note (`Document.notes`)."""
     missing: list[str] = field(default_factory=list)
     """Folders and files to index that were not found; what the library holds under them is kept."""
+    empty: list[str] = field(default_factory=list)
+    """Folders to index that are there but hold no file at all (the mount point of a drive not mounted
+    looks so): what the library holds under them is kept, as for a missing one."""
     kept: list[str] = field(default_factory=list)
-    """Documents kept because the folder or file they lie under was not found (an unplugged drive, a share
-    not mounted, a colleague's folder in a shared library): only `footnotes forget` removes them."""
+    """Documents kept because the folder or file they lie under was not found, or is an empty folder (an
+    unplugged drive, a share not mounted, a colleague's folder in a shared library): only `footnotes
+    forget` removes them."""
     chunks_embedded: int = 0
     pages: int = 0
     seconds: float = 0.0
@@ -173,9 +177,9 @@ class Indexer:
     ) -> IndexReport:
         """Index `paths` (or the library's known roots); unchanged files are not re-embedded (unless
         `force`, after a chunking change), changed ones replace their chunks, and files gone from a
-        scanned folder are removed; a folder or file that is not there at all keeps what the library
-        holds under it (`IndexReport.kept`; `LibraryStore.remove_roots` forgets it). `passwords` maps a
-        locked PDF's path to its password, used for this run only and never stored."""
+        scanned folder are removed; a folder or file that is not there at all, or a folder left empty,
+        keeps what the library holds under it (`IndexReport.kept`; `LibraryStore.remove_roots` forgets
+        it). `passwords` maps a locked PDF's path to its password, used for this run only and never stored."""
         started = time.perf_counter()
         roots = [Path(p).expanduser().absolute() for p in paths] if paths else self.store.roots()
         found = scan(roots, self.scanning)
@@ -188,7 +192,10 @@ class Indexer:
         present = [r for r in roots if r.exists()]
         self.store.add_roots(present)
         found_paths = {str(f) for f in found.files}
-        run.report.removed, run.report.kept = self._remove_vanished(present, found.missing, found_paths)
+        empty = [r for r in present if r.is_dir() and not any(lies_under(f, str(r)) for f in found_paths)]
+        run.report.empty = [str(r) for r in empty]
+        searched = [r for r in present if r not in empty]
+        run.report.removed, run.report.kept = self._remove_vanished(searched, [*found.missing, *empty], found_paths)
         self._read_and_write(found.files, self._file_reader(force, passwords or {}), run)
         run.report.cancelled = run.cancel.is_set()
         run.report.seconds = time.perf_counter() - started
@@ -249,8 +256,9 @@ class Indexer:
         """Drop catalogue entries under the roots found whose files no longer exist; (removed, kept).
 
         A root that is not there at all (an unplugged drive, a share not mounted, a colleague's folder in a
-        shared library) says nothing about its files, so what lies under it is kept, and listed as kept.
-        An existing folder that lost its files (even all of them) lost them: those are removed."""
+        shared library), or a root folder with no file left in it (the empty mount point of a drive not
+        mounted looks so), says nothing sure about its files, so what lies under it is kept, and listed as
+        kept. Files gone from a root folder that still holds others were deleted: those are removed."""
         roots, absent = [str(r) for r in present], [str(r) for r in missing]
         vanished: list[str] = []
         kept: list[str] = []

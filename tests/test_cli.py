@@ -141,6 +141,11 @@ def test_a_refresh_keeps_a_folder_not_found_and_forget_removes_it(
     assert "removed 0." in out
     assert f"not found: {drive}; its 2 file(s) stay in the library (footnotes forget {drive} removes them)" in out
 
+    (notes / "one.txt").unlink()  # a folder left empty looks like a drive's mount point when not mounted
+    assert main(["--library", library, "index", "--quiet"]) == 0
+    assert f"empty folder: {notes}; its 1 file(s) stay in the library" in capsys.readouterr().out
+    (notes / "one.txt").write_text("The first note in notes.\n")
+
     assert main(["--library", library, "forget", str(drive)]) == 0
     out = capsys.readouterr().out
     assert f"Removed 2 file(s):\n  {drive / 'one.txt'}\n  {drive / 'two.txt'}\n" in out

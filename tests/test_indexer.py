@@ -78,7 +78,8 @@ def test_a_deleted_file_disappears(library: tuple[Store, Indexer, Path]) -> None
 
 def test_a_folder_that_is_not_there_keeps_its_documents(tmp_path: Path, embedder: Embedder) -> None:
     """A refresh with a folder missing (an unplugged drive, a share not mounted) keeps that folder's files and
-    says so; a file deleted in a folder that is there still goes, and so does every file of a folder emptied."""
+    says so, as it does for a root folder left empty (the mount point of a drive not mounted looks so); a
+    file deleted in a folder that still holds others goes."""
     texts = {"drive": "The lighthouse keeper logs the fog horn.", "home": "Sourdough rises overnight.", "emptied": ""}
     folders = {name: tmp_path / name for name in texts}
     for name, folder in folders.items():
@@ -96,15 +97,16 @@ def test_a_folder_that_is_not_there_keeps_its_documents(tmp_path: Path, embedder
 
     report = indexer.run()  # no paths: refresh every root, as the window's watcher and F5 do
     assert store.document(str(drive / "a.txt")) is not None and drive in store.roots()
-    assert sorted(report.removed) == [str(emptied / "a.txt"), str(emptied / "b.txt"), str(home / "b.txt")]
-    assert report.missing == [str(drive)]
-    assert sorted(report.kept) == [str(drive / "a.txt"), str(drive / "b.txt")]
+    assert report.removed == [str(home / "b.txt")]
+    assert report.missing == [str(drive)] and report.empty == [str(emptied)]
+    assert sorted(report.kept) == [str(f / n) for f in (drive, emptied) for n in ("a.txt", "b.txt")]
     assert [Path(h.chunk.path).parent for h in store.search_keyword("lighthouse fog horn", 5)] == [drive]
     assert store.check() == []
 
     (tmp_path / "unplugged").rename(drive)  # plugged in again: nothing is read anew
     again = indexer.run()
-    assert again.missing == [] and again.kept == [] and again.removed == [] and again.chunks_embedded == 0
+    assert again.missing == [] and again.removed == [] and again.chunks_embedded == 0
+    assert again.empty == [str(emptied)] and len(again.kept) == 2  # still empty: still kept
     assert sorted(Path(p).relative_to(tmp_path) for p in again.unchanged) == [
         Path("drive/a.txt"),
         Path("drive/b.txt"),
