@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from indexer.store.contract import LibraryStore
+from indexer.store.errors import StoreError
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -18,8 +19,13 @@ def open_store(location: str | Path, index_kind: str | None = None) -> LibrarySt
     """The library at `location`: a PostgreSQL store for a ``postgresql://`` URL, else the SQLite store of
     that folder. `index_kind` (flat, hnsw, auto) applies to a folder; a database always uses pgvector's HNSW."""
     if is_database_url(location):
-        from indexer.pgstore import PgStore  # imports psycopg, an optional dependency
-
+        try:
+            from indexer.pgstore import PgStore  # imports psycopg, an optional dependency
+        except ImportError as exc:
+            raise StoreError(
+                "a shared library on PostgreSQL needs its driver, psycopg 3, which is not installed: "
+                "pip install -e '.[postgres]' in the Footnotes folder (or pip install 'psycopg[binary]')"
+            ) from exc
         return PgStore(str(location).strip())
     from indexer.store import Store
 
