@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import threading
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,14 @@ from indexer.loaders import LoadError
 from indexer.ocr import tesseract_available
 from indexer.sandbox import SandboxedLoader, SandboxSettings
 from indexer.store import Store
+from indexer.types import Page
 
 
 def test_a_file_past_the_time_limit_is_skipped_and_the_next_one_reads(tmp_path: Path) -> None:
     small = make_pdf(tmp_path / "small.pdf", ["A short page about owls."])
     with SandboxedLoader(SandboxSettings(timeout_s=0.05)) as slow_limit:
         with pytest.raises(LoadError) as caught:
-            slow_limit.load(faq_file(FAQ_PDF))  # 73 pages through pdfminer: far more than 50 ms
+            slow_limit.load(faq_file(FAQ_PDF))  # 73 pages: some 0.4 s of PDFium, far more than 50 ms
         assert caught.value.kind == "timeout"
     with SandboxedLoader() as loader:
         assert "owls" in loader.load(small).pages[0].text
@@ -31,12 +31,16 @@ def test_a_file_past_the_time_limit_is_skipped_and_the_next_one_reads(tmp_path: 
 
 def test_a_parser_crash_costs_only_that_file(tmp_path: Path) -> None:
     small = make_pdf(tmp_path / "small.pdf", ["A short page about owls."])
+    line = "Minutes of the parish council, read into the record in full and without abridgement. "
+    big = make_pdf(tmp_path / "big.pdf", [f"Page {n}. " + line * 24 for n in range(800)])  # 1.7 MB of text
     with SandboxedLoader() as loader:
         loader.load(small)  # the child is up
-        pid = loader._process.pid
-        threading.Timer(0.3, os.kill, args=(pid, signal.SIGKILL)).start()
+        pages = loader.stream(big)
+        assert isinstance(next(pages), Page)  # the child is reading the big file, and cannot have sent it all:
+        os.kill(loader._process.pid, signal.SIGKILL)  # its pages are far more than the pipe holds
         with pytest.raises(LoadError) as caught:
-            loader.load(faq_file(FAQ_PDF))
+            for _ in pages:
+                pass
         assert caught.value.kind == "crashed"
         assert "owls" in loader.load(small).pages[0].text  # a fresh child took over
 
