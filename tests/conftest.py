@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import itertools
+import json
 import os
 import shutil
 import socket
@@ -213,3 +214,15 @@ def server_url() -> Iterator[str]:
 def served(server_url: str) -> OpenAIGenerator:
     """The server backend connected to `server_url`."""
     return OpenAIGenerator(ServerSettings(server_url, SERVER_ALIAS))
+
+
+def send_json(handler: object, status: int, answer: object, headers: dict[str, str] | None = None) -> None:
+    """Answer a stand-in HTTP server's request (`handler`: a BaseHTTPRequestHandler) with `answer` as JSON."""
+    data = json.dumps(answer).encode()
+    handler.send_response(status)
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

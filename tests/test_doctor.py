@@ -3,14 +3,13 @@ something essential is missing."""
 
 from __future__ import annotations
 
-import json
 import platform
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import free_port, make_pdf
+from conftest import free_port, make_pdf, send_json
 
 from app.cli import main
 from app.logs import LOG_FILE
@@ -73,12 +72,7 @@ class _Models(BaseHTTPRequestHandler):
     """A stand-in embeddings server: it lists one model."""
 
     def do_GET(self) -> None:
-        data = json.dumps({"data": [{"id": "mini"}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, 200, {"data": [{"id": "mini"}]})
 
     def log_message(self, *_args: object) -> None:
         pass

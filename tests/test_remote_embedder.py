@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pytest
-from conftest import free_port, llama_server, make_pdf
+from conftest import free_port, llama_server, make_pdf, send_json
 
 from app.cli import main
 from app.engine import Engine
@@ -162,14 +162,7 @@ class _Busy(BaseHTTPRequestHandler):
         self._send(200, {"data": rows[::-1]})  # out of order: the index decides
 
     def _send(self, status: int, answer: object, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, answer, headers)
 
     def log_message(self, *_args: object) -> None:
         pass
