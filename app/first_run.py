@@ -55,6 +55,7 @@ class FirstRunGuide(QWidget):
         self.model_label = QLabel()
         self.model_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # muted in either theme
         self.model_label.setAccessibleName("Model status")
+        self.model_label.setWordWrap(True)  # "Model: <file name> via transformers on cpu, …" is wider than the card
         card = QFrame()
         card.setMaximumWidth(em * 32)
         column = QVBoxLayout(card)
