@@ -58,7 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from indexer.embedder import Embedder
 from indexer.loaders import load
-from indexer.store import FileFacts, LibraryStore, Store, keywords, open_store
+from indexer.store import FileFacts, LibraryStore, Store, keywords, open_store, search
 from indexer.types import Chunk, Hit, Page
 from rag.retriever import CONTENT_ONLY, RetrievalSettings, Retriever
 
@@ -262,8 +262,11 @@ def measure_size(size: int, args: argparse.Namespace, data: RealData) -> None:
             (folder / "built").write_text(f"{seconds:.1f}")
         seconds = float((folder / "built").read_text())
         exact = exact_neighbours(folder, keep / f"exact-{size}-{len(queries)}.json", queries)
-        for label, kind, store_class, budget in configurations(args.kinds, args.no_main, args.budgets):
+        for label, kind, store_class, budget, split in configurations(
+            args.kinds, args.no_main, args.budgets, args.splits
+        ):
             keywords.MAX_POSTINGS = budget
+            search.SPLIT_POSTINGS = split
             kept = keep / f"store-{size}.{kind}.faiss"
             before = rss_mb()
             store, built = open_kind(folder, kind, kept, store_class)
@@ -335,17 +338,21 @@ def measure_postgres(
 
 
 def configurations(
-    kinds: list[str], no_main: bool = False, budgets: list[int] | None = None
-) -> list[tuple[str, str, type[Store], int]]:
-    """(label, index kind, store class, keyword postings budget) to measure: each kind as main searched it
-    (unless `no_main`) and as this checkout does, once per budget (labelled with it when there are several)."""
+    kinds: list[str], no_main: bool = False, budgets: list[int] | None = None, splits: list[int] | None = None
+) -> list[tuple[str, str, type[Store], int, int]]:
+    """(label, index kind, store class, keyword postings budget, split threshold) to measure: each kind as
+    main searched it (unless `no_main`) and as this checkout does, once per budget and split threshold
+    (labelled with them when there are several; a threshold of 0 never splits)."""
     budgets = budgets or [keywords.MAX_POSTINGS]
+    splits = splits or [search.SPLIT_POSTINGS]
     rows = []
     for kind in kinds:
-        rows += [] if no_main else [("main " + kind, kind, MainStore, keywords.MAX_POSTINGS)]
+        rows += [] if no_main else [("main " + kind, kind, MainStore, keywords.MAX_POSTINGS, search.SPLIT_POSTINGS)]
         for budget in budgets:
-            label = f"{kind} {budget // 1000}k" if len(budgets) > 1 else kind
-            rows += [(label, kind, Store, budget)]
+            for split in splits:
+                label = kind + (f" {budget // 1000}k" if len(budgets) > 1 else "")
+                label += (f" split {split / 1000:g}k" if split else " unsplit") if len(splits) > 1 else ""
+                rows += [(label, kind, Store, budget, split or 10**12)]
     return rows
 
 
@@ -360,6 +367,12 @@ def main() -> None:
     parser.add_argument("--no-main", action="store_true", help="leave out the rows searched as main did")
     parser.add_argument(
         "--budgets", type=int, nargs="+", help="keyword postings budgets to compare (default: keywords.MAX_POSTINGS)"
+    )
+    parser.add_argument(
+        "--splits",
+        type=int,
+        nargs="+",
+        help="keyword split thresholds to compare (store.search.SPLIT_POSTINGS; 0: never split)",
     )
     parser.add_argument("--postgres", action="store_true", help="also a PostgreSQL + pgvector library (pgserver)")
     args = parser.parse_args()

@@ -101,3 +101,47 @@ def test_keyword_search_reads_beside_a_writer_holding_the_lock(tmp_path: Path) -
         with store._lock:  # as a long write would
             hits = other.submit(store.search_keyword, "lighthouse clockwork", 5).result(timeout=10)
         assert [h.chunk.page for h in hits] == [4]
+
+
+def test_a_keyword_search_split_across_threads_finds_what_one_search_finds(tmp_path: Path, monkeypatch) -> None:
+    """A search over many postings is split into ranges of chunk ids searched at once (`SPLIT_POSTINGS`);
+    the merged list must be the one search's: same chunks, same BM25 scores, same order."""
+    from indexer.store import search
+
+    # each chunk a different length, so no two share a score: "lantern" 1-3 times, "beacon" in every fifth
+    pages = [
+        " ".join(["lantern"] * (1 + n % 3) + ["beacon"] * (n % 5 == 0) + [f"pad{n}w{j}" for j in range(n % 97)])
+        for n in range(600)
+    ]
+    query = "lantern beacon"
+    with Store(tmp_path / "library") as store:
+        store.bind_embedder("test", 4)
+        _write(store, "/docs/lamps.txt", pages)
+        monkeypatch.setattr(search, "SPLIT_POSTINGS", 10**9)
+        one = store.search_keyword(query, 40)
+        one_content = store.search_keyword(query, 7, kinds={"content"})
+        assert store._keyword_pool is None  # not split
+        monkeypatch.setattr(search, "SPLIT_POSTINGS", 100)  # 720 postings: split in as many ranges as cores
+        monkeypatch.setattr(search.os, "cpu_count", lambda: 4)
+        with store._lock, ThreadPoolExecutor(1) as other:  # as a long write would: the split waits for no lock
+            split = other.submit(store.search_keyword, query, 40).result(timeout=10)
+        assert store._keyword_pool is not None  # split it was
+        assert [(h.chunk.id, h.score) for h in split] == [(h.chunk.id, h.score) for h in one]
+        assert split[0].chunk.text == "lantern beacon"  # the shortest chunk with both words
+        assert [h.chunk.id for h in store.search_keyword(query, 7, kinds={"content"})] == [
+            h.chunk.id for h in one_content
+        ]
+
+
+def test_threads_search_sqlite_side_by_side_and_open_libraries_are_left_alone(tmp_path: Path) -> None:
+    """SQLite's memory statistics (one mutex every allocation of every thread takes) are off once the store
+    is imported, so a split search's threads run at once; turning them off again while a library is
+    open must not shut SQLite down under it."""
+    from indexer.store import parallel_sqlite
+
+    lib = parallel_sqlite._library()
+    assert lib is not None and parallel_sqlite.PARALLEL  # Debian's and python.org's Linux builds
+    assert not parallel_sqlite.counts_allocations(lib)
+    with _library(tmp_path / "library") as store:
+        assert parallel_sqlite.allow_parallel_searches()  # off already: nothing shut down
+        assert [h.chunk.page for h in store.search_keyword("lighthouse clockwork", 5)] == [4]

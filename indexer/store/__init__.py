@@ -57,6 +57,7 @@ class Store(Search, CatalogueWrites, Health):
         self._lock = threading.RLock()
         self._readers = threading.local()
         self._reader_conns = []
+        self._keyword_pool = None
         self._counted = None
         self._vectors = None
         self._vectors_generation = -1
@@ -96,6 +97,9 @@ class Store(Search, CatalogueWrites, Health):
 
     def close(self) -> None:
         """Close the catalogue connection and every thread's read connection."""
+        pool, self._keyword_pool = self._keyword_pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)  # before the connections its threads search on are closed
         with self._lock:
             for reader in self._reader_conns:
                 reader.close()

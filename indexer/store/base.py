@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,8 @@ class StoreBase:
     """Each thread's read connection (`Search._reader`), for searches that run beside the lock."""
     _reader_conns: list[sqlite3.Connection]
     """Every read connection opened, to be closed with the store."""
+    _keyword_pool: ThreadPoolExecutor | None
+    """The threads that search parts of a split keyword search (`Search._top_rows`), once needed."""
     _counted: WordCounts | None
     """How common the words searched for are in the current generation (`search.WordCounts`)."""
 
