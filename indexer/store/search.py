@@ -107,6 +107,7 @@ class Search(VectorCache, CatalogueReads):
             return conn.execute(_TOP_SQL, (match, fetch)).fetchall()
         span = counted.last_id + 1 - counted.first_id
         bounds = [counted.first_id + span * i // parts for i in range(parts + 1)]
+        bounds[0], bounds[-1] = -(2**63), 2**63 - 1  # open ends: chunks committed since the counts are in too
 
         def part(i: int) -> list[tuple[int, float]]:
             reader = conn if i == 0 else self._reader()  # a pool thread's own connection
