@@ -210,7 +210,7 @@ def _print_report(report: IndexReport, folder: Path | str) -> None:
     _print_issues("Failed", report.failed)
     _print_issues("Skipped", report.skipped)
     _print_issues("Indexed in part", report.partial)
-    for label, paths in (("not found", report.missing), ("empty folder", report.empty)):
+    for label, paths in _kept_under(report):
         for path in paths:
             kept = sum(lies_under(p, path) for p in report.kept)
             held = f"; its {kept} file(s) stay in the library (footnotes forget {shlex.quote(path)} removes them)"
@@ -221,6 +221,11 @@ def _print_report(report: IndexReport, folder: Path | str) -> None:
     print(f"Library: {folder}")
 
 
+def _kept_under(report: IndexReport) -> tuple[tuple[str, list[str]], ...]:
+    """The folders and files whose documents a run kept without seeing them, by why."""
+    return (("not found", report.missing), ("empty folder", report.empty), ("unreadable folder", report.unreadable))
+
+
 def _log_report(report: IndexReport, folder: Path | str) -> None:
     """Every failure and skip with its reason (paths, never contents), then the run's totals."""
     for issue in report.failed:
@@ -229,7 +234,7 @@ def _log_report(report: IndexReport, folder: Path | str) -> None:
         logger.info("index skipped: %s: %s (%s)", issue.path, issue.reason, issue.kind)
     for issue in report.partial:
         logger.info("indexed in part: %s: %s", issue.path, issue.reason)
-    for label, paths in (("not found", report.missing), ("empty folder", report.empty)):
+    for label, paths in _kept_under(report):
         for path in paths:
             kept = sum(lies_under(p, path) for p in report.kept)
             logger.info("index skipped: %s: %s, %d file(s) kept", path, label, kept)

@@ -13,6 +13,7 @@ only when a file needs reading, and the vector index is loaded only when somethi
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -83,8 +84,12 @@ class IndexReport:
     empty: list[str] = field(default_factory=list)
     """Folders to index that are there but hold no file at all (the mount point of a drive not mounted
     looks so): what the library holds under them is kept, as for a missing one."""
+    unreadable: list[str] = field(default_factory=list)
+    """Folders under those indexed that the system would not list (permissions, a share's I/O error): what
+    the library holds under them is kept, as for a missing one."""
     kept: list[str] = field(default_factory=list)
-    """Documents kept because the folder or file they lie under was not found, or is an empty folder (an
+    """Documents kept because the folder or file they lie under was not found, could not be listed, or is
+    an empty folder (an
     unplugged drive, a share not mounted, a colleague's folder in a shared library): only `footnotes
     forget` removes them."""
     chunks_embedded: int = 0
@@ -119,11 +124,12 @@ class _Run:
 
 def _on_disk(path: str, found: set[str]) -> bool:
     """True for a file on disk, and for an attachment whose file (`indexer.attachments.source_file`) is
-    found or on disk."""
-    if Path(path).exists():
+    found or on disk. A file the system will not tell about (in a folder it may not list) is not known to
+    be on disk: False, not an error (os.path's checks, unlike Path's, do not raise on EACCES)."""
+    if os.path.exists(path):
         return True
     source = source_file(path)
-    return source != path and (source in found or Path(source).is_file())
+    return source != path and (source in found or os.path.isfile(source))
 
 
 class Indexer:
@@ -184,7 +190,11 @@ class Indexer:
         roots = [Path(p).expanduser().absolute() for p in paths] if paths else self.store.roots()
         found = scan(roots, self.scanning)
         run = _Run(
-            IndexReport(skipped=list(found.skipped), missing=[str(p) for p in found.missing]),
+            IndexReport(
+                skipped=list(found.skipped),
+                missing=[str(p) for p in found.missing],
+                unreadable=[str(p) for p in found.unreadable],
+            ),
             IndexProgress(files_total=len(found.files)),
             progress,
             cancel or threading.Event(),
@@ -193,9 +203,10 @@ class Indexer:
         self.store.add_roots(present)
         found_paths = {str(f) for f in found.files}
         empty = [r for r in present if r.is_dir() and not any(lies_under(f, str(r)) for f in found_paths)]
-        run.report.empty = [str(r) for r in empty]
+        run.report.empty = [str(r) for r in empty if r not in found.unreadable]
         searched = [r for r in present if r not in empty]
-        run.report.removed, run.report.kept = self._remove_vanished(searched, [*found.missing, *empty], found_paths)
+        unknown = [*found.missing, *empty, *found.unreadable]
+        run.report.removed, run.report.kept = self._remove_vanished(searched, unknown, found_paths)
         self._read_and_write(found.files, self._file_reader(force, passwords or {}), run)
         run.report.cancelled = run.cancel.is_set()
         run.report.seconds = time.perf_counter() - started
@@ -257,18 +268,19 @@ class Indexer:
 
         A root that is not there at all (an unplugged drive, a share not mounted, a colleague's folder in a
         shared library), or a root folder with no file left in it (the empty mount point of a drive not
-        mounted looks so), says nothing sure about its files, so what lies under it is kept, and listed as
-        kept. Files gone from a root folder that still holds others were deleted: those are removed."""
+        mounted looks so), or a folder the system would not list (permissions, a share's I/O error), says
+        nothing sure about its files, so what lies under it is kept, and listed as kept. Files gone from a
+        folder that was listed were deleted: those are removed."""
         roots, absent = [str(r) for r in present], [str(r) for r in missing]
         vanished: list[str] = []
         kept: list[str] = []
         for d in self.store.documents():
             if d.path in found or _on_disk(d.path, found):
                 continue
-            if any(lies_under(d.path, r) for r in roots):
-                vanished.append(d.path)
-            elif any(lies_under(d.path, r) for r in absent):
+            if any(lies_under(d.path, r) for r in absent):  # first: an unreadable folder lies in a root searched
                 kept.append(d.path)
+            elif any(lies_under(d.path, r) for r in roots):
+                vanished.append(d.path)
         self.store.remove_documents(vanished)
         return vanished, kept
 

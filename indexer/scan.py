@@ -36,11 +36,14 @@ class FileIssue:
 
 @dataclass
 class ScanResult:
-    """Files to index, files passed over, and paths that do not exist."""
+    """Files to index, files passed over, paths that do not exist, and folders that could not be listed."""
 
     files: list[Path] = field(default_factory=list)
     skipped: list[FileIssue] = field(default_factory=list)
     missing: list[Path] = field(default_factory=list)
+    unreadable: list[Path] = field(default_factory=list)
+    """Folders the system would not list (permissions, a share's I/O error): their files are unknown, not
+    gone, so what the library holds under them is kept. Each is in `skipped` too, with the reason."""
 
 
 def _ignored(name: str, patterns: tuple[str, ...]) -> bool:
@@ -57,7 +60,7 @@ def scan(paths: list[Path], settings: ScanSettings | None = None) -> ScanResult:
         if not path.exists():
             result.missing.append(path)
             continue
-        candidates = [(path, True)] if path.is_file() else [(f, False) for f in _walk(path, settings.ignore)]
+        candidates = [(path, True)] if path.is_file() else [(f, False) for f in _walk(path, settings.ignore, result)]
         for file, explicit in candidates:
             if file not in seen:
                 seen.add(file)
@@ -65,9 +68,17 @@ def scan(paths: list[Path], settings: ScanSettings | None = None) -> ScanResult:
     return result
 
 
-def _walk(folder: Path, ignore: tuple[str, ...]) -> Iterator[Path]:
-    """The files under a folder, sorted, but for ignored names and the extra files of a mail export."""
-    for root, dirnames, filenames in os.walk(folder):
+def _walk(folder: Path, ignore: tuple[str, ...], result: ScanResult) -> Iterator[Path]:
+    """The files under a folder, sorted, but for ignored names and the extra files of a mail export; a
+    folder that cannot be listed goes to `result.unreadable` (os.walk would pass over it in silence)."""
+
+    def unreadable(error: OSError) -> None:
+        where = Path(error.filename or folder)
+        result.unreadable.append(where)
+        reason = f"cannot list this folder ({error.strerror or error}); what the library holds from it is kept"
+        result.skipped.append(FileIssue(str(where), IssueKind.UNREADABLE, reason))
+
+    for root, dirnames, filenames in os.walk(folder, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if not _ignored(d, ignore))
         for name in sorted(filenames):
             file = Path(root) / name

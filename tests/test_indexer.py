@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -112,6 +116,51 @@ def test_a_folder_that_is_not_there_keeps_its_documents(tmp_path: Path, embedder
         Path("drive/b.txt"),
         Path("home/a.txt"),
     ]
+
+
+REFRESH_AS_ANOTHER_USER = """
+import json, sys
+from indexer.indexer import Indexer
+from indexer.store import Store
+
+def no_embedder():
+    raise SystemExit("a refresh of unchanged files embeds nothing")
+
+with Store(sys.argv[1]) as store:
+    report = Indexer(store, no_embedder).run()
+print(json.dumps({"removed": report.removed, "kept": report.kept, "unreadable": report.unreadable,
+                  "skipped": [[i.path, str(i.kind), i.reason] for i in report.skipped]}))
+"""
+
+
+def test_a_folder_the_system_will_not_list_keeps_its_files(tmp_path: Path, embedder: Embedder) -> None:
+    """A subfolder that cannot be listed (its permissions changed, a share's I/O error) says nothing about
+    its files: a refresh keeps them and says why, instead of removing them as deleted. The refresh runs in
+    a process the folder's permissions stop (as root: without the capabilities that override them)."""
+    notes, private = tmp_path / "notes", tmp_path / "notes" / "private"
+    private.mkdir(parents=True)
+    (notes / "a.txt").write_text("The lighthouse keeper logs the fog horn.\n")
+    for name in ("b.txt", "c.txt"):
+        (private / name).write_text(f"Private note {name}: the harbour master's ledger.\n")
+    with Store(tmp_path / "lib") as store:
+        assert len(Indexer(store, embedder).run([notes]).indexed) == 3
+    refresh = [sys.executable, "-c", REFRESH_AS_ANOTHER_USER, str(tmp_path / "lib")]
+    if os.geteuid() == 0:  # root reads any folder: drop the two capabilities that let it
+        refresh = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *refresh]
+    private.chmod(0o000)
+    try:
+        done = subprocess.run(refresh, capture_output=True, text=True, timeout=120)
+    finally:
+        private.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["removed"] == [] and report["unreadable"] == [str(private)]
+    assert sorted(report["kept"]) == [str(private / "b.txt"), str(private / "c.txt")]
+    [issue] = report["skipped"]
+    assert issue[:2] == [str(private), "unreadable"] and "cannot list this folder (Permission denied)" in issue[2]
+    with Store(tmp_path / "lib") as store:
+        assert store.document(str(private / "b.txt")) is not None
+        assert sorted(Path(h.chunk.path).name for h in store.search_keyword("harbour ledger", 5)) == ["b.txt", "c.txt"]
 
 
 def test_bad_files_are_reported_while_the_rest_index(library: tuple[Store, Indexer, Path]) -> None:
