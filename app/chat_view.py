@@ -74,11 +74,9 @@ class ChatView(QTextBrowser):
         self._colors = theme.colors()
         self.anchorClicked.connect(self._on_anchor)
         self.highlighted.connect(self._on_hover)
-        # shown once the library has files (an empty library shows the first-run guide instead)
-        self.setPlaceholderText(
-            "Ask a question about your files below: each answer cites the page it comes from. "
-            "Drop more files or folders on the window to add them."
-        )
+        # shown once the library has files (an empty library shows the first-run guide instead); one line:
+        # a placeholder does not wrap
+        self.setPlaceholderText("Ask about your files below: every answer cites the page it comes from.")
 
     # -- updates ----------------------------------------------------------------------------
     def start_turn(self, question: str) -> None:
