@@ -25,7 +25,7 @@ from app.settings import ARG_PREFIX, Settings, settings_from_args
 from indexer.attachments import display_name, lies_under
 from indexer.chunker import ChunkSettings
 from indexer.embedder import TextEmbedder
-from indexer.indexer import Indexer, IndexProgress, IndexReport
+from indexer.indexer import Indexer, IndexProgress, IndexReport, forget
 from indexer.library import default_library_dir
 from indexer.scan import FileIssue, ScanSettings
 from indexer.store import CATALOGUE, LibraryStore, is_database_url
@@ -262,11 +262,7 @@ def cmd_forget(args: argparse.Namespace) -> int:
     paths = [Path(p).expanduser().absolute() for p in args.paths]
     with open_store(args) as store:
         roots = store.roots()
-        if any(lies_under(d.path, str(p)) for d in store.documents() for p in paths):
-            store.vectors()  # loaded, so the removal edits it in place and the saved copy stays current
-        removed = store.remove_roots(paths)
-        if removed:
-            store.save_vectors()
+        removed = forget(store, paths)
         remaining = store.roots()
         location = store.location
     forgotten = [p for p in paths if any(lies_under(str(r), str(p)) for r in roots + [Path(r) for r in removed])]

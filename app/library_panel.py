@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.a11y import describe_control
-from indexer.attachments import container_of, display_name
+from indexer.attachments import container_of, display_name, lies_under
 from indexer.scan import FileIssue
 from indexer.store import DocumentRecord
 from indexer.types import IssueKind
@@ -81,6 +81,8 @@ class LibraryPanel(QWidget):
     add_folder = Signal()
     unlock = Signal(str)
     """A locked PDF's path, when the user asks to unlock it."""
+    forget = Signal(str)
+    """A folder or file added to the library (a root), when the user asks to remove it and what it holds."""
     collection_chosen = Signal(str)
     """The name of the collection picked in the switcher."""
     new_collection = Signal()
@@ -97,6 +99,8 @@ class LibraryPanel(QWidget):
         self.model = LibraryModel()
         self.shared = False
         """A shared library on a database server (see `set_shared`)."""
+        self.roots: list[str] = []
+        """The folders and files added to the library (`show_records`): what "Remove from library" removes."""
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.horizontalHeader().setStretchLastSection(True)
@@ -243,13 +247,27 @@ class LibraryPanel(QWidget):
         record = self._record_at(index if index.isValid() else self.view.currentIndex())  # or the Menu key's row
         if record is None:
             return
+        menu = self.menu_for(record)
+        if not menu.isEmpty():
+            menu.exec(self.view.viewport().mapToGlobal(position))
+
+    def menu_for(self, record: DocumentRecord) -> QMenu:
+        """The actions on one document: unlock it, show it in its folder, remove what it was added with."""
         menu = QMenu(self)
         if record.error_kind == IssueKind.LOCKED:
             menu.addAction("Unlock with password…", lambda: self.unlock.emit(record.path))
         if not self.shared or is_here(record.path):
             menu.addAction("Show in folder", lambda: show_in_folder(record.path))
-        if not menu.isEmpty():
-            menu.exec(self.view.viewport().mapToGlobal(position))
+        root = self.root_of(record.path)
+        if root is not None:
+            menu.addSeparator()
+            menu.addAction(f"Remove “{Path(root).name or root}” from the library…", lambda: self.forget.emit(root))
+        return menu
+
+    def root_of(self, path: str) -> str | None:
+        """The folder or file added to the library that `path` came in with (the innermost), if any."""
+        holding = [r for r in self.roots if lies_under(path, r)]
+        return max(holding, key=len) if holding else None
 
     def _problem_menu(self, position: QPoint) -> None:
         item = self.problems.itemAt(position) or self.problems.currentItem()
@@ -265,9 +283,11 @@ class LibraryPanel(QWidget):
         if record is not None and record.error_kind == IssueKind.LOCKED:
             self.unlock.emit(record.path)
 
-    def show_records(self, records: list[DocumentRecord]) -> None:
-        """Show the catalogue's documents and their counts."""
+    def show_records(self, records: list[DocumentRecord], roots: list[str] | None = None) -> None:
+        """Show the catalogue's documents and their counts (and keep the library's `roots`, when given)."""
         self.model.set_records(records)
+        if roots is not None:
+            self.roots = roots
         self.view.resizeColumnsToContents()
         indexed = [r for r in records if r.status == "indexed"]
         failed = len(records) - len(indexed)

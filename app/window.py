@@ -136,6 +136,7 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         self._index_job: IndexJob | None = None
         self._answer_job: AnswerJob | None = None
         self._listing_job: Job | None = None
+        self._forget_jobs: list[Job] = []
         self._source_job: Job | None = None
         self._citation: tuple[int, int] | None = None
         self._pace = IndexPace(0.0)
@@ -154,6 +155,7 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         self.library.add_files.connect(self._choose_files)
         self.library.add_folder.connect(self._choose_folder)
         self.library.unlock.connect(self.unlock_document)
+        self.library.forget.connect(self._ask_forget)
         self.library.collection_chosen.connect(self.switch_collection)
         self.library.new_collection.connect(self._ask_new_collection)
         self.library.rename_collection.connect(self._ask_rename_collection)

@@ -178,7 +178,7 @@ class ChatsMixin(_Base):
         if unwatched:
             self.watcher.removePaths(unwatched)
         self.library.show_problems([])
-        self.library.show_records([])  # not the old collection's files while the new listing is read
+        self.library.show_records([], [])  # not the old collection's files while the new listing is read
         self.scope = Scope()  # a question in another collection is about all of it
         self._show_scope()
         self.refresh_library()

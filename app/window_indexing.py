@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
 
 from app.workers import Failure, IndexJob, IndexResult, Job, Listing, read_listing
-from indexer.indexer import IndexProgress
+from indexer.attachments import lies_under
+from indexer.indexer import IndexProgress, forget
+from rag.scope import Scope
 
 if TYPE_CHECKING:
     from app.window import MainWindow
@@ -95,6 +97,48 @@ class IndexingMixin(_Base):
         )
         if ok and password:
             self.index_paths([Path(path)], passwords={path: password})
+
+    def _ask_forget(self, root: str) -> None:
+        """Confirm, then remove a folder or file added to the library, with what it holds."""
+        count = sum(lies_under(r.path, root) for r in self.library.model.records)
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Remove from library", f"Remove {root} from the library?", parent=self
+        )
+        shared = " This library is shared: they go for everyone who uses it." if self.library.shared else ""
+        box.setInformativeText(
+            f"Its {count} document(s) leave the library and are no longer watched or searched.{shared} The files"
+            " themselves are not touched: add them again to bring them back."
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel)
+        if box.exec() == QMessageBox.StandardButton.Yes:
+            self.forget_root(root)
+
+    def forget_root(self, root: str) -> None:
+        """Remove a folder or file added to the library, and its documents, on a worker (`indexer.forget`,
+        as ``footnotes forget``), then show the library without them. Not while indexing: the run would
+        write them back."""
+        if self.busy:
+            self.status_label.setText("Indexing is running: cancel it or let it finish, then remove the folder.")
+            return
+        engine = self.engine
+        job = Job(lambda _report, _cancel: forget(engine.store, [Path(root)]))
+        job.signals.done.connect(lambda removed: self._on_forgotten(job, root, removed))
+        job.signals.failed.connect(lambda failure: self._on_forget_failed(job, failure))
+        self._forget_jobs.append(job)  # a job must outlive its run
+        job.start()
+
+    def _on_forgotten(self, job: Job, root: str, removed: list[str]) -> None:
+        self._forget_jobs.remove(job)
+        if root in self.watcher.directories() + self.watcher.files():
+            self.watcher.removePath(root)
+        self.status_label.setText(
+            f"Removed {root} from the library ({len(removed)} document(s)); the files themselves are untouched."
+        )
+        self.refresh_library()
+
+    def _on_forget_failed(self, job: Job, failure: Failure) -> None:
+        self._forget_jobs.remove(job)
+        self.show_failure("It could not be removed from the library: ", failure)
 
     def index_paths(self, paths: list[Path], force: bool = False, passwords: dict[str, str] | None = None) -> None:
         """Index files and folders (none: refresh the library) in the background, showing progress."""
@@ -231,7 +275,11 @@ class IndexingMixin(_Base):
 
     def _show_listing(self, listing: Listing, watch: bool = True) -> None:
         """Show the catalogue in the library pane, and the first-run guide while nothing is indexed."""
-        self.library.show_records(listing.records)
+        self.library.show_records(listing.records, [str(r) for r in listing.roots])
+        listed = {r.path for r in listing.records}
+        if any(f not in listed for f in self.scope.files):  # removed, forgotten or deleted: no longer asked about
+            self.scope = Scope(files=tuple(f for f in self.scope.files if f in listed))
+            self._show_scope()
         self.library.select_paths(self.scope.files)  # the rows are new: keep what the question is about
         has_documents = any(r.status == "indexed" for r in listing.records)
         self.centre_stack.setCurrentWidget(self.chat if has_documents else self.guide)

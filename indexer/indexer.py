@@ -43,7 +43,7 @@ from indexer.reading import (
 )
 from indexer.sandbox import SandboxedLoader, SandboxSettings
 from indexer.scan import FileIssue, ScanSettings, scan
-from indexer.store import Store
+from indexer.store import LibraryStore, Store
 from indexer.types import Chunk, IssueKind, Page
 
 EMBED_BATCH = 32
@@ -130,6 +130,18 @@ def _on_disk(path: str, found: set[str]) -> bool:
         return True
     source = source_file(path)
     return source != path and (source in found or os.path.isfile(source))
+
+
+def forget(store: LibraryStore, paths: list[Path]) -> list[str]:
+    """Remove folders and files from the library on purpose, there or not (`LibraryStore.remove_roots`):
+    the documents under them go and a refresh no longer looks for them; the vector index is edited in
+    place and saved. Returns the removed documents' paths."""
+    if any(lies_under(d.path, str(p)) for d in store.documents() for p in paths):
+        store.vectors()  # loaded, so the removal edits it in place and the saved copy stays current
+    removed = store.remove_roots(paths)
+    if removed:
+        store.save_vectors()
+    return removed
 
 
 class Indexer:

@@ -445,3 +445,41 @@ def test_a_withheld_draft_is_revealed_on_request(qtbot: QtBot) -> None:
     assert draft in shown and "Unsupported draft" in shown and "Hide the draft" in shown
     _click_link(chat, "draft:0")
     assert draft not in chat.toPlainText()
+
+
+def test_a_folder_removed_in_the_window_leaves_the_library_and_its_files_stay(qtbot: QtBot, tmp_path: Path) -> None:
+    """A document's menu offers to remove the folder it was added with; confirmed, the folder's documents
+    leave the library (listing, watcher, search) on a worker, and the files on disk stay."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    window = _window(qtbot, tmp_path)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "a.txt").write_text("The lighthouse keeper logs the fog horn every night.\n")
+    (notes / "b.txt").write_text("A second note, about the harbour master's ledger.\n")
+    window.index_paths([notes, SAMPLE_DIR / "travel-log.txt"])
+    qtbot.waitUntil(lambda: not window.busy and len(window.library.model.records) == 3, timeout=120_000)
+    qtbot.waitUntil(lambda: str(notes) in window.watcher.directories(), timeout=10_000)
+    record = next(r for r in window.library.model.records if r.path == str(notes / "a.txt"))
+    window.library.select_paths((record.path,))  # asking about it: the scope goes with the file
+    assert window.scope.files == (record.path,)
+    [remove] = [a for a in window.library.menu_for(record).actions() if a.text().startswith("Remove")]
+    assert remove.text() == "Remove “notes” from the library…"
+    texts: list[str] = []
+
+    def confirm() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        texts.extend([box.text(), box.informativeText()])
+        box.button(QMessageBox.StandardButton.Yes).click()
+
+    QTimer.singleShot(0, confirm)
+    remove.trigger()  # the dialog opens; `confirm` answers Yes
+    assert texts[0] == f"Remove {notes} from the library?" and texts[1].startswith("Its 2 document(s) leave")
+    qtbot.waitUntil(lambda: len(window.library.model.records) == 1, timeout=30_000)
+    assert [Path(r.path).name for r in window.library.model.records] == ["travel-log.txt"]
+    assert str(notes) not in window.library.roots and str(notes) not in window.watcher.directories()
+    assert window.engine.store.search_keyword("lighthouse fog horn", 5) == []
+    assert (notes / "a.txt").exists() and (notes / "b.txt").exists()  # the files themselves are untouched
+    assert window.status_label.text().startswith(f"Removed {notes} from the library (2 document(s))")
+    assert window.scope.whole and window.scope_label.text().startswith("Ask about: whole collection")
