@@ -3,6 +3,7 @@ showing the library, all read off the GUI thread (the store may wait for the ind
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,7 +285,7 @@ class IndexingMixin(_Base):
         has_documents = any(r.status == "indexed" for r in listing.records)
         self.centre_stack.setCurrentWidget(self.chat if has_documents else self.guide)
         if watch:
-            roots = [str(r) for r in listing.roots if r.exists()]
+            roots = [str(r) for r in listing.roots if os.path.exists(r)]  # Path's raises on EACCES
             watched = set(self.watcher.directories() + self.watcher.files())
             new = [r for r in roots if r not in watched]
             if new:

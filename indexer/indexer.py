@@ -211,10 +211,10 @@ class Indexer:
             progress,
             cancel or threading.Event(),
         )
-        present = [r for r in roots if r.exists()]
+        present = [r for r in roots if os.path.exists(r)]  # not Path's: it raises EACCES
         self.store.add_roots(present)
         found_paths = {str(f) for f in found.files}
-        empty = [r for r in present if r.is_dir() and not any(lies_under(f, str(r)) for f in found_paths)]
+        empty = [r for r in present if os.path.isdir(r) and not any(lies_under(f, str(r)) for f in found_paths)]
         run.report.empty = [str(r) for r in empty if r not in found.unreadable]
         searched = [r for r in present if r not in empty]
         unknown = [*found.missing, *empty, *found.unreadable]

@@ -57,10 +57,11 @@ def scan(paths: list[Path], settings: ScanSettings | None = None) -> ScanResult:
     seen: set[Path] = set()
     for given in paths:
         path = Path(given).expanduser().absolute()
-        if not path.exists():
+        if not os.path.exists(path):  # os.path's: False, not EACCES, for a path in a folder that may not be read
             result.missing.append(path)
             continue
-        candidates = [(path, True)] if path.is_file() else [(f, False) for f in _walk(path, settings.ignore, result)]
+        is_file = os.path.isfile(path)
+        candidates = [(path, True)] if is_file else [(f, False) for f in _walk(path, settings.ignore, result)]
         for file, explicit in candidates:
             if file not in seen:
                 seen.add(file)
@@ -82,7 +83,7 @@ def _walk(folder: Path, ignore: tuple[str, ...], result: ScanResult) -> Iterator
         dirnames[:] = sorted(d for d in dirnames if not _ignored(d, ignore))
         for name in sorted(filenames):
             file = Path(root) / name
-            if not _ignored(name, ignore) and file.is_file() and not is_mail_export_extra(file):
+            if not _ignored(name, ignore) and os.path.isfile(file) and not is_mail_export_extra(file):
                 yield file
 
 
@@ -94,7 +95,11 @@ def _consider(path: Path, explicit: bool, settings: ScanSettings, result: ScanRe
             suffix = path.suffix.lower() or "no extension"
             result.skipped.append(FileIssue(str(path), IssueKind.UNSUPPORTED, f"unsupported file type ({suffix})"))
         return
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except OSError as exc:  # listed, but the system will not tell about it (a folder readable, not searchable)
+        result.skipped.append(FileIssue(str(path), IssueKind.UNREADABLE, f"cannot read it ({exc.strerror or exc})"))
+        return
     if size > settings.max_file_mb * 1024 * 1024:
         reason = f"too large ({size / 1048576:.0f} MB; the limit is {settings.max_file_mb:.0f} MB, see --max-file-mb)"
         result.skipped.append(FileIssue(str(path), IssueKind.TOO_LARGE, reason))
