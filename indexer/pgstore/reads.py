@@ -94,13 +94,13 @@ class PgReads:
         conn, lock = reader
         with lock:
             if conn.closed:  # closed with the store since it was looked up
-                raise StoreError(f"the library at {redacted(self.url)} is closed")
+                raise self._closed_error()
             yield conn
 
     def _open_reader(self, thread: threading.Thread) -> tuple[psycopg.Connection, threading.Lock]:
         """A new read connection for `thread`, replacing its broken one; those of ended threads are closed."""
         if self._readers_closed:
-            raise StoreError(f"the library at {redacted(self.url)} is closed")
+            raise self._closed_error()
         reader = (connect(self.url), threading.Lock())
         with self._readers_lock:
             closed = self._readers_closed
@@ -110,10 +110,14 @@ class PgReads:
                 self._readers[thread] = reader
         if closed:  # the store was closed while this one was connecting
             reader[0].close()
-            raise StoreError(f"the library at {redacted(self.url)} is closed")
+            raise self._closed_error()
         for conn, _ in stale:
             conn.close()  # no thread reads on them: theirs ended, or it broke
         return reader
+
+    def _closed_error(self) -> StoreError:
+        """What a read on a closed store raises."""
+        return StoreError(f"the library at {redacted(self.url)} is closed")
 
     def _close_readers(self) -> None:
         """Close every thread's read connection, each once its statement ends; none is opened after."""
