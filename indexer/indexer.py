@@ -89,9 +89,8 @@ class IndexReport:
     the library holds under them is kept, as for a missing one."""
     kept: list[str] = field(default_factory=list)
     """Documents kept because the folder or file they lie under was not found, could not be listed, or is
-    an empty folder (an
-    unplugged drive, a share not mounted, a colleague's folder in a shared library): only `footnotes
-    forget` removes them."""
+    an empty folder (an unplugged drive, a share not mounted, a colleague's folder in a shared library):
+    only `forget` (``footnotes forget``, the window's *Remove from the library*) removes them."""
     chunks_embedded: int = 0
     pages: int = 0
     seconds: float = 0.0
@@ -195,9 +194,9 @@ class Indexer:
     ) -> IndexReport:
         """Index `paths` (or the library's known roots); unchanged files are not re-embedded (unless
         `force`, after a chunking change), changed ones replace their chunks, and files gone from a
-        scanned folder are removed; a folder or file that is not there at all, or a folder left empty,
-        keeps what the library holds under it (`IndexReport.kept`; `LibraryStore.remove_roots` forgets
-        it). `passwords` maps a locked PDF's path to its password, used for this run only and never stored."""
+        scanned folder are removed; a folder or file that is not there at all, a folder left empty, or one
+        the system will not list keeps what the library holds under it (`IndexReport.kept`; `forget`
+        removes it). `passwords` maps a locked PDF's path to its password, used for this run only and never stored."""
         started = time.perf_counter()
         roots = [Path(p).expanduser().absolute() for p in paths] if paths else self.store.roots()
         found = scan(roots, self.scanning)

@@ -118,7 +118,7 @@ def test_a_folder_that_is_not_there_keeps_its_documents(tmp_path: Path, embedder
     ]
 
 
-REFRESH_AS_ANOTHER_USER = """
+REFRESH_UNCHANGED = """
 import json, sys
 from indexer.indexer import Indexer
 from indexer.store import Store
@@ -144,7 +144,7 @@ def test_a_folder_the_system_will_not_list_keeps_its_files(tmp_path: Path, embed
         (private / name).write_text(f"Private note {name}: the harbour master's ledger.\n")
     with Store(tmp_path / "lib") as store:  # c.txt added on its own too: a root inside the folder shut later
         assert len(Indexer(store, embedder).run([notes, private / "c.txt"]).indexed) == 3
-    refresh = [sys.executable, "-c", REFRESH_AS_ANOTHER_USER, str(tmp_path / "lib")]
+    refresh = [sys.executable, "-c", REFRESH_UNCHANGED, str(tmp_path / "lib")]
     if os.geteuid() == 0:  # root reads any folder: drop the two capabilities that let it
         refresh = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *refresh]
     private.chmod(0o000)
