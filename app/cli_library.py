@@ -210,20 +210,14 @@ def _print_report(report: IndexReport, folder: Path | str) -> None:
     _print_issues("Failed", report.failed)
     _print_issues("Skipped", report.skipped)
     _print_issues("Indexed in part", report.partial)
-    for label, paths in _kept_under(report):
-        for path in paths:
-            kept = sum(lies_under(p, path) for p in report.kept)
-            held = f"; its {kept} file(s) stay in the library (footnotes forget {shlex.quote(path)} removes them)"
-            if kept or label == "not found":
-                print(f"  {label}: {path}{held if kept else ''}")
+    for root in report.kept_roots():
+        forget = f"footnotes forget {shlex.quote(root.path)}"
+        held = f"; its {root.documents} file(s) stay in the library ({forget} removes them)" if root.documents else ""
+        if root.documents or root.why == "not found":
+            print(f"  {root.why}: {root.path}{held}")
     if report.cancelled:
         print("Cancelled: finished files are kept; rerun to resume.")
     print(f"Library: {folder}")
-
-
-def _kept_under(report: IndexReport) -> tuple[tuple[str, list[str]], ...]:
-    """The folders and files whose documents a run kept without seeing them, by why."""
-    return (("not found", report.missing), ("empty folder", report.empty), ("unreadable folder", report.unreadable))
 
 
 def _log_report(report: IndexReport, folder: Path | str) -> None:
@@ -234,10 +228,8 @@ def _log_report(report: IndexReport, folder: Path | str) -> None:
         logger.info("index skipped: %s: %s (%s)", issue.path, issue.reason, issue.kind)
     for issue in report.partial:
         logger.info("indexed in part: %s: %s", issue.path, issue.reason)
-    for label, paths in _kept_under(report):
-        for path in paths:
-            kept = sum(lies_under(p, path) for p in report.kept)
-            logger.info("index skipped: %s: %s, %d file(s) kept", path, label, kept)
+    for root in report.kept_roots():
+        logger.info("index skipped: %s: %s, %d file(s) kept", root.path, root.why, root.documents)
     logger.info(
         "index of %s: %d indexed, %d reused, %d unchanged, %d removed, %d failed, %d skipped, %d pages, "
         "%d chunks embedded in %.1f s (embedding %.1f s)%s",

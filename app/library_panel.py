@@ -273,10 +273,26 @@ class LibraryPanel(QWidget):
         item = self.problems.itemAt(position) or self.problems.currentItem()
         if item is None:
             return
-        path = str(item.data(Qt.ItemDataRole.UserRole))
+        menu = self.problem_menu_for(str(item.data(Qt.ItemDataRole.UserRole)))
+        if not menu.isEmpty():
+            menu.exec(self.problems.viewport().mapToGlobal(position))
+
+    def problem_menu_for(self, path: str) -> QMenu:
+        """The actions on one problem line: show the file in its folder (when it is here); for a folder or
+        file of the library (one not found, say), remove it and what the library holds from it."""
         menu = QMenu(self)
-        menu.addAction("Show in folder", lambda: show_in_folder(path))
-        menu.exec(self.problems.viewport().mapToGlobal(position))
+        if is_here(path):
+            menu.addAction("Show in folder", lambda: show_in_folder(path))
+        if path in self.roots:
+            menu.addAction(f"Remove “{Path(path).name or path}” from the library…", lambda: self.forget.emit(path))
+        return menu
+
+    def drop_problems_under(self, root: str) -> None:
+        """Take the lines of `root` and of what lies under it off the problems list (it left the library)."""
+        for row in reversed(range(self.problems.count())):
+            if lies_under(str(self.problems.item(row).data(Qt.ItemDataRole.UserRole)), root):
+                self.problems.takeItem(row)
+        self.problems.setVisible(self.problems.count() > 0)
 
     def _activated(self, index: QModelIndex) -> None:
         record = self._record_at(index)
@@ -300,9 +316,10 @@ class LibraryPanel(QWidget):
         """List the files the last run skipped or could not read, with reasons (no dialog storms)."""
         self.problems.clear()
         for issue in issues:
-            item = QListWidgetItem(f"{Path(issue.path).name}: {issue.reason}")
+            item = QListWidgetItem(f"{Path(issue.path).name or issue.path}: {issue.reason}")
             item.setData(Qt.ItemDataRole.UserRole, issue.path)
-            item.setToolTip(f"{issue.path}\nRight-click (or Menu key): Show in folder")
+            action = "Remove from the library" if issue.kind == IssueKind.MISSING else "Show in folder"
+            item.setToolTip(f"{issue.path}\nRight-click (or Menu key): {action}")
             self.problems.addItem(item)
         self.problems.setVisible(bool(issues))
 

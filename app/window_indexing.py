@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
 
 from app.workers import Failure, IndexJob, IndexResult, Job, Listing, read_listing
 from indexer.attachments import lies_under
-from indexer.indexer import IndexProgress, forget
+from indexer.indexer import IndexProgress, IndexReport, forget
+from indexer.scan import FileIssue
+from indexer.types import IssueKind
 from rag.scope import Scope
 
 if TYPE_CHECKING:
@@ -130,6 +132,7 @@ class IndexingMixin(_Base):
 
     def _on_forgotten(self, job: Job, root: str, removed: list[str]) -> None:
         self._forget_jobs.remove(job)
+        self.library.drop_problems_under(root)
         if root in self.watcher.directories() + self.watcher.files():
             self.watcher.removePath(root)
         self.status_label.setText(
@@ -212,14 +215,16 @@ class IndexingMixin(_Base):
         report = result.report
         done = len(report.indexed) + len(report.reused)
         problems = report.failed + report.skipped + report.partial
+        absent = [] if self.library.shared else _absent_roots(report)  # a colleague's folders are not here
         verb = "Cancelled after indexing" if report.cancelled else "Indexed"
         self.status_label.setText(
             f"{verb} {done} file(s), {report.chunks_embedded} passages in {report.seconds:.0f} s"
             + (f"; {len(problems)} skipped, failed or indexed in part (listed under the library)" if problems else "")
+            + (f"; {len(absent)} not found, their documents kept (listed under the library)" if absent else "")
         )
         sample = self._indexing_sample
         self._end_indexing()
-        self.library.show_problems(problems)
+        self.library.show_problems(absent + problems)
         self._show_listing(result.listing)
         if sample and done:
             self.query.setPlaceholderText(f"Try: {SAMPLE_QUESTION}")
@@ -301,3 +306,17 @@ class IndexingMixin(_Base):
             self._refresh_timer.start()
         else:
             self.index_paths([])
+
+
+def _absent_roots(report: IndexReport) -> list[FileIssue]:
+    """A problem line for each folder or file of the library a refresh did not find, or found empty, that
+    still holds documents (kept: an unplugged drive, a share not mounted): so the user learns why they
+    stay, and can remove them from the line's menu. (An unreadable subfolder is a skipped issue already.)"""
+    lines = []
+    for root in report.kept_roots():
+        if root.why == "unreadable folder" or not (root.documents or root.why == "not found"):
+            continue
+        state = "not found" if root.why == "not found" else "empty now"
+        held = f"; its {root.documents} document(s) stay in the library (a drive not connected?)"
+        lines.append(FileIssue(root.path, IssueKind.MISSING, state + (held if root.documents else "")))
+    return lines

@@ -97,6 +97,25 @@ class IndexReport:
     embed_seconds: float = 0.0
     cancelled: bool = False
 
+    def kept_roots(self) -> list[KeptRoot]:
+        """The folders and files whose documents this run kept without seeing them (`missing`, `empty`,
+        `unreadable`), each with why and how many of `kept` lie under it: what the CLI and the window say."""
+        whys = (("not found", self.missing), ("empty folder", self.empty), ("unreadable folder", self.unreadable))
+        return [
+            KeptRoot(path, why, sum(lies_under(d, path) for d in self.kept)) for why, paths in whys for path in paths
+        ]
+
+
+@dataclass(frozen=True)
+class KeptRoot:
+    """A folder or file a run could not see whose documents stay in the library (`IndexReport.kept_roots`)."""
+
+    path: str
+    why: str
+    """"not found", "empty folder" or "unreadable folder"."""
+    documents: int
+    """How many documents of the library lie under it (kept)."""
+
 
 ProgressCallback = Callable[[IndexProgress], None]
 

@@ -33,6 +33,9 @@ class IssueKind(StrEnum):
     PARTIAL = "partial"
     """Indexed, but part of it was passed over (an attachment of an unsupported type, rows beyond the
     sheet limit, pages no extractor could read): the loader's note says which."""
+    MISSING = "missing"
+    """A folder or file added to the library that a refresh did not find, or found empty (an unplugged
+    drive): what the library holds from it is kept (`IndexReport.kept_roots`). Never stored."""
 
 
 @dataclass(frozen=True)

@@ -430,6 +430,51 @@ def test_closing_while_the_model_loads_neither_waits_nor_crashes(qtbot: QtBot, t
     assert window.model_label.text() == shown and window.engine.model_loaded
 
 
+def test_a_folder_not_found_on_refresh_is_listed_with_its_kept_documents_and_can_be_removed(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """A refresh that does not find a folder of the library (an unplugged drive) keeps its documents and
+    says so under the library, with a menu that removes them; back in place, the line goes."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    window = _window(qtbot, tmp_path)
+    notes, away = tmp_path / "notes", tmp_path / "elsewhere"
+    notes.mkdir()
+    (notes / "a.txt").write_text("The lighthouse keeper logs the fog horn every night.\n")
+    (notes / "b.txt").write_text("A second note, about the harbour master's ledger.\n")
+    window.index_paths([notes])
+    qtbot.waitUntil(lambda: not window.busy and len(window.library.model.records) == 2, timeout=120_000)
+    notes.rename(away)  # the drive is unplugged
+    window.index_paths([])  # F5 (the watcher would too)
+    qtbot.waitUntil(lambda: not window.busy and window.library.problems.count() == 1, timeout=60_000)
+    line = window.library.problems.item(0)
+    assert line.text() == "notes: not found; its 2 document(s) stay in the library (a drive not connected?)"
+    assert "1 not found, their documents kept" in window.status_label.text()
+    assert len(window.library.model.records) == 2  # kept, still searched
+    assert [h.chunk.path for h in window.engine.store.search_keyword("lighthouse fog", 5)] == [str(notes / "a.txt")]
+    away.rename(notes)  # plugged in again: the next refresh has nothing to say
+    window.index_paths([])
+    qtbot.waitUntil(lambda: not window.busy, timeout=60_000)
+    assert window.library.problems.count() == 0 and window.library.problems.isHidden()
+    notes.rename(away)
+    window.index_paths([])
+    qtbot.waitUntil(lambda: not window.busy and window.library.problems.count() == 1, timeout=60_000)
+    menu = window.library.problem_menu_for(str(notes))
+    assert [a.text() for a in menu.actions()] == ["Remove “notes” from the library…"]  # nothing to show in a folder
+
+    def confirm() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        box.button(QMessageBox.StandardButton.Yes).click()
+
+    QTimer.singleShot(0, confirm)
+    menu.actions()[0].trigger()
+    qtbot.waitUntil(lambda: not window.library.model.records, timeout=30_000)
+    assert window.library.problems.count() == 0 and window.library.problems.isHidden()
+    assert str(notes) not in window.library.roots
+    assert (away / "a.txt").exists()
+
+
 def test_a_withheld_draft_is_revealed_on_request(qtbot: QtBot) -> None:
     chat = ChatView()
     qtbot.addWidget(chat)
