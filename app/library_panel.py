@@ -118,6 +118,8 @@ class LibraryPanel(QWidget):
         self.counts = QLabel()
         self.problems = QListWidget()
         self.problems.setMaximumHeight(110)
+        self.problems.setWordWrap(True)  # a reason is read whole, not scrolled to sideways
+        self.problems.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.problems.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.problems.customContextMenuRequested.connect(self._problem_menu)
         describe_control(self.problems, "Problems", "Files the last run skipped or could not read, with the reason")
