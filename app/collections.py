@@ -41,18 +41,39 @@ has an underscore, so no collection's folder is this one)."""
 CURRENT = "collections/current"
 """The saved key naming what the next start opens: a registered collection; absent, the library in the
 settings (`Settings.library_location`)."""
+CURRENT_LIBRARY = "collections/current_library"
+"""The library folder of the collection `CURRENT` names. A rename made elsewhere (``footnotes collections
+rename``, a second window) changes a collection's name, never its folders: by this the next start still
+finds it (`remembered`)."""
 
 
-def remember_choice(saved: SettingsStore, collection: str | None) -> None:
+def remember_choice(saved: SettingsStore, collection: Collection | None) -> None:
     """The rule for what the next start opens: the user's most recent explicit choice of a library. Choosing
-    a collection in the window (or with ``--collection``) makes it current (`collection`: its name); choosing
-    a library in Settings (a folder, or a shared library URL) or with ``--library``, or the settings' library
-    in the window's list, makes the settings' library current (None). Where the window merely stands when
-    it closes changes nothing, and ``--store`` is for one run."""
+    a collection in the window (or with ``--collection``) makes it current; choosing a library in Settings
+    (a folder, or a shared library URL) or with ``--library``, or the settings' library in the window's
+    list, makes the settings' library current (None). Where the window merely stands when it closes
+    changes nothing, and ``--store`` is for one run."""
     if collection is None:
         saved.remove(CURRENT)
+        saved.remove(CURRENT_LIBRARY)
     else:
-        saved.setValue(CURRENT, collection)
+        saved.setValue(CURRENT, collection.name)
+        saved.setValue(CURRENT_LIBRARY, str(collection.library))
+
+
+def remembered(saved: SettingsStore, collections: list[Collection]) -> Collection | None:
+    """The collection the next start opens (`remember_choice`): the one of the remembered name; else, when it
+    was renamed since, the one with the remembered library folder, remembered under its new name from now
+    on; None for the settings' library (nothing remembered, or the collection was deleted)."""
+    name, library = saved.value(CURRENT), saved.value(CURRENT_LIBRARY)
+    if not isinstance(name, str):
+        return None
+    found = next((c for c in collections if c.name == name), None)
+    if found is None and isinstance(library, str) and library:
+        found = next((c for c in collections if str(c.library) == library), None)
+    if found is not None and (found.name, str(found.library)) != (name, library):
+        remember_choice(saved, found)  # its new name; or its folder, remembered by none before
+    return found
 
 
 class CollectionError(Exception):

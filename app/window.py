@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from app.chat_list import ChatList
 from app.chat_view import ChatView
 from app.chats import Chat, ChatStore
-from app.collections import CURRENT, Collection, Collections, default_collections_dir, remember_choice
+from app.collections import Collection, Collections, default_collections_dir, remember_choice, remembered
 from app.context_meter import ContextMeter
 from app.engine import Engine
 from app.errors import UsageError
@@ -358,7 +358,7 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
     def _remember_choice(self, collection: Collection) -> None:
         """The user chose `collection`: the next start opens it (see `remember_choice`)."""
         registered = collection in self.collections.list()
-        remember_choice(self.settings, collection.name if registered else None)
+        remember_choice(self.settings, collection if registered else None)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop work safely (the current file finishes or is cancelled whole), save state, close.
@@ -414,12 +414,14 @@ def window_start(
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     store = getattr(flags, f"{ARG_PREFIX}store", "").strip()
-    wanted = collection or saved.value(CURRENT)
-    chosen = next((c for c in collections.list() if isinstance(wanted, str) and c.name == wanted), None)
-    if collection and chosen is None:
-        raise UsageError(f"there is no collection named '{collection}'")
+    if collection:
+        chosen = next((c for c in collections.list() if c.name == collection), None)
+        if chosen is None:
+            raise UsageError(f"there is no collection named '{collection}'")
+    else:
+        chosen = remembered(saved, collections.list())
     if library is not None or collection:
-        remember_choice(saved, None if library is not None else chosen.name)
+        remember_choice(saved, None if library is not None else chosen)
     location = library or store or (chosen.library if chosen else settings.library_location())
     return WindowStart(preferences, settings, location, collections)
 

@@ -204,7 +204,7 @@ class ChatsMixin(_Base):
         except CollectionError as exc:
             self.status_label.setText(f"{exc}.")
         if self.collection.name != old and self.settings.value(CURRENT) == old:
-            remember_choice(self.settings, self.collection.name)  # the next start still opens it
+            remember_choice(self.settings, self.collection)  # the next start still opens it
         self._show_collections()
 
     def delete_collection(self, name: str) -> None:

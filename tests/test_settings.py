@@ -250,3 +250,28 @@ def test_the_window_runs_on_the_store_given_on_its_command_line_without_saving_i
     assert start.location == other and engine.store.folder == other
     assert start.preferences.library == str(other)  # --library is kept in the saved settings, as before
     engine.store.close()
+
+
+def test_the_window_reopens_a_collection_renamed_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The window remembers the collection chosen last by name and by its library folder: renamed with
+    ``footnotes collections rename`` (which knows nothing of the window's settings), it still opens next
+    time, under its new name, instead of the settings' library."""
+    from app.cli import main
+    from app.window import window_start
+
+    monkeypatch.setenv("FOOTNOTES_COLLECTIONS", str(tmp_path / "collections"))
+    monkeypatch.setenv("FOOTNOTES_LOG_DIR", str(tmp_path / "logs"))
+    saved = _ini(tmp_path)
+    save_settings(saved, Settings(library=str(tmp_path / "lib")))
+    parser = build_parser()
+    assert main(["collections", "create", "Thesis"]) == 0
+    thesis = window_start(saved, collection="Thesis", flags=parser.parse_args([])).location  # chosen: remembered
+    assert thesis == tmp_path / "collections" / "thesis" / "library"
+    assert main(["collections", "rename", "Thesis", "Dissertation"]) == 0
+    start = window_start(saved, flags=parser.parse_args([]))
+    assert start.location == thesis  # not the settings' library (tmp_path / "lib")
+    assert saved.value("collections/current") == "Dissertation"
+    assert main(["collections", "delete", "Dissertation", "--yes"]) == 0
+    assert window_start(saved, flags=parser.parse_args([])).location == tmp_path / "lib"  # gone: the settings'
