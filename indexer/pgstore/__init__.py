@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -96,11 +96,26 @@ class PgStore(PgReads):
     @contextmanager
     def _change(self) -> Iterator[None]:
         """One transaction on the connection (the caller holds the lock): all of it is committed, or
-        nothing; a database error becomes a StoreError that says the library is unchanged."""
+        nothing; a database error becomes a StoreError that says the library is unchanged. A connection
+        the server dropped since it was last used (a restart) fails at the transaction's start, before
+        anything was written: the transaction then starts on a new one."""
         try:
-            with self._conn.transaction():
-                yield
+            with ExitStack() as stack:
+                try:
+                    stack.enter_context(self._conn.transaction())
+                except psycopg.OperationalError:
+                    if not self._conn.broken:
+                        raise
+                    self._reconnect()
+                    stack.enter_context(self._conn.transaction())
+                changing, self._changing = self._changing, True
+                try:
+                    yield
+                finally:
+                    self._changing = changing
         except psycopg.Error as exc:
+            if self._readers_closed:
+                raise self._closed_error() from exc
             raise StoreError(f"could not write to the library at {self.location}: {exc}; nothing was lost") from exc
 
     def _meta(self, key: str) -> str | None:

@@ -9,10 +9,10 @@ store's `_reader`)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import psycopg
@@ -24,6 +24,8 @@ from indexer.store.errors import StoreError
 from indexer.store.keywords import MAX_TERMS, keyword_terms, query_words
 from indexer.store.records import DocumentRecord
 from indexer.types import Chunk, Hit, Page
+
+T = TypeVar("T")
 
 _DOC_SELECT = """
     SELECT d.id, d.path, d.content_hash, d.size, d.mtime, d.status, d.error, d.error_kind, d.extractor,
@@ -79,6 +81,9 @@ class PgReads:
     """Guards `_lexeme_counts`, which keyword searches on several threads share."""
     _lexeme_counts: LexemeCounts | None = None
     """The keyword lane's chunk counts of stems, as of the library's last ANALYZE."""
+    _changing: bool = False
+    """True while a write's transaction is open on the store's connection (`PgStore._change`): a read in
+    it must not go on on a new connection, outside the transaction."""
 
     @contextmanager
     def _reader(self) -> Iterator[psycopg.Connection]:
@@ -130,12 +135,32 @@ class PgReads:
                 conn.close()
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+        return self._read(lambda conn: conn.execute(sql, params).fetchall())
 
     def _row(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        return self._read(lambda conn: conn.execute(sql, params).fetchone())
+
+    def _read(self, read: Callable[[psycopg.Connection], T]) -> T:
+        """`read` run on the store's connection, under its lock. A connection the server dropped since it
+        was last used (a restart, a failover, an idle timeout) shows only when used: `read` then runs once
+        more on a new one (a read changes nothing, so running it again is safe)."""
         with self._lock:
-            return self._conn.execute(sql, params).fetchone()
+            try:
+                return read(self._conn)
+            except psycopg.OperationalError:
+                if self._changing or not self._conn.broken:  # in a write: the transaction is lost, and says so
+                    if self._readers_closed:
+                        raise self._closed_error() from None
+                    raise
+                self._reconnect()
+                return read(self._conn)
+
+    def _reconnect(self) -> None:
+        """Replace the store's broken connection (the caller holds the lock); never once the store is closed."""
+        if self._readers_closed:
+            raise self._closed_error()
+        self._conn.close()
+        self._conn = connect(self.url)
 
     def roots(self) -> list[Path]:
         """Folders and files indexed before."""
@@ -259,13 +284,18 @@ class PgReads:
             f"SELECT {_CHUNK_COLUMNS}, 1 - (c.embedding <=> %s::vector) FROM footnotes_chunks c"
             f" JOIN footnotes_documents d ON d.id = c.doc_id {where} ORDER BY c.embedding <=> %s::vector LIMIT %s"
         )
-        with self._lock, self._conn.transaction():
-            if documents is not None:
-                self._conn.execute("SET LOCAL enable_indexscan = off")
-            else:
-                self._conn.execute(f"SET LOCAL hnsw.ef_search = {min(_MAX_EF_SEARCH, max(EF_SEARCH, 4 * k))}")
-            rows = self._conn.execute(sql, [literal, *params, literal, k]).fetchall()
-        return [Hit(_chunk(r), float(r[9])) for r in rows]
+        setting = (
+            "enable_indexscan = off"
+            if documents is not None
+            else f"hnsw.ef_search = {min(_MAX_EF_SEARCH, max(EF_SEARCH, 4 * k))}"
+        )
+
+        def search(conn: psycopg.Connection) -> list[tuple]:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL {setting}")
+                return conn.execute(sql, [literal, *params, literal, k]).fetchall()
+
+        return [Hit(_chunk(r), float(r[9])) for r in self._read(search)]
 
     def search_keyword(
         self, query: str, k: int, kinds: Collection[str] | None = None, documents: Collection[int] | None = None
@@ -279,6 +309,19 @@ class PgReads:
         Runs on this thread's own read connection (`_reader`), so it neither waits for nor holds up the
         store's lock: the dense lane can search at the same time, and a writer's open transaction stays
         unseen."""
+        try:
+            return self._search_keyword(query, k, kinds, documents)
+        except psycopg.OperationalError:
+            with self._readers_lock:
+                reader = self._readers.get(threading.current_thread())
+            if reader is None or not reader[0].broken:
+                raise
+            # the server dropped this thread's read connection since its last search: `_reader` opens a new one
+            return self._search_keyword(query, k, kinds, documents)
+
+    def _search_keyword(
+        self, query: str, k: int, kinds: Collection[str] | None, documents: Collection[int] | None
+    ) -> list[Hit]:
         words = query_words(query)
         if not words or k <= 0:
             return []
