@@ -62,15 +62,17 @@ def remember_choice(saved: SettingsStore, collection: Collection | None) -> None
 
 
 def remembered(saved: SettingsStore, collections: list[Collection]) -> Collection | None:
-    """The collection the next start opens (`remember_choice`): the one of the remembered name; else, when it
-    was renamed since, the one with the remembered library folder, remembered under its new name from now
-    on; None for the settings' library (nothing remembered, or the collection was deleted)."""
+    """The collection the next start opens (`remember_choice`): the one with the remembered library folder,
+    whatever it is called now (renamed since, it is remembered under its new name from now on); where no
+    folder was remembered (settings saved by an older Footnotes), the one of the remembered name; None for
+    the settings' library (nothing remembered, or the collection was deleted)."""
     name, library = saved.value(CURRENT), saved.value(CURRENT_LIBRARY)
     if not isinstance(name, str):
         return None
-    found = next((c for c in collections if c.name == name), None)
-    if found is None and isinstance(library, str) and library:
+    if isinstance(library, str) and library:
         found = next((c for c in collections if str(c.library) == library), None)
+    else:
+        found = next((c for c in collections if c.name == name), None)
     if found is not None and (found.name, str(found.library)) != (name, library):
         remember_choice(saved, found)  # its new name; or its folder, remembered by none before
     return found

@@ -220,7 +220,7 @@ class IndexingMixin(_Base):
         self.status_label.setText(
             f"{verb} {done} file(s), {report.chunks_embedded} passages in {report.seconds:.0f} s"
             + (f"; {len(problems)} skipped, failed or indexed in part (listed under the library)" if problems else "")
-            + (f"; {len(absent)} not found, their documents kept (listed under the library)" if absent else "")
+            + (f"; {len(absent)} not found or empty, their documents kept (listed under the library)" if absent else "")
         )
         sample = self._indexing_sample
         self._end_indexing()

@@ -270,6 +270,7 @@ def test_the_window_reopens_a_collection_renamed_on_the_command_line(
     thesis = window_start(saved, collection="Thesis", flags=parser.parse_args([])).location  # chosen: remembered
     assert thesis == tmp_path / "collections" / "thesis" / "library"
     assert main(["collections", "rename", "Thesis", "Dissertation"]) == 0
+    assert main(["collections", "create", "Thesis"]) == 0  # a new one under the old name is another collection
     start = window_start(saved, flags=parser.parse_args([]))
     assert start.location == thesis  # not the settings' library (tmp_path / "lib")
     assert saved.value("collections/current") == "Dissertation"

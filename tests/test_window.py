@@ -449,7 +449,7 @@ def test_a_folder_not_found_on_refresh_is_listed_with_its_kept_documents_and_can
     qtbot.waitUntil(lambda: not window.busy and window.library.problems.count() == 1, timeout=60_000)
     line = window.library.problems.item(0)
     assert line.text() == "notes: not found; its 2 document(s) stay in the library (a drive not connected?)"
-    assert "1 not found, their documents kept" in window.status_label.text()
+    assert "1 not found or empty, their documents kept" in window.status_label.text()
     assert len(window.library.model.records) == 2  # kept, still searched
     assert [h.chunk.path for h in window.engine.store.search_keyword("lighthouse fog", 5)] == [str(notes / "a.txt")]
     away.rename(notes)  # plugged in again: the next refresh has nothing to say
