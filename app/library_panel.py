@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QPoint, Qt, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices
+from PySide6.QtGui import QColor, QDesktopServices, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -74,6 +74,43 @@ class LibraryModel(QAbstractTableModel):
         return None
 
 
+class LibraryView(QTableView):
+    """The library's table. The columns take their contents' width, except that the file names give way
+    (elided in the middle, the full path on hover) to keep the status and the counts in sight when the
+    pane is narrower than all of them: a long name pushed "Passages" out of a 320-pixel pane."""
+
+    NAME_MIN = 90
+    """The narrowest the file name column gets (pixels); past that, the table scrolls sideways."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._natural: list[int] = []
+        """Each column's width for its contents and header, as of the last `fit_to_contents`."""
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # "quarterly-rep…final.pdf": both ends stay
+        self.setWordWrap(False)  # one line a file: wrapped, a name was cut at both line ends
+
+    def fit_to_contents(self) -> None:
+        """Size every column to its contents (the first rows', see `setResizeContentsPrecision`), then fit."""
+        header = self.horizontalHeader()
+        columns = self.model().columnCount() if self.model() is not None else 0
+        self._natural = [max(self.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(columns)]
+        self._fit()
+
+    def _fit(self) -> None:
+        if not self._natural:
+            return
+        header = self.horizontalHeader()
+        width = self.viewport().width()
+        widths = [max(self.NAME_MIN, min(self._natural[0], width - sum(self._natural[1:]))), *self._natural[1:]]
+        widths[-1] += max(0, width - sum(widths))  # the last column takes what is left over
+        for column, size in enumerate(widths):
+            header.resizeSection(column, size)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+
 class LibraryPanel(QWidget):
     """The left pane. Emits `add_files` / `add_folder` when its buttons are pressed."""
 
@@ -101,9 +138,8 @@ class LibraryPanel(QWidget):
         """A shared library on a database server (see `set_shared`)."""
         self.roots: list[str] = []
         """The folders and files added to the library (`show_records`): what "Remove from library" removes."""
-        self.view = QTableView()
+        self.view = LibraryView()
         self.view.setModel(self.model)
-        self.view.horizontalHeader().setStretchLastSection(True)
         # Column widths from the first rows only: sizing from every row made 10,000 files cost ~9x 100 files.
         self.view.horizontalHeader().setResizeContentsPrecision(200)
         self.view.verticalHeader().hide()
@@ -306,7 +342,7 @@ class LibraryPanel(QWidget):
         self.model.set_records(records)
         if roots is not None:
             self.roots = roots
-        self.view.resizeColumnsToContents()
+        self.view.fit_to_contents()
         indexed = [r for r in records if r.status == "indexed"]
         failed = len(records) - len(indexed)
         passages = sum(r.chunk_count for r in indexed)

@@ -528,3 +528,26 @@ def test_a_folder_removed_in_the_window_leaves_the_library_and_its_files_stay(qt
     assert (notes / "a.txt").exists() and (notes / "b.txt").exists()  # the files themselves are untouched
     assert window.status_label.text().startswith(f"Removed {notes} from the library (2 document(s))")
     assert window.scope.whole and window.scope_label.text().startswith("Ask about: whole collection")
+
+
+def test_a_long_file_name_gives_way_so_the_counts_stay_in_sight(qtbot: QtBot) -> None:
+    """In a narrow library pane the file name column shrinks (its text elided in the middle) so that
+    Status, Pages and Passages stay visible, instead of a long name pushing them out of sight; in a
+    wide one every column keeps its contents' width."""
+    from app.library_panel import LibraryPanel
+    from indexer.store import DocumentRecord
+
+    panel = LibraryPanel()
+    qtbot.addWidget(panel)
+    panel.resize(320, 400)
+    panel.show()
+    name = "quarterly-report-of-the-harbour-master-to-the-lighthouse-board-2026-final-version.pdf"
+    record = DocumentRecord(1, f"/docs/{name}", "h", 1, 0.0, "indexed", None, None, "pdf", 12, 345)
+    panel.show_records([record])
+    view, header = panel.view, panel.view.horizontalHeader()
+    last = panel.model.columnCount() - 1
+    assert header.sectionViewportPosition(last) + header.sectionSizeHint(last) <= view.viewport().width()
+    assert header.sectionSize(0) < view.sizeHintForColumn(0)  # the name gave way
+    qtbot.waitUntil(lambda: view.horizontalScrollBar().maximum() == 0, timeout=5_000)  # nothing to scroll to
+    panel.resize(1000, 400)  # room for everything: the name at its full width
+    qtbot.waitUntil(lambda: header.sectionSize(0) >= view.sizeHintForColumn(0), timeout=5_000)
