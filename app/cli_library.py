@@ -211,9 +211,9 @@ def _print_report(report: IndexReport, folder: Path | str) -> None:
     _print_issues("Skipped", report.skipped)
     _print_issues("Indexed in part", report.partial)
     for root in report.kept_roots():
-        forget = f"footnotes forget {shlex.quote(root.path)}"
-        held = f"; its {root.documents} file(s) stay in the library ({forget} removes them)" if root.documents else ""
-        if root.documents or root.why == "not found":
+        command = f"footnotes forget {shlex.quote(root.path)}"
+        held = f"; its {root.documents} file(s) stay in the library ({command} removes them)" if root.documents else ""
+        if root.worth_saying:
             print(f"  {root.why}: {root.path}{held}")
     if report.cancelled:
         print("Cancelled: finished files are kept; rerun to resume.")

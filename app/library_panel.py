@@ -299,8 +299,12 @@ class LibraryPanel(QWidget):
         root = self.root_of(record.path)
         if root is not None:
             menu.addSeparator()
-            menu.addAction(f"Remove “{Path(root).name or root}” from the library…", lambda: self.forget.emit(root))
+            self._add_remove(menu, root)
         return menu
+
+    def _add_remove(self, menu: QMenu, root: str) -> None:
+        """The action that removes a folder or file added to the library (`forget`), named after it."""
+        menu.addAction(f"Remove “{Path(root).name or root}” from the library…", lambda: self.forget.emit(root))
 
     def root_of(self, path: str) -> str | None:
         """The folder or file added to the library that `path` came in with (the innermost), if any."""
@@ -322,7 +326,7 @@ class LibraryPanel(QWidget):
         if is_here(path):
             menu.addAction("Show in folder", lambda: show_in_folder(path))
         if path in self.roots:
-            menu.addAction(f"Remove “{Path(path).name or path}” from the library…", lambda: self.forget.emit(path))
+            self._add_remove(menu, path)
         return menu
 
     def drop_problems_under(self, root: str) -> None:

@@ -314,7 +314,7 @@ def _absent_roots(report: IndexReport) -> list[FileIssue]:
     stay, and can remove them from the line's menu. (An unreadable subfolder is a skipped issue already.)"""
     lines = []
     for root in report.kept_roots():
-        if root.why == "unreadable folder" or not (root.documents or root.why == "not found"):
+        if root.why == "unreadable folder" or not root.worth_saying:
             continue
         state = "not found" if root.why == "not found" else "empty now"
         held = f"; its {root.documents} document(s) stay in the library (a drive not connected?)"

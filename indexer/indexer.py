@@ -116,6 +116,12 @@ class KeptRoot:
     documents: int
     """How many documents of the library lie under it (kept)."""
 
+    @property
+    def worth_saying(self) -> bool:
+        """Whether a report names it: it kept documents, or was not there at all (an empty or unreadable
+        folder that held nothing says nothing)."""
+        return self.documents > 0 or self.why == "not found"
+
 
 ProgressCallback = Callable[[IndexProgress], None]
 
