@@ -31,7 +31,7 @@ from rag.context import (
     PassageBudget,
     plan_context,
 )
-from rag.prompt import REFUSAL
+from rag.prompt import NO_ANSWER
 from rag.retriever import CrossEncoderReranker, RetrievalSettings, Retriever, relocated
 from rag.scope import Scope
 
@@ -176,8 +176,8 @@ class Answerer:
         """Stream the answer to `on_token` and return it with resolved, checked citations."""
         if prepared.plan is None:
             if on_token:
-                on_token(REFUSAL)
-            answer = cite(prepared.question, REFUSAL, [], self.embedder.embed, self.generator.name)
+                on_token(NO_ANSWER)
+            answer = cite(prepared.question, NO_ANSWER, [], self.embedder.embed, self.generator.name)
             answer.timing = {"retrieval_best_similarity": prepared.best_similarity}
             return answer
         started = time.perf_counter()

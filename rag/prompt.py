@@ -18,6 +18,10 @@ from indexer.types import Hit
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "prompts"
 REFUSAL = "I don't know: the sources do not say."
+"""What the model is told to write when its sources do not hold the answer."""
+NO_ANSWER = "Your files don't say."
+"""What the user is shown then, and when most of a draft is not stated by the sources: the closest
+passages stay under it and the draft one click away."""
 
 _GENERIC_CONTROLS = re.compile(
     r"<\|[^|<>\s]{1,40}\|>|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>|</?s>|<\|?(?:bos|eos|pad|unk)\|?>",

@@ -11,7 +11,7 @@ import pytest
 from indexer.embedder import Embedder
 from indexer.types import Chunk, Hit
 from rag.citations import CitedAnswer, Evidence, SentenceCheck, cite, passage_sentences, split_answer
-from rag.prompt import REFUSAL
+from rag.prompt import NO_ANSWER, REFUSAL
 
 GUIDE_PAGE = (
     "Aurora 3 coffee grinder. Owner's guide.\n"
@@ -145,14 +145,14 @@ def test_a_refusal_that_goes_on_to_state_supported_facts_is_an_answer(check) -> 
 @pytest.mark.parametrize("draft", [REFUSAL, "I do not know. The sources do not say how to repair the motor."])
 def test_a_pure_refusal_stays_a_refusal(check, draft: str) -> None:
     answer = check(draft)
-    assert answer.refused and answer.text == REFUSAL
+    assert answer.refused and answer.text == NO_ANSWER
     assert answer.cited == [] and answer.withheld == "" and answer.sentences == []
 
 
 def test_a_draft_with_nothing_supported_is_withheld_but_kept(check) -> None:
     draft = "Penguins live in Antarctica and eat krill [1]. The Eiffel Tower was finished in 1889."
     answer = check(draft)
-    assert answer.refused and answer.text == REFUSAL and answer.cited == []
+    assert answer.refused and answer.text == NO_ANSWER and answer.cited == []
     assert plain(answer.withheld) == plain(draft)
 
 
@@ -192,7 +192,7 @@ def test_an_answer_round_trips_through_json_and_old_dicts_still_load(check) -> N
 @pytest.mark.parametrize("draft", ["[1] [1][2]", "Bonjour,", "[2]."])
 def test_a_draft_with_no_words_is_a_refusal_with_the_draft_kept(check, draft: str) -> None:
     answer = check(draft)
-    assert answer.refused and answer.text == REFUSAL and answer.withheld
+    assert answer.refused and answer.text == NO_ANSWER and answer.withheld
 
 
 def test_a_markdown_link_to_a_source_number_is_read_as_its_citation(check) -> None:

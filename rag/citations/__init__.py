@@ -57,15 +57,21 @@ from rag.citations.sentences import (
     split_answer,
     strip_invalid_markers,
 )
-from rag.prompt import REFUSAL
+from rag.citations.verdicts import CONTRADICTED, NOT_STATED, SUPPORTED, Conflict, conflict
+from rag.prompt import NO_ANSWER
 
 __all__ = [
     "AGREE_MARGIN",
+    "CONTRADICTED",
+    "NOT_STATED",
+    "NO_ANSWER",
+    "SUPPORTED",
     "SUPPORT_THRESHOLD",
     "VERBATIM_CONTAINMENT",
     "WITHHOLD_BELOW",
     "AnswerSentence",
     "CitedAnswer",
+    "Conflict",
     "EmbedFn",
     "Evidence",
     "Match",
@@ -75,6 +81,7 @@ __all__ = [
     "check_answer",
     "cite",
     "combine",
+    "conflict",
     "containment",
     "content_words",
     "is_refusal",
@@ -108,14 +115,21 @@ def cite(
     embed: EmbedFn,
     model: str = "",
 ) -> CitedAnswer:
-    """Build the `CitedAnswer` of a generated text over the numbered passages it was given."""
+    """Check a draft over the numbered passages it was written from: every sentence gets a verdict
+    (supported, contradicted, not stated) and markers only where it is supported.
+
+    The answer becomes `NO_ANSWER` ("Your files don't say.") when the model refused, wrote no words,
+    or when most of its fact sentences are not supported; the draft, with its verdicts in
+    `sentences`, stays in `withheld` and the passages stay in `sources` as the closest passages."""
     sources = {n: hit.chunk for n, hit in enumerate(passages, start=1)}
     text, removed = strip_invalid_markers(_normalise_markers(raw_answer.strip()), set(sources))
     text, checks, is_fact = check_answer(question, text, sources, embed)
     facts = [c for c, fact in zip(checks, is_fact, strict=True) if fact]
     refusals = any(is_refusal(c.text) for c, fact in zip(checks, is_fact, strict=True) if not fact)
     withheld, refused = "", False
-    if not any(c.supported for c in facts) and facts and max(c.support for c in facts) < WITHHOLD_BELOW:
+    supported = sum(c.verdict == SUPPORTED for c in facts)
+    if facts and supported * 2 < len(facts):
+        # Most of it is not what the sources say.
         withheld, refused = text, True
     elif not facts and refusals:
         refused = True
@@ -123,7 +137,8 @@ def cite(
         # Nothing but markers or punctuation ("[1] [1][2]"): the model wrote no answer at all.
         withheld, refused = text, True
     if refused:
-        text, checks = REFUSAL, []
+        text = NO_ANSWER
+        checks = checks if withheld else []
     return CitedAnswer(
         question=question,
         text=text,

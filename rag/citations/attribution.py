@@ -6,21 +6,29 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from indexer.types import Chunk
 from rag.citations.records import Evidence, SentenceCheck
 from rag.citations.sentences import (
-    WORD,
     AnswerSentence,
     PassageSentence,
     content_words,
     flat_text,
-    numbers,
     passage_sentences,
-    specifics,
     split_answer,
+)
+from rag.citations.verdicts import (
+    CONTRADICTED,
+    NOT_STATED,
+    SUPPORTED,
+    Conflict,
+    all_specifics,
+    conflict,
+    missing_specifics,
+    stated_in,
 )
 
 # Calibrated by bench/calibrate.py on 60 Debian FAQ questions, 689 labelled sentences over 4 passages
@@ -85,18 +93,26 @@ def attribute(
         return [{} for _ in claims]
     vectors = dict(zip(texts, embed(texts), strict=True))
     passages = {n: _Passage.of(units[n], vectors, sources[n]) for n in sources}
-    asked = specifics(question)
+    excused = _excused(question, [p.text for p in passages.values()])
     results = []
     for claim in claims:
-        words, claimed = content_words(claim), specifics(claim) - asked
+        words = content_words(claim)
         matches = {}
         for n, passage in passages.items():
             best = passage.best(vectors[claim], words)
             if best is not None:
-                missing = tuple(sorted(claimed - passage.stated))
+                missing = tuple(sorted(missing_specifics(claim, passage.text, excused)))
                 matches[n] = Match(n, *best, missing)
         results.append(matches)
     return results
+
+
+def _excused(question: str, passages: Sequence[str]) -> set[str]:
+    """The question's specifics that some passage states: an answer may repeat them although its own
+    evidence sentence says "it" (a name the question brings that no passage knows is not excused:
+    the library does not speak of it)."""
+    asked = all_specifics(question)
+    return {token.lower() for token, shape in asked.items() if any(stated_in(token, shape, t) for t in passages)}
 
 
 @dataclass(frozen=True)
@@ -106,8 +122,8 @@ class _Passage:
     units: list[PassageSentence]
     vectors: list[np.ndarray]
     words: list[set[str]]
-    stated: set[str]
-    """The passage's numbers and lower-cased words: what a claim's specifics must be found in."""
+    text: str
+    """The passage as a reader writes it: what a claim's specifics must be found in."""
 
     @classmethod
     def of(cls, units: list[PassageSentence], vectors: dict[str, np.ndarray], chunk: Chunk) -> _Passage:
@@ -116,7 +132,7 @@ class _Passage:
             units,
             [vectors[flat_text(u.text)] for u in units],
             [content_words(u.text) for u in units],
-            numbers(flat_text(chunk.text)) | set(WORD.findall(flat_text(chunk.text).lower())),
+            flat_text(chunk.text),
         )
 
     def windows(self) -> list[tuple[PassageSentence, np.ndarray, set[str], float]]:
@@ -150,19 +166,18 @@ def _evidence(match: Match, chunk: Chunk) -> Evidence:
 
 
 def _final_cites(sentence: AnswerSentence, matches: dict[int, Match]) -> list[int]:
-    """The model's markers where attribution agrees, else the best supporting passage, else none."""
-    if not matches:
+    """The model's markers where their passage supports the sentence about as well as the best one,
+    else the best supporting passage, else none: a marker is only ever put on a supported sentence."""
+    supporting = [m for m in matches.values() if m.supports]
+    if not supporting:
         return []
-    top = max(m.score for m in matches.values() if not m.missing) if _any_complete(matches) else 0.0
+    top = max(m.score for m in supporting)
     kept = [
         n
         for n in sentence.model_cites
-        if n in matches and not matches[n].missing and matches[n].score >= max(top - AGREE_MARGIN, WITHHOLD_BELOW)
+        if n in matches and matches[n].supports and matches[n].score >= top - AGREE_MARGIN
     ]
-    if kept:
-        return kept
-    supporting = [m for m in matches.values() if m.supports]
-    return [max(supporting, key=_states_best).number] if supporting else []
+    return kept or [max(supporting, key=_states_best).number]
 
 
 def _states_best(match: Match) -> float:
@@ -177,20 +192,51 @@ def _any_complete(matches: dict[int, Match]) -> bool:
     return any(not m.missing for m in matches.values())
 
 
-def _check(sentence: AnswerSentence, matches: dict[int, Match], sources: dict[int, Chunk]) -> SentenceCheck:
-    """The verdict on one sentence: its final markers, its support and, when unsupported, why."""
+def _check(
+    sentence: AnswerSentence, matches: dict[int, Match], sources: dict[int, Chunk], excused: set[str]
+) -> SentenceCheck:
+    """The verdict on one sentence: supported (with its final markers), contradicted (with the source
+    sentence that says otherwise) or not stated (with why)."""
     if sentence.kind != "fact":
         return SentenceCheck(sentence.written([]), [], 0.0, True, "", [], sentence.model_cites)
     cites = _final_cites(sentence, matches)
-    evidence = [_evidence(matches[n], sources[n]) for n in cites]
+    closest = max(matches.values(), key=lambda m: m.score, default=None)
+    judged = [matches[n] for n in cites] or ([closest] if closest and closest.score >= WITHHOLD_BELOW else [])
+    for match in judged:
+        found = conflict(sentence.claim, _unit_text(match, sources), excused)
+        if found is not None:
+            return _contradicted(sentence, match, found, sources)
     if cites:
+        evidence = [_evidence(matches[n], sources[n]) for n in cites]
         support = max(matches[n].score for n in cites)
-        supported = any(matches[n].supports for n in cites)
-    else:
-        support = max((m.score for m in matches.values()), default=0.0)
-        supported = False
-    reason = "" if supported else _reason(matches)
-    return SentenceCheck(sentence.written(cites), cites, support, supported, reason, evidence, sentence.model_cites)
+        return SentenceCheck(
+            sentence.written(cites), cites, support, True, "", evidence, sentence.model_cites, SUPPORTED
+        )
+    support = closest.score if closest else 0.0
+    return SentenceCheck(
+        sentence.written([]), [], support, False, _reason(matches), [], sentence.model_cites, NOT_STATED
+    )
+
+
+def _unit_text(match: Match, sources: dict[int, Chunk]) -> str:
+    return sources[match.number].text[match.unit.start : match.unit.end]
+
+
+def _contradicted(sentence: AnswerSentence, match: Match, found: Conflict, sources: dict[int, Chunk]) -> SentenceCheck:
+    """A sentence a source says otherwise of: no marker, the contradicting sentence kept."""
+    source = sources[match.number]
+    reason = f"[{match.number}] {Path(source.path).name}, {source.where}: {found.describe()}"
+    return SentenceCheck(
+        sentence.written([]),
+        [],
+        match.score,
+        False,
+        reason,
+        [],
+        sentence.model_cites,
+        CONTRADICTED,
+        _evidence(match, source),
+    )
 
 
 def _reason(matches: dict[int, Match]) -> str:
@@ -222,5 +268,6 @@ def check_answer(
     facts = [s for s in sentences if s.kind == "fact"]
     found = attribute([s.claim for s in facts], sources, embed, question)
     matches = {id(s): m for s, m in zip(facts, found, strict=True)}
-    checks = [_check(s, matches.get(id(s), {}), sources) for s in sentences]
+    excused = _excused(question, [flat_text(c.text) for c in sources.values()])
+    checks = [_check(s, matches.get(id(s), {}), sources, excused) for s in sentences]
     return _rewrite(text, sentences, checks), checks, [s.kind == "fact" for s in sentences]

@@ -31,13 +31,28 @@ class SentenceCheck:
     reason: str
     evidence: list[Evidence] = field(default_factory=list)
     model_cites: list[int] = field(default_factory=list)
+    verdict: str = ""
+    """``supported`` (a source sentence states it), ``contradicted`` (a source sentence states the
+    opposite or another value: `contradiction`), ``not_stated`` (no source says it); empty for text
+    that states no fact (a refusal, "In short:")."""
+    contradiction: Evidence | None = None
+    """The source sentence that says otherwise, when the verdict is ``contradicted``."""
 
     @classmethod
     def from_dict(cls, data: dict) -> SentenceCheck:
-        """Rebuild from `asdict` output; older dicts without evidence are accepted."""
+        """Rebuild from `asdict` output; older dicts without evidence or verdicts are accepted."""
         known = _known(cls, data)
         known["evidence"] = [Evidence(**_known(Evidence, e)) for e in data.get("evidence", [])]
+        if known.get("contradiction"):
+            known["contradiction"] = Evidence(**_known(Evidence, known["contradiction"]))
+        if "verdict" not in known:
+            known["verdict"] = "supported" if known.get("supported") and known.get("cites") else ""
         return cls(**known)
+
+    @property
+    def flagged(self) -> bool:
+        """A sentence stating a fact that its sources do not back (contradicted or not stated)."""
+        return self.verdict in ("contradicted", "not_stated")
 
 
 @dataclass
@@ -71,8 +86,13 @@ class CitedAnswer:
 
     @property
     def weak_sentences(self) -> list[SentenceCheck]:
-        """Sentences flagged as not supported by any passage."""
+        """Sentences flagged as not supported by any passage (contradicted or not stated)."""
         return [s for s in self.sentences if not s.supported]
+
+    @property
+    def contradicted(self) -> list[SentenceCheck]:
+        """Sentences a source contradicts."""
+        return [s for s in self.sentences if s.verdict == "contradicted"]
 
     def evidence_for(self, number: int) -> Evidence | None:
         """The best evidence for marker ``[number]`` over all sentences (what the viewer highlights)."""

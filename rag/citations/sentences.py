@@ -17,7 +17,14 @@ _PASSAGE_END = re.compile(
 _BULLET = re.compile(r"^\s*(?:[-*•▪●◦]|\d{1,2}[.)])\s+")
 _TERMINAL = re.compile(r"\s*([.!?…]+[\"'”’)]*)?\s*$")
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "cf", "dr", "mr", "mrs", "ms", "no", "fig", "approx", "st"}
-_REFUSALS = ("i don't know", "i do not know", "sources do not say", "sources do not contain", "not in the sources")
+_REFUSALS = (
+    "i don't know",
+    "i do not know",
+    "sources do not say",
+    "sources do not contain",
+    "not in the sources",
+    "files don't say",
+)
 _BUT = re.compile(r"\b(?:but|however|although|though|still)\b[,:]?\s*", re.IGNORECASE)
 WORD = re.compile(r"[a-z0-9]+")
 _NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:\.\d+)?")

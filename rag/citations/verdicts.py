@@ -1,0 +1,364 @@
+"""Verdicts: does the evidence sentence say what a claim says, the opposite, or something else?
+
+Attribution finds the passage sentence closest to a claim; closeness is not agreement. "There is no
+official arm64 build" sits as close to "Debian supports arm64" as its faithful paraphrase does, and
+"keep the lines" as close to "remove the lines". This module compares a claim with its evidence
+sentence clause by clause, where an embedding cannot see the difference:
+
+* **polarity**: not, no, never, without, cannot, ``n't`` and the words that deny by themselves
+  (unable, forbidden, impossible, lacks, …), counted in the claim's clause and in the evidence
+  clause that speaks of the same things; an odd difference is a contradiction;
+* **opposites**: a lexicon of pairs (keep/remove, enable/disable, before/after, at least/at most,
+  more/less, client/server, …), matched on word stems, where the claim's clause holds one side and
+  the evidence clause the other;
+* **specifics**: numbers (with their units), versions, acronyms of any length (C, IBM, SAS), names,
+  code tokens and identifiers (``NULL``, ``latin1``, ``/etc/fstab``, ``--purge``, ``$HOME``,
+  ``dpkg-reconfigure``): one the evidence does not state, where the evidence states another of the
+  same shape in its place, is a different value (contradicted); one the evidence does not state at
+  all is not stated.
+
+`conflict(claim, evidence)` returns the first difference found, or None.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from rag.citations.sentences import _NUMBER_WORDS, _STOPWORDS, WORD, flat_text, numbers
+
+SUPPORTED = "supported"
+CONTRADICTED = "contradicted"
+NOT_STATED = "not_stated"
+VERDICTS = (SUPPORTED, CONTRADICTED, NOT_STATED)
+
+_NEGATIONS = frozenset(
+    """not no never without cannot none nothing neither nor nobody nowhere cant dont doesnt didnt isnt
+    arent wasnt werent wont wouldnt shouldnt couldnt hasnt havent hadnt mustnt neednt""".split()
+)
+# Words that deny by themselves: "X is unsupported" says what "X is not supported" says.
+_DENYING = (
+    "unabl",
+    "impossib",
+    "forbid",
+    "prohibit",
+    "disallow",
+    "unsupport",
+    "unavailab",
+    "lack",
+    "absent",
+    "refus",
+    "fail",
+    "neither",
+    "nonexist",
+    "non-exist",
+)
+# Pairs of opposites, as word stems (a word matches a stem it starts with). Each side may hold
+# several stems; a two-word side ("at least") is matched on the joined words ("at_least").
+_OPPOSITES = (
+    ("keep kept retain preserv", "remov delet drop discard purg"),
+    ("enabl activat turn_on switch_on", "disabl deactivat turn_off switch_off"),
+    ("befor prior earlier precede", "after later follow"),
+    ("increas rais grow", "decreas reduc lower shrink"),
+    ("at_least minimum minimal", "at_most maximum maximal"),
+    ("more greater higher larger bigger longer", "less fewer lower smaller shorter"),
+    ("client", "server"),
+    ("allow permit let", "forbid prohibit prevent deny disallow block"),
+    ("includ", "exclud omit"),
+    ("first", "last"),
+    ("older oldest", "newer newest"),
+    ("true", "false"),
+    ("start begin", "stop end finish"),
+    ("install", "uninstall remov purg"),
+    ("read", "writ"),
+    ("input", "output"),
+    ("upper uppercase", "lowercase"),
+    ("above", "below"),
+    ("add", "remov delet subtract"),
+    ("open", "clos"),
+    ("import", "export"),
+    ("upload", "download"),
+    ("send sent", "receiv"),
+    ("local", "remot"),
+    ("public", "privat"),
+    ("stabl", "unstabl testing"),
+    ("requir mandator compulsor", "optional"),
+    ("always", "never sometimes"),
+    ("success succeed", "failur fail"),
+    ("accept", "reject"),
+    ("lock", "unlock"),
+    ("mount", "unmount umount"),
+    ("encrypt", "decrypt"),
+    ("compress", "decompress uncompress"),
+    ("visibl shown show", "hidden hide invisib"),
+    ("intern", "extern"),
+    ("explicit", "implicit"),
+    ("global", "local"),
+    ("static", "dynamic"),
+    ("absolut", "relativ"),
+    ("same ident", "differ"),
+    ("safe secur", "unsafe insecur danger"),
+    ("valid", "invalid"),
+    ("legal", "illegal"),
+    ("free", "non-free nonfree proprietar"),
+    ("fast quick", "slow"),
+    ("easi simpl", "hard difficult complex"),
+    ("small", "larg big"),
+    ("inside", "outside"),
+    ("source", "binar"),
+    ("left", "right"),
+    ("upstream", "downstream"),
+    ("automat", "manual"),
+    ("case-sensitiv", "case-insensitiv"),
+    ("singl", "multipl"),
+    ("with", "without"),
+)
+_PHRASES = re.compile(
+    r"\b(at least|at most|turn(?:ed|s)? on|turn(?:ed|s)? off|switch(?:ed|es)? on|switch(?:ed|es)? off)\b"
+)
+_CLAUSE = re.compile(r"\s*(?:[,;:()]|\s-\s|\b(?:but|whereas|while|although|though|however|unless|except)\b)\s*", re.I)
+_TOKEN = re.compile(r"[\w$./+#-]*\w[+#]*|\$\w+")
+_VERSION = re.compile(r"^\d+(?:\.\d+)+[a-z]?$")
+_CODE = re.compile(r"^(?:--?[a-z][\w-]*|\$\w+|[\w-]*[./_][\w./-]*\w|[a-z]+\d[\w]*|\w*[a-z][A-Z]\w*)$")
+_CAMEL = re.compile(r"[a-z][A-Z]")
+_ACRONYM = re.compile(r"^[A-Z][A-Z0-9+#&]*$|^[A-Z][a-z]?[A-Z][\w]*$")
+_NOT_ACRONYMS = {"I", "A", "OK"}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Why a claim and its evidence disagree: the kind of difference and the two sides of it."""
+
+    kind: str
+    """``negation``, ``opposite`` or ``value``."""
+    claim_part: str
+    source_part: str
+
+    def describe(self) -> str:
+        """The difference in words for the reader."""
+        if self.kind == "negation":
+            return f"the source says the opposite ({self.source_part})"
+        return f"the source says {self.source_part}, not {self.claim_part}"
+
+
+def _words(text: str) -> list[str]:
+    """Lower-cased words of a text with the two-word phrases of the lexicon joined (``at_least``) and
+    ``n't`` contractions read as one negation word."""
+    lowered = flat_text(text).lower().replace("’", "'").replace("n't", "nt").replace("can not", "cannot")
+    lowered = _PHRASES.sub(lambda m: re.sub(r"(\w+)\s+(on|off|least|most)", r"\1_\2", m.group()), lowered)
+    lowered = re.sub(r"\b(turn|switch)(?:ed|s|es)?_(on|off)", r"\1_\2", lowered)
+    return re.findall(r"[a-z0-9_'-]+", lowered.replace("'", ""))
+
+
+def _negations(words: list[str]) -> int:
+    """How many words deny in a clause."""
+    return sum(w in _NEGATIONS or w.startswith(_DENYING) for w in words)
+
+
+def clauses(text: str) -> list[str]:
+    """A sentence cut at its clause boundaries (commas, semicolons, but, while, unless, …)."""
+    return [c for c in _CLAUSE.split(flat_text(text)) if c and len(WORD.findall(c.lower())) >= 1]
+
+
+def stem(word: str) -> str:
+    """A crude stem that lets builds/build and installed/installing meet: common endings off, six letters."""
+    for ending in ("ing", "ed", "es", "s"):
+        if len(word) > len(ending) + 3 and word.endswith(ending):
+            word = word[: -len(ending)]
+            break
+    return word[:6]
+
+
+def stems(text: str) -> set[str]:
+    """The stems of a text's content words (numbers spelled out read as digits)."""
+    words = WORD.findall(flat_text(text).lower().replace("’", "'"))
+    return {stem(_NUMBER_WORDS.get(w, w)) for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())}
+
+
+def _overlap(claim: set[str], source: set[str]) -> float:
+    return len(claim & source) / max(1, min(len(claim), len(source)))
+
+
+def _aligned(claim_clause: str, source_clauses: list[str]) -> tuple[str, float]:
+    """The evidence clause that speaks of the same things as a claim clause, and how much they share."""
+    words = stems(claim_clause)
+    scored = [(c, _overlap(words, stems(c))) for c in source_clauses]
+    return max(scored, key=lambda pair: pair[1], default=("", 0.0))
+
+
+def _side(word: str, side: str) -> bool:
+    return any(word.startswith(stem) for stem in side.split())
+
+
+def _opposite(claim_words: list[str], source_words: list[str]) -> tuple[str, str] | None:
+    """A pair of opposites with one side in the claim and the other in the source, each absent from
+    the other text; None when there is none."""
+    for left, right in _OPPOSITES:
+        for mine, theirs in ((left, right), (right, left)):
+            said = [w for w in claim_words if _side(w, mine) and not _side(w, theirs)]
+            other = [w for w in source_words if _side(w, theirs) and not _side(w, mine)]
+            if said and other and not any(_side(w, mine) and not _side(w, theirs) for w in source_words):
+                if not any(_side(w, theirs) and not _side(w, mine) for w in claim_words):
+                    return said[0].replace("_", " "), other[0].replace("_", " ")
+    return None
+
+
+def specific_tokens(text: str, first_word_free: bool = True) -> dict[str, str]:
+    """The specifics of a text by shape: ``{token: shape}`` with shapes number, version, acronym,
+    code and name. Acronyms and names keep their case; the first word of a sentence is not a name."""
+    found: dict[str, str] = {}
+    flat = flat_text(text)
+    for match in _TOKEN.finditer(flat):
+        token = match.group().rstrip(".-/")
+        if not token:
+            continue
+        first = match.start() == 0 or flat[: match.start()].rstrip().endswith((".", ":", "!", "?"))
+        if _VERSION.match(token):
+            found[token] = "version"
+        elif token.isdigit():
+            continue  # numbers are compared by `numbers`, which also reads "three"
+        elif _ACRONYM.match(token) and token not in _NOT_ACRONYMS and not (first and len(token) == 1):
+            found[token] = "acronym"
+        elif _CODE.match(token) and (
+            not token.replace("-", "").isalpha() or token.startswith("-") or _CAMEL.search(token)
+        ):
+            found[token.lower()] = "code"
+        elif token[0].isupper() and token[1:].islower() and len(token) >= 2 and not (first and first_word_free):
+            found[token.lower()] = "name"
+        elif token.isalpha() and token.islower() and len(token) >= 3 and _unknown_word(token):
+            found[token] = "term"
+    return found
+
+
+@cache
+def _vocabulary() -> frozenset[str]:
+    """The words of the bundled embedder's vocabulary (30 000 common English words and pieces): a
+    lower-case word outside it is a term of art, a command or a name (git, dpkg, fstab, sudo). Empty
+    when the bundled model is not installed; the check then relies on the other shapes."""
+    try:
+        from indexer.embedder import default_model_path
+
+        path = Path(default_model_path()) / "vocab.txt"
+        return frozenset(path.read_text(encoding="utf-8").split())
+    except Exception:  # noqa: BLE001 - no vocabulary only means fewer specifics are recognised
+        return frozenset()
+
+
+_ENGLISH_ENDINGS = ("ing", "ed", "es", "s", "er", "ers", "ly", "ally", "ation", "ations", "able", "ment", "ness", "ity")
+
+
+def _root(word: str) -> str:
+    """A word without an inflection ending, kept at three letters or more (mowed -> mow)."""
+    for ending in ("ing", "ed", "es", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def _unknown_word(word: str) -> bool:
+    """A lower-case word the vocabulary does not hold and that does not read as an English word
+    form (mowed, reconfiguring): git, dpkg, fstab, sudo."""
+    vocabulary = _vocabulary()
+    return bool(vocabulary) and word not in vocabulary and not word.endswith(_ENGLISH_ENDINGS)
+
+
+_QUANTITY = re.compile(
+    r"(\d+(?:[.,]\d+)?|" + "|".join(_NUMBER_WORDS) + r")[\s-]*(?:%|percent\b|([a-z]{1,12}))", re.IGNORECASE
+)
+
+
+def quantities(text: str) -> dict[str, str]:
+    """``{unit stem: number}`` for the numbers of a text followed by a unit or noun (3 years, five-year,
+    2 GB, 64-bit, 50 %)."""
+    found: dict[str, str] = {}
+    for match in _QUANTITY.finditer(flat_text(text)):
+        number = _NUMBER_WORDS.get(match.group(1).lower(), match.group(1).replace(",", "."))
+        unit = stem((match.group(2) or "%").lower())
+        if unit not in _STOPWORDS:
+            found.setdefault(unit, number)
+    return found
+
+
+def _stated(token: str, shape: str, source: str, source_lower: str) -> bool:
+    """Whether the source states a specific (acronyms by case, the rest case-blind)."""
+    if shape == "acronym":
+        return re.search(rf"(?<![\w+#]){re.escape(token)}(?![\w+#])", source) is not None
+    if shape == "term":
+        return re.search(rf"(?<![\w$-]){re.escape(_root(token))}", source_lower) is not None
+    return re.search(rf"(?<![\w$-]){re.escape(token.lower())}(?![\w-])", source_lower) is not None
+
+
+def all_specifics(text: str) -> dict[str, str]:
+    """`specific_tokens` and the numbers of a text (shape ``number``)."""
+    return specific_tokens(text) | {n: "number" for n in numbers(text)}
+
+
+def stated_in(token: str, shape: str, source: str) -> bool:
+    """Whether a source text states one specific."""
+    flat = flat_text(source)
+    if shape == "number":
+        return token in numbers(flat)
+    return _stated(token, shape, flat, flat.lower())
+
+
+def missing_specifics(claim: str, source: str, excused: set[str] = frozenset()) -> dict[str, str]:
+    """The claim's specifics (numbers included) that the source does not state: ``{token: shape}``."""
+    flat = flat_text(source)
+    lower, stated_numbers = flat.lower(), numbers(flat)
+    return {
+        token: shape
+        for token, shape in all_specifics(claim).items()
+        if token.lower() not in excused
+        and not (token in stated_numbers if shape == "number" else _stated(token, shape, flat, lower))
+    }
+
+
+def _swapped(missing: dict[str, str], claim: str, evidence: str) -> tuple[str, str] | None:
+    """A claim specific the evidence does not state, standing where the evidence, aligned word by word
+    with the claim, has other words: a different value ("created in 1995" / "created in 1993", "the
+    default shell is zsh" / "… is bash")."""
+    mine, theirs = _TOKEN.findall(flat_text(claim)), _TOKEN.findall(flat_text(evidence))
+    lowered = {token.lower() for token in missing}
+    matcher = difflib.SequenceMatcher(None, [w.lower() for w in mine], [w.lower() for w in theirs], autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "replace" or j2 - j1 > 4 or i2 - i1 > 4:
+            continue
+        said = [w for w in mine[i1:i2] if w.lower().rstrip(".-/") in lowered or w.rstrip(".-/") in missing]
+        other = [w for w in theirs[j1:j2] if w.lower() not in _STOPWORDS]
+        if said and other and _anchored(matcher, i1, i2):
+            return " ".join(mine[i1:i2]), " ".join(theirs[j1:j2])
+    return None
+
+
+def _anchored(matcher: difflib.SequenceMatcher, start: int, end: int) -> bool:
+    """Whether a replaced span of the claim has matching words right before or after it, so the two
+    sides really stand in the same place."""
+    blocks = matcher.get_matching_blocks()
+    return any(b.size and (b.a + b.size == start or b.a == end) for b in blocks)
+
+
+def conflict(claim: str, evidence: str, excused: set[str] = frozenset()) -> Conflict | None:
+    """The first disagreement between a claim and the evidence sentence it is closest to: a polarity
+    or an opposite in clauses that speak of the same things, or a specific of the claim replaced by
+    another of the same shape. None when they agree (or share too little to compare)."""
+    source_clauses = clauses(evidence) or [evidence]
+    for piece in clauses(claim) or [claim]:
+        aligned, shared = _aligned(piece, source_clauses)
+        if shared < 0.5:
+            continue
+        mine, theirs = _words(piece), _words(aligned)
+        if _negations(mine) % 2 != _negations(theirs) % 2:
+            return Conflict("negation", piece, aligned)
+        pair = _opposite(mine, theirs)
+        if pair:
+            return Conflict("opposite", pair[0], pair[1])
+    theirs = quantities(evidence)
+    for unit, number in quantities(claim).items():
+        if unit in theirs and theirs[unit] != number and number not in excused:
+            return Conflict("value", f"{number} {unit}", f"{theirs[unit]} {unit}")
+    missing = missing_specifics(claim, evidence, excused)
+    swap = _swapped(missing, claim, evidence) if missing else None
+    return Conflict("value", *swap) if swap else None

@@ -1,0 +1,110 @@
+"""Verdicts per sentence with the real embedder: supported, contradicted (negated, opposite, another
+value) or not stated, markers only on supported sentences, and "Your files don't say" when most of a
+draft is not what its sources say. The cases are the ones users met (issue #20)."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.embedder import Embedder
+from indexer.types import Chunk, Hit
+from rag.citations import CONTRADICTED, NO_ANSWER, NOT_STATED, SUPPORTED, CitedAnswer, cite, conflict
+
+ARCH_PAGE = (
+    "Architectures. Debian provides official builds for amd64, arm64, armel, armhf, i386, mips64el, "
+    "ppc64el and s390x. Other ports are maintained unofficially."
+)
+SECURITY_PAGE = (
+    "Upgrading to a new release. Before upgrading, remove the security update lines from "
+    "/etc/apt/sources.list, then run apt-get update."
+)
+FOUNDING_PAGE = "The Debian Project was created by Ian Murdock in 1993. The default shell is bash."
+R_PAGE = (
+    "Installing R on macOS. Download the installer from CRAN and run it; the R.app GUI is installed "
+    "in the Applications folder."
+)
+
+
+def hit(text: str, number: int, page: int = 3) -> Hit:
+    return Hit(Chunk(number, page, 0, len(text), text, id=number, path=f"/docs/manual-{number}.pdf"), 0.7)
+
+
+PASSAGES = [hit(ARCH_PAGE, 1), hit(SECURITY_PAGE, 2), hit(FOUNDING_PAGE, 3)]
+
+
+@pytest.fixture(scope="module")
+def check(embedder: Embedder):
+    def run(draft: str, question: str = "What does the manual say?", passages=PASSAGES) -> CitedAnswer:
+        return cite(question, draft, passages, embedder.embed, model="test")
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("claim", "kind"),
+    [
+        ("No, there is no official Debian build for 64-bit ARM.", "negation"),
+        ("Before upgrading, keep the security update lines in /etc/apt/sources.list.", "opposite"),
+        ("After upgrading, remove the security update lines from /etc/apt/sources.list.", "opposite"),
+        ("The Debian Project was created by Ian Murdock in 1995.", "value"),
+        ("The default shell is zsh.", "value"),
+    ],
+)
+def test_a_sentence_that_says_the_opposite_of_its_source_is_contradicted_and_gets_no_marker(
+    check, claim: str, kind: str
+) -> None:
+    answer = check(f"{claim} [1][2][3]")
+    [sentence] = answer.sentences
+    assert sentence.verdict == CONTRADICTED, sentence
+    assert sentence.cites == [] and "[" not in sentence.text
+    assert (
+        sentence.contradiction is not None and sentence.contradiction.text in ARCH_PAGE + SECURITY_PAGE + FOUNDING_PAGE
+    )
+    assert conflict(claim, sentence.contradiction.text).kind == kind
+    assert answer.refused and answer.text == NO_ANSWER and answer.withheld  # the only sentence: nothing left
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Debian has official builds for arm64.",
+        "You should remove the security update lines from sources.list before you upgrade.",
+        "Ian Murdock started the Debian Project in 1993.",
+        "Debian's default shell is bash.",
+    ],
+)
+def test_a_faithful_paraphrase_is_supported_with_its_marker(check, claim: str) -> None:
+    answer = check(claim)
+    [sentence] = answer.sentences
+    assert sentence.verdict == SUPPORTED and sentence.cites, sentence
+    assert not answer.refused and answer.text.endswith(f"[{sentence.cites[0]}].")
+
+
+def test_a_generic_sentence_about_something_the_library_never_mentions_gets_no_marker(check) -> None:
+    # The issue's case: four steps for deploying a Shiny app, footnoted to a page about the Mac GUI.
+    draft = (
+        "To deploy a Shiny app to shinyapps.io, install the rsconnect package [1]. "
+        "Then run deployApp() from the app folder [1]. "
+        "Download the installer from CRAN and run it [1]."
+    )
+    answer = check(draft, "How do I deploy a Shiny app to shinyapps.io?", [hit(R_PAGE, 1)])
+    verdicts = [s.verdict for s in answer.sentences]
+    assert verdicts == [NOT_STATED, NOT_STATED, SUPPORTED]
+    assert answer.refused and answer.text == NO_ANSWER
+    assert answer.sources[1].text == R_PAGE  # the closest passage stays with the refusal
+    assert [s.cites for s in answer.sentences] == [[], [], [1]]
+
+
+def test_one_contradicted_sentence_among_supported_ones_is_shown_marked(check) -> None:
+    answer = check(
+        "The Debian Project was created by Ian Murdock in 1993 [3]. Debian has official builds for arm64 [1]. "
+        "Before upgrading, keep the security update lines in /etc/apt/sources.list [2]."
+    )
+    assert not answer.refused
+    assert [s.verdict for s in answer.sentences] == [SUPPORTED, SUPPORTED, CONTRADICTED]
+    assert answer.cited == [3, 1]
+    contradicted = answer.contradicted[0]
+    assert "remove the security update lines" in contradicted.contradiction.text
+    assert "keep" in contradicted.reason and "remove" in contradicted.reason
+    restored = CitedAnswer.from_dict(answer.to_dict())
+    assert restored == answer and restored.contradicted[0].contradiction == contradicted.contradiction
