@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from app.engine import Preview
 
 _MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
-_WEAK = re.compile("\ue000(\\d+)\ue001")
-_WEAK_END = "\ue002"
+_FLAGGED = re.compile("([\ue000\ue003])(\\d+)\ue001")
+"""Private marks around a flagged sentence: U+E000 not stated, U+E003 contradicted, then its index."""
+_NOT_STATED, _CONTRADICTED, _FLAG_END = "\ue000", "\ue003", "\ue002"
 
 
 @dataclass
@@ -58,6 +59,8 @@ class ChatView(QTextBrowser):
     those; `turn_renders` counts the last turn's)."""
 
     citation_clicked = Signal(int, int)
+    contradiction_clicked = Signal(int, int)
+    """(turn, sentence): a contradicted sentence was clicked; its source sentence should be shown."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -257,45 +260,72 @@ class ChatView(QTextBrowser):
     def _answer_html(self, index: int, turn: ChatTurn) -> str:
         answer = turn.answer
         assert answer is not None
-        parts = [markdown_html(self._mark_weak(index, answer), self._colors, lambda s: self._decorate(index, s))]
+        parts = [self._prose_html(index, answer, answer.text)]
         if answer.withheld:
-            parts.append(self._draft_html(index, answer.withheld, turn.show_draft))
+            parts.append(self._draft_html(index, answer, turn.show_draft))
         if answer.cited:
-            parts.append(self._sources_html(index, turn))
+            parts.append(self._sources_html(index, turn, answer.cited, "Sources"))
+        elif answer.refused and answer.sources:
+            # A refusal keeps what the search found: the closest passages, each openable.
+            parts.append(
+                self._sources_html(index, turn, sorted(answer.sources), "Closest passages (they do not answer it)")
+            )
         return "".join(parts)
 
-    def _mark_weak(self, index: int, answer: CitedAnswer) -> str:
-        """The answer's text with each weakly supported sentence between private marks, which
-        `_decorate` turns into a dotted underline with the reason on hover (after Markdown is parsed)."""
-        text = answer.text
-        for number, check in enumerate(answer.weak_sentences):
-            if "\n" in check.text or check.text not in text:
+    def _prose_html(self, index: int, answer: CitedAnswer, text: str) -> str:
+        """Text of an answer (or of its draft) as Markdown with chips and verdict marks."""
+        return markdown_html(self._mark_verdicts(index, answer, text), self._colors, lambda s: self._decorate(index, s))
+
+    def _mark_verdicts(self, index: int, answer: CitedAnswer, text: str) -> str:
+        """`text` with each flagged sentence between private marks, which `_decorate` turns into its look
+        after Markdown is parsed: contradicted struck through in the error colour (a click shows the
+        source sentence that says otherwise), not stated dotted; the reason on hover."""
+        for number, check in enumerate(answer.sentences):
+            if not check.flagged or "\n" in check.text or check.text not in text:
                 continue
-            key = f"weak:{index}:{number}"
-            self._tips[key] = f"Weakly supported: {check.reason}"
-            text = text.replace(check.text, f"\ue000{number}\ue001{check.text}{_WEAK_END}", 1)
+            if check.verdict == "contradicted":
+                self._tips[f"contra:{index}:{number}"] = f"{check.note()}. Click to open the source sentence."
+                mark = _CONTRADICTED
+            else:
+                self._tips[f"weak:{index}:{number}"] = f"Not stated by your files: {check.reason}"
+                mark = _NOT_STATED
+            text = text.replace(check.text, f"{mark}{number}\ue001{check.text}{_FLAG_END}", 1)
         return text
 
     def _decorate(self, index: int, escaped: str) -> str:
-        """Prose of an answer, escaped: markers become chips, weak sentences get their underline."""
+        """Prose of an answer, escaped: markers become chips, flagged sentences get their look and a
+        short label a screen reader reads with the link."""
         escaped = _MARKERS.sub(lambda m: self._chips(index, m.group(1)), escaped)
-        escaped = _WEAK.sub(
-            lambda m: f"<a href='weak:{index}:{m.group(1)}' style='color:inherit;text-decoration:underline dotted'>",
-            escaped,
-        )
-        return escaped.replace(_WEAK_END, "</a>")
+        c = self._colors
+        labels = []
+
+        def opening(match: re.Match[str]) -> str:
+            contradicted = match.group(1) == _CONTRADICTED
+            labels.append(" (contradicted by the source)" if contradicted else " (not stated in your files)")
+            if contradicted:
+                style = f"color:{c.error};text-decoration:line-through"
+                return f"<a href='contra:{index}:{match.group(2)}' style='{style}'>"
+            return f"<a href='weak:{index}:{match.group(2)}' style='color:inherit;text-decoration:underline dotted'>"
+
+        escaped = _FLAGGED.sub(opening, escaped)
+        for label in labels:
+            small = (
+                f"<span style='color:{c.error if 'contradicted' in label else c.muted};font-size:small'>{label}</span>"
+            )
+            escaped = escaped.replace(_FLAG_END, f"</a>{small}", 1)
+        return escaped
 
     def _chips(self, index: int, numbers: str) -> str:
         return "".join(self._chip(index, int(n)) for n in numbers.split(","))
 
-    def _sources_html(self, index: int, turn: ChatTurn) -> str:
-        """A card per cited source: its chip, file and place, and the sentence it is quoted for."""
+    def _sources_html(self, index: int, turn: ChatTurn, numbers: list[int], title: str) -> str:
+        """A card per source in `numbers`: its chip, file and place, and the sentence it is quoted for."""
         answer = turn.answer
         assert answer is not None
         c = self._colors
         previews = {item.number: item.sentence for item in turn.evidence}
-        cards = [f"<p style='color:{c.muted};margin-top:0.6em;margin-bottom:2px'>Sources</p>"]
-        for number in answer.cited:
+        cards = [f"<p style='color:{c.muted};margin-top:0.6em;margin-bottom:2px'>{html.escape(title)}</p>"]
+        for number in numbers:
             chunk = answer.sources[number]
             cards.append(
                 f"<table width='100%' cellspacing='0' cellpadding='7' style='margin-bottom:5px;"
@@ -308,12 +338,13 @@ class ChatView(QTextBrowser):
             )
         return "".join(cards)
 
-    def _draft_html(self, index: int, draft: str, shown: bool) -> str:
-        """The note that a draft was withheld, a link to reveal it, and the draft itself when revealed."""
+    def _draft_html(self, index: int, answer: CitedAnswer, shown: bool) -> str:
+        """The note that a draft was withheld, a link to reveal it, and the draft itself when revealed,
+        each sentence with its verdict."""
         c = self._colors
         note = (
-            f"<p style='color:{c.muted}'><i>A draft answer was withheld: no sentence of it was supported by "
-            "the passages it cited.</i> "
+            f"<p style='color:{c.muted}'><i>A draft answer was withheld: most of it is not what the passages "
+            "below say.</i> "
         )
         if not shown:
             return note + f"<a href='draft:{index}'>Show the unsupported draft</a></p>"
@@ -321,9 +352,10 @@ class ChatView(QTextBrowser):
             note
             + f"<a href='draft:{index}'>Hide the draft</a></p>"
             + f"<table width='100%' cellpadding='6' style='background-color:{c.draft_bg}'><tr><td>"
-            + f"<p style='color:{c.error};margin:0'><b>Unsupported draft</b>: the cited passages do not back it; "
+            + f"<p style='color:{c.error};margin:0'><b>Unsupported draft</b>: the passages do not back it; "
             + "do not rely on it.</p>"
-            + f"<p style='color:{c.draft_fg}'>{html.escape(draft)}</p></td></tr></table>"
+            + f"<div style='color:{c.draft_fg}'>{self._prose_html(index, answer, answer.withheld)}</div>"
+            + "</td></tr></table>"
         )
 
     def _chip(self, turn: int, number: int) -> str:
@@ -342,6 +374,8 @@ class ChatView(QTextBrowser):
         parts = url.toString().split(":")
         if len(parts) == 3 and parts[0] == "cite":
             self.citation_clicked.emit(int(parts[1]), int(parts[2]))
+        elif len(parts) == 3 and parts[0] == "contra":
+            self.contradiction_clicked.emit(int(parts[1]), int(parts[2]))
         elif len(parts) == 2 and parts[0] == "draft" and parts[1].isdigit() and int(parts[1]) < len(self.turns):
             self.toggle_draft(int(parts[1]))
 

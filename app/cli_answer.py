@@ -124,12 +124,15 @@ def _log_answer(generator: Generator, question: str, answer: CitedAnswer) -> Non
 
 def _print_sources(answer: CitedAnswer) -> None:
     if answer.withheld:
-        print("(withheld: no sentence of that draft was supported by the sources)")
+        print(f"(withheld, most of it is not what your files say: “{' '.join(answer.withheld.split())}”)")
     if answer.removed_markers:
         print(f"(removed citations that pointed at no source: {answer.removed_markers})")
-    for check in answer.weak_sentences:
-        print(f"(weakly supported: “{check.text}”: {check.reason})")
-    for n in answer.cited:
+    for note in answer.notes:
+        print(f"  {note}")
+    listed = answer.cited or (sorted(answer.sources) if answer.refused else [])
+    if listed and not answer.cited:
+        print("Closest passages:")
+    for n in listed:
         chunk = answer.sources[n]
         excerpt = " ".join(chunk.text.split())
         print(f"[{n}] {display_name(chunk.path)}, {chunk.where}: {excerpt[:160]}{'…' if len(excerpt) > 160 else ''}")

@@ -31,7 +31,7 @@ from app.logs import app_version, debug_logging, redact
 from indexer.attachments import display_name
 from indexer.store import DocumentRecord
 from indexer.types import Page
-from rag.citations import CitedAnswer
+from rag.citations import CitedAnswer, SentenceCheck
 
 logger = logging.getLogger("footnotes.mcp")
 
@@ -62,10 +62,25 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SentenceVerdict:
+    """One sentence of the answer (or of its withheld draft) and its verdict: ``supported`` (by the
+    sources it cites), ``contradicted`` (`source_says` is the sentence of source `source` that says
+    otherwise) or ``not_stated``; `reason` says why in words."""
+
+    text: str
+    verdict: str
+    cites: list[int]
+    reason: str
+    source: int | None = None
+    source_says: str = ""
+
+
+@dataclass(frozen=True)
 class Answer:
     """A cited answer: `text` with ``[n]`` markers, one `Citation` per marker, whether it says the
-    sources do not hold the answer (`refused`) or replaced an unsupported draft (`withheld`), and the
-    sentences no passage supports well."""
+    files do not hold the answer (`refused`) or replaced a draft most of which they do not state
+    (`withheld`, the draft in `draft`), a verdict per sentence, the sentences no passage supports,
+    and, for a refusal, the closest passages (`closest`)."""
 
     question: str
     text: str
@@ -74,6 +89,9 @@ class Answer:
     withheld: bool
     weak_sentences: list[str]
     model: str
+    sentences: list[SentenceVerdict]
+    draft: str
+    closest: list[Citation]
 
 
 def citation(answer: CitedAnswer, number: int) -> Citation:
@@ -112,6 +130,21 @@ def answer_record(answer: CitedAnswer) -> Answer:
         withheld=bool(answer.withheld),
         weak_sentences=[check.text for check in answer.weak_sentences],
         model=answer.model,
+        sentences=[_verdict(check) for check in answer.sentences if check.verdict],
+        draft=answer.withheld,
+        closest=[citation(answer, n) for n in sorted(answer.sources)] if answer.refused else [],
+    )
+
+
+def _verdict(check: SentenceCheck) -> SentenceVerdict:
+    against = check.contradiction
+    return SentenceVerdict(
+        text=check.text,
+        verdict=check.verdict,
+        cites=check.cites,
+        reason=check.reason,
+        source=against.number if against else None,
+        source_says=against.text if against else "",
     )
 
 

@@ -183,6 +183,7 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         self.scope_label.setStyleSheet("color: gray")
         self.chat = ChatView()
         self.chat.citation_clicked.connect(self.open_citation)
+        self.chat.contradiction_clicked.connect(self.open_contradiction)
         self.guide = FirstRunGuide()
         self.guide.add_files.connect(self._choose_files)
         self.guide.add_folder.connect(self._choose_folder)

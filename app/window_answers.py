@@ -169,10 +169,23 @@ class AnswersMixin(_Base):
         answer = self.chat.turns[turn].answer
         if answer is None or number not in answer.sources:
             return
+        evidence_for = getattr(answer, "evidence_for", None)  # the supporting sentence, when citations know it
+        self._open_passage(turn, number, evidence_for(number) if callable(evidence_for) else None)
+
+    def open_contradiction(self, turn: int, sentence: int) -> None:
+        """Show the source sentence that contradicts sentence `sentence` of answer `turn`."""
+        answer = self.chat.turns[turn].answer
+        if answer is None or sentence >= len(answer.sentences):
+            return
+        against = answer.sentences[sentence].contradiction
+        if against is not None and against.number in answer.sources:
+            self._open_passage(turn, against.number, against)
+
+    def _open_passage(self, turn: int, number: int, focus: object) -> None:
+        answer = self.chat.turns[turn].answer
+        assert answer is not None
         self._citation = (turn, number)
         chunk, engine = answer.sources[number], self.engine
-        evidence_for = getattr(answer, "evidence_for", None)  # the supporting sentence, when citations know it
-        focus = evidence_for(number) if callable(evidence_for) else None
         job = Job(lambda _report, _cancel: engine.page_text(chunk))
         job.signals.done.connect(lambda page_text: self._show_source(job, chunk, page_text, focus))
         job.signals.failed.connect(lambda failure: self._show_source(job, chunk, None, focus, failure))

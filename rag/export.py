@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rag.citations import CitedAnswer
@@ -24,16 +24,46 @@ def _listed_sources(answer: CitedAnswer) -> list[int]:
     return answer.cited + [n for n in sorted(answer.sources) if n not in answer.cited]
 
 
+def _sources_title(answer: CitedAnswer) -> str:
+    """A refusal's passages are the closest ones found, not its sources."""
+    return "Closest passages" if answer.refused else "Sources"
+
+
+def _marked(
+    answer: CitedAnswer, text: str, contradicted: str, not_stated: str, escape: Callable[[str], str] = str
+) -> str:
+    """`text` (escaped by `escape`) with each contradicted and each not-stated sentence put in its
+    format's template: ``{text}`` is the sentence, ``{note}`` why it is flagged (escaped for HTML)."""
+    marked = escape(text)
+    for check in answer.sentences:
+        sentence = escape(check.text)
+        if check.flagged and sentence in marked:
+            template = contradicted if check.verdict == "contradicted" else not_stated
+            note = html.escape(check.note(), quote=True)
+            marked = marked.replace(sentence, template.format(text=sentence, note=note), 1)
+    return marked
+
+
+_MD = ("~~{text}~~", "_{text}_")
+_HTML = (
+    "<del class='contradicted' title='{note}'>{text}</del>",
+    "<span class='not-stated' title='{note}'>{text}</span>",
+)
+_PDF = ("<strike><font color='#b00020'>{text}</font></strike>", "<i>{text}</i>")
+
+
 def to_markdown(answers: Sequence[CitedAnswer]) -> str:
-    """Markdown with each source as a blockquote."""
+    """Markdown with each source as a blockquote; contradicted sentences struck through, sentences no
+    source states in italics, and a line for each saying why."""
     parts = []
     for answer in answers:
-        parts += [f"## {answer.question}", "", answer.text, ""]
-        weak = answer.weak_sentences
-        if weak:
-            parts += ["*Weakly supported:* " + " ".join(f"“{s.text}” ({s.reason})" for s in weak), ""]
+        parts += [f"## {answer.question}", "", _marked(answer, answer.text, *_MD), ""]
+        if answer.withheld:
+            draft = _marked(answer, answer.withheld, *_MD)
+            parts += ["**Draft, withheld: most of it is not what your files say.**", "", f"> {draft}", ""]
+        parts += [f"- {note}" for note in answer.notes] + ([""] if answer.notes else [])
         if answer.sources:
-            parts += ["### Sources", ""]
+            parts += [f"### {_sources_title(answer)}", ""]
         for n in _listed_sources(answer):
             chunk = answer.sources[n]
             label = "" if n in answer.cited else " (not cited)"
@@ -46,11 +76,18 @@ def to_html(answers: Sequence[CitedAnswer]) -> str:
     """A standalone HTML page; citation markers link to their quoted source."""
     body = []
     for index, answer in enumerate(answers):
-        text = html.escape(answer.text)
+        text = _marked(answer, answer.text, *_HTML, html.escape)
         text = re.sub(r"\[(\d+)\]", rf'<a href="#s{index}-\1">[\1]</a>', text)
         body += [f"<h2>{html.escape(answer.question)}</h2>", f"<p>{text}</p>"]
+        if answer.withheld:
+            body.append(
+                "<p><b>Draft, withheld: most of it is not what your files say.</b></p>"
+                f"<blockquote class='draft'>{_marked(answer, answer.withheld, *_HTML, html.escape)}</blockquote>"
+            )
+        if answer.notes:
+            body.append("<ul class='verdicts'>" + "".join(f"<li>{html.escape(n)}</li>" for n in answer.notes) + "</ul>")
         if answer.sources:
-            body.append("<h3>Sources</h3><ol class='sources'>")
+            body.append(f"<h3>{_sources_title(answer)}</h3><ol class='sources'>")
         for n in _listed_sources(answer):
             chunk = answer.sources[n]
             quote = html.escape(_reflow(chunk.text)).replace("\n", "<br>")
@@ -63,6 +100,7 @@ def to_html(answers: Sequence[CitedAnswer]) -> str:
     style = (
         "body{font-family:sans-serif;max-width:50em;margin:2em auto;line-height:1.5}"
         "blockquote{border-left:3px solid #999;margin:.5em 0;padding-left:1em;color:#333}"
+        "del.contradicted{color:#b00020}span.not-stated{text-decoration:underline dotted}"
     )
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Footnotes answer</title>"
@@ -85,11 +123,16 @@ def to_pdf(answers: Sequence[CitedAnswer], path: Path) -> None:
     for answer in answers:
         flow += [
             Paragraph(html.escape(answer.question), styles["Heading2"]),
-            Paragraph(html.escape(answer.text), styles["BodyText"]),
+            Paragraph(_marked(answer, answer.text, *_PDF, html.escape), styles["BodyText"]),
             Spacer(1, 8),
         ]
+        if answer.withheld:
+            flow.append(Paragraph("<b>Draft, withheld: most of it is not what your files say.</b>", styles["BodyText"]))
+            flow.append(Paragraph(_marked(answer, answer.withheld, *_PDF, html.escape), quote))
+        for note in answer.notes:
+            flow.append(Paragraph(html.escape(note), quote))
         if answer.sources:
-            flow.append(Paragraph("Sources", styles["Heading3"]))
+            flow.append(Paragraph(_sources_title(answer), styles["Heading3"]))
         for n in _listed_sources(answer):
             chunk = answer.sources[n]
             flow.append(

@@ -126,7 +126,7 @@ def test_a_chip_click_and_a_weak_sentence_still_work(qtbot: QtBot) -> None:
     chat.start_turn(answer.question)
     chat.finish_turn(answer)
     assert weak[2:] in ANSWER
-    assert 'href="weak:0:0"' in chat.toHtml() and chat._tips["weak:0:0"] == "Weakly supported: no passage says so"
+    assert 'href="weak:0:0"' in chat.toHtml() and chat._tips["weak:0:0"] == "Not stated by your files: no passage says so"
     with qtbot.waitSignal(chat.citation_clicked) as clicked:
         _click_link(chat, "cite:0:2")
     assert clicked.args == [0, 2]

@@ -49,10 +49,19 @@ class SentenceCheck:
             known["verdict"] = "supported" if known.get("supported") and known.get("cites") else ""
         return cls(**known)
 
+    def note(self) -> str:
+        """One line for a flagged sentence, as the CLI and the exports print it; empty otherwise."""
+        if self.verdict == "contradicted" and self.contradiction is not None:
+            said = " ".join(self.contradiction.text.split())
+            return f"Contradicted: “{self.text}” ({self.reason}; it says: “{said}”)"
+        if not self.supported:
+            return f"Not stated: “{self.text}” ({self.reason})"
+        return ""
+
     @property
     def flagged(self) -> bool:
         """A sentence stating a fact that its sources do not back (contradicted or not stated)."""
-        return self.verdict in ("contradicted", "not_stated")
+        return self.verdict == "contradicted" or not self.supported
 
 
 @dataclass
@@ -93,6 +102,11 @@ class CitedAnswer:
     def contradicted(self) -> list[SentenceCheck]:
         """Sentences a source contradicts."""
         return [s for s in self.sentences if s.verdict == "contradicted"]
+
+    @property
+    def notes(self) -> list[str]:
+        """A line per flagged sentence (of the draft, when it was withheld)."""
+        return [s.note() for s in self.sentences if s.note()]
 
     def evidence_for(self, number: int) -> Evidence | None:
         """The best evidence for marker ``[number]`` over all sentences (what the viewer highlights)."""
