@@ -6,11 +6,14 @@
 Needs `pdftotext` (Debian: poppler-utils); nothing from the app. The text of each PDF is
 `pdftotext -layout`, less its running heads and page numbers, with words hyphenated at a line end joined
 (the hyphen is kept where the document spells the word with one elsewhere) and whitespace made single
-spaces. The checks: every line is valid JSON with the fields of its set; every claim's `evidence` occurs in
-its `context`, and both occur in that text; `note` says "old→new" for the swapped kinds and the new words
-are in the claim, the old in the evidence (for `elsewhere`, the new words are also in the context but not
-in the evidence); the counts per kind and per document meet the set's minimums; every answerable question's
-`gold_answer` is in its document, and no unanswerable question's `absent_terms` is in any document.
+spaces. The checks:
+- every line is valid JSON with the fields of its set;
+- every claim's `evidence` occurs in its `context`, the context in that text, the evidence there once;
+- for the swapped kinds, `note` says "old→new", the old words are in the evidence and the new in the claim
+  (for `elsewhere`, the new words are also in the context outside the evidence, and not in the evidence);
+- the counts per kind and per document meet the set's minimums;
+- every answerable question's `gold_answer` is in its document once and in no other;
+- no unanswerable question's `absent_terms` is in any of the documents.
 Exit status 1 on any failure.
 """
 
@@ -22,7 +25,7 @@ import json
 import re
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,7 +36,11 @@ FILES = {
 }
 # The first line of a page that is a running head, not text: FAQ "CHAPTER 3. ...", the Reference
 # "Debian Reference   19 / 233", the Bash manual "Chapter 4: Shell Builtin Commands   63".
-HEAD = re.compile(r"^\s*(CHAPTER \d+\.|APPENDIX [A-Z]\.|CONTENTS$|Debian Reference\s+\S+( / \d+)?$|(Chapter \d+|Appendix [A-Z]):|\d+$)")
+HEAD = re.compile(
+    r"^\s*(CHAPTER \d+\.|APPENDIX [A-Z]\.|CONTENTS$"
+    r"|Debian Reference\s+\S+( / \d+)?$"
+    r"|(Chapter \d+|Appendix [A-Z]):|\d+$)"
+)
 FOOT = re.compile(r"^\s*(\d+|[ivxlc]+)\s*$")
 
 KINDS = {
@@ -75,7 +82,7 @@ def trim(lines: list[str]) -> list[str]:
     return lines[filled[0] : filled[-1] + 1] if filled else []
 
 
-@lru_cache(maxsize=None)
+@cache
 def blocks(pdf: Path) -> str:
     """The document's text: one line per block (runs of lines without a blank one), single spaces inside."""
     # A page break is not a paragraph break: a sentence may run on to the next page.
@@ -97,7 +104,7 @@ def blocks(pdf: Path) -> str:
     return "\n".join(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def flat(pdf: Path) -> str:
     return blocks(pdf).replace("\n", " ")
 
@@ -119,6 +126,41 @@ def swap(note: str) -> tuple[str, str] | None:
     return m.group(1).strip().strip("'\"`"), m.group(2).strip().strip("'\"`")
 
 
+def check_row(row: dict, where: str, manuals: Path, problems: list[str]) -> None:
+    """One claim: its kind and verdict agree, its texts are in the document, its swap is where the note says."""
+    kind, doc = row["kind"], row["document"]
+    if kind not in KINDS or KINDS[kind][0] != row["verdict"]:
+        problems.append(f"{where}: kind {kind} with verdict {row['verdict']}")
+    evidence, context, claim = row["evidence"], row["context"], row["claim"]
+    if any(spaces(v) != v for v in (evidence, context, claim)):
+        problems.append(f"{where}: whitespace not normalised")
+    if evidence not in context or evidence == context:
+        problems.append(f"{where}: evidence not inside a longer context")
+    text = flat(manuals / FILES[doc])
+    if context not in text:
+        problems.append(f"{where}: context not in {FILES[doc]}")
+    if text.count(evidence) != 1:
+        problems.append(f"{where}: evidence found {text.count(evidence)} times in {FILES[doc]}")
+    if claim == evidence:
+        problems.append(f"{where}: claim is the evidence itself")
+    if kind in SWAPPED:
+        check_swap(row, where, problems)
+
+
+def check_swap(row: dict, where: str, problems: list[str]) -> None:
+    """The note's old words are in the evidence, its new words in the claim (and, for `elsewhere`, the context)."""
+    evidence, context = row["evidence"], row["context"]
+    pair = swap(row["note"])
+    if not pair:
+        problems.append(f"{where}: note has no old→new")
+        return
+    old, new = pair
+    if old not in evidence or new not in row["claim"]:
+        problems.append(f"{where}: swap {old!r}→{new!r} not between evidence and claim")
+    if row["kind"] == "elsewhere" and (not word_in(new, context.replace(evidence, " ")) or word_in(new, evidence)):
+        problems.append(f"{where}: {new!r} is not elsewhere in the context")
+
+
 def check_claims(path: Path, manuals: Path, problems: list[str]) -> collections.Counter:
     counts: collections.Counter = collections.Counter()
     ids = set()
@@ -129,41 +171,14 @@ def check_claims(path: Path, manuals: Path, problems: list[str]) -> collections.
         except json.JSONDecodeError as error:
             problems.append(f"{where}: not JSON ({error})")
             continue
-        if set(row) != CLAIM_FIELDS:
-            problems.append(f"{where}: fields {sorted(row)}")
+        if set(row) != CLAIM_FIELDS or row["document"] not in FILES:
+            problems.append(f"{where}: fields {sorted(row)} or document {row.get('document')!r}")
             continue
         if row["id"] in ids:
             problems.append(f"{where}: id {row['id']} twice")
         ids.add(row["id"])
-        kind, doc = row["kind"], row["document"]
-        if kind not in KINDS or KINDS[kind][0] != row["verdict"]:
-            problems.append(f"{where}: kind {kind} with verdict {row['verdict']}")
-        if doc not in FILES:
-            problems.append(f"{where}: unknown document {doc}")
-            continue
-        counts[kind, doc] += 1
-        evidence, context, claim = row["evidence"], row["context"], row["claim"]
-        if any(spaces(v) != v for v in (evidence, context, claim)):
-            problems.append(f"{where}: whitespace not normalised")
-        if evidence not in context or evidence == context:
-            problems.append(f"{where}: evidence not inside a longer context")
-        text = flat(manuals / FILES[doc])
-        if context not in text:
-            problems.append(f"{where}: context not in {FILES[doc]}")
-        if evidence not in text:
-            problems.append(f"{where}: evidence not in {FILES[doc]}")
-        if claim == evidence:
-            problems.append(f"{where}: claim is the evidence itself")
-        if kind in SWAPPED:
-            pair = swap(row["note"])
-            if not pair:
-                problems.append(f"{where}: note has no old→new")
-                continue
-            old, new = pair
-            if old not in evidence or new not in claim:
-                problems.append(f"{where}: swap {old!r}→{new!r} not between evidence and claim")
-            if kind == "elsewhere" and (not word_in(new, context.replace(evidence, " ")) or word_in(new, evidence)):
-                problems.append(f"{where}: {new!r} is not elsewhere in the context")
+        counts[row["kind"], row["document"]] += 1
+        check_row(row, where, manuals, problems)
     return counts
 
 
@@ -193,8 +208,10 @@ def check_questions(manuals: Path, problems: list[str]) -> tuple[int, int]:
         answerable += 1
         if set(row) != {"id", "question", "document", "gold_answer"}:
             problems.append(f"{path.name}:{n}: fields")
-        elif row["gold_answer"] not in texts.get(row["document"], ""):
-            problems.append(f"{path.name}:{n}: gold answer not in {row['document']}")
+        else:
+            found = {doc: text.count(row["gold_answer"]) for doc, text in texts.items()}
+            if found.get(row["document"]) != 1 or sum(found.values()) != 1:
+                problems.append(f"{path.name}:{n}: gold answer found {found}, not once in {row['document']}")
     return unanswerable, answerable
 
 

@@ -123,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
                 deb = download(package, version, pool_path, scratch)
                 target.write_bytes(unpack(deb, member, scratch))
             if hashlib.sha256(target.read_bytes()).hexdigest() != digest:
-                print(f"warning: {target} is not the file of {package} {version} the sets were checked on", file=sys.stderr)
+                print(
+                    f"warning: {target} is not the file of {package} {version} the sets were checked on",
+                    file=sys.stderr,
+                )
                 status = 1
             print(target)
     return status
