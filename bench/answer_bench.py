@@ -38,9 +38,20 @@ SET_FILES = {
     "public": EVAL / "questions.jsonl",
     "paraphrase": HERE / "eval" / "paraphrase.jsonl",
     "unanswerable": HERE / "eval" / "unanswerable.jsonl",
+    "manuals-answerable": HERE / "eval" / "manuals_answerable.jsonl",
+    "manuals-unanswerable": HERE / "eval" / "manuals_unanswerable.jsonl",
 }
 ANSWERABLE = ("public", "paraphrase")
-DEFAULT_ANSWERS = {"public": 20, "paraphrase": 20, "unanswerable": 10}
+"""Sets with a gold page: retrieval and the cited page are measured on them."""
+DEFAULT_ANSWERS = {
+    "public": 20,
+    "paraphrase": 20,
+    "unanswerable": 10,
+    "manuals-answerable": 10,
+    "manuals-unanswerable": 40,
+}
+MANUALS = ("debian-faq.en.pdf", "debian-reference.en.pdf", "bashref.pdf")
+"""The library of three long manuals the manuals sets are asked of (bench/eval/get_manuals.py)."""
 DEFAULT_BASELINE = "0e0811e"
 MISSING = "-"
 
@@ -135,9 +146,9 @@ def run_worker(code: Path, job_file: Path, out_file: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="footnotes-bench-") as folder:
         store = api["Store"](Path(folder))
         started = time.perf_counter()
-        api["Indexer"](store, embedder).run([Path(job["pdf"])])
+        api["Indexer"](store, embedder).run([Path(p) for p in job["pdfs"]])
         result["index_seconds"] = time.perf_counter() - started
-        log(f"indexed {Path(job['pdf']).name} in {result['index_seconds']:.1f} s")
+        log(f"indexed {', '.join(Path(p).name for p in job['pdfs'])} in {result['index_seconds']:.1f} s")
         result["retrieval"] = {
             name: retrieval_pages(api, store, embedder, qs) for name, qs in job["sets"].items() if name in ANSWERABLE
         }
@@ -167,12 +178,25 @@ def default_model() -> str:
         return "quality"
 
 
+def library_files(library: str) -> list[str]:
+    """The PDFs of the library the questions are asked of; the manuals are fetched once if missing."""
+    if library == "faq":
+        return [str(EVAL / "debian-faq.en.pdf")]
+    found = subprocess.run(
+        [sys.executable, str(HERE / "eval" / "get_manuals.py")], check=True, capture_output=True, text=True
+    ).stdout.split()
+    paths = [p for p in found if Path(p).name in MANUALS]
+    if len(paths) != len(MANUALS):
+        raise SystemExit(f"get_manuals.py gave {found}, not the three manuals {MANUALS}")
+    return paths
+
+
 def parse_answers(text: str, sets: list[str]) -> dict[str, int]:
     """``--answers``: one N for every set, or ``public,paraphrase,unanswerable`` counts such as ``20,20,10``."""
     values = [int(v) for v in text.split(",")]
     if len(values) == 1:
         return dict.fromkeys(sets, values[0])
-    names = [n for n in ("public", "paraphrase", "unanswerable") if n in sets]
+    names = [n for n in SET_FILES if n in sets]
     if len(values) != len(names):
         raise SystemExit(f"--answers: give one count, or one per set ({', '.join(names)})")
     return dict(zip(names, values, strict=True))
@@ -311,6 +335,8 @@ ROWS = [
     ("paraphrase.refused", "paraphrase: answerable refused", "pct", ("<=", 0.05), False),
     ("paraphrase.f1", "paraphrase: token F1 vs gold", "f1", None, False),
     ("unanswerable.refused", "unanswerable: refused", "pct", (">=", 0.90), False),
+    ("manuals-answerable.refused", "manuals: answerable refused", "pct", ("<=", 0.10), False),
+    ("manuals-unanswerable.refused", "manuals: unanswerable refused", "pct", (">=", 0.90), False),
     ("ttft.p50", "first token p50", "sec", ("<=", 6.0), True),
     ("ttft.p95", "first token p95", "sec", None, True),
     ("seconds.p50", "whole answer p50", "sec", None, True),
@@ -410,6 +436,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backend", default="auto", choices=["auto", "transformers", "llama.cpp"])
     parser.add_argument("--answers", "--limit", default=None, help="questions answered per set: N or 20,20,10")
     parser.add_argument("--sets", default="public,paraphrase,unanswerable")
+    parser.add_argument(
+        "--library",
+        choices=["faq", "manuals"],
+        default="faq",
+        help="index the Debian FAQ (default) or the three manuals of bench/eval/get_manuals.py (FAQ, Debian "
+        "Reference, Bash manual: the manuals-* sets are asked of them)",
+    )
     parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="git ref of 'before' (default %(default)s)")
     parser.add_argument("--no-baseline", action="store_true", help="measure only the current code")
     parser.add_argument("--max-new-tokens", type=int, default=None, help="cap on answer length (default: app's)")
@@ -447,7 +480,7 @@ def main() -> None:
     golds = {q["id"]: q.get("gold_answer", "") for qs in sets.values() for q in qs}
     print_header(args, answers, {k: len(v) for k, v in sets.items()})
     job = {
-        "pdf": str(EVAL / "debian-faq.en.pdf"),
+        "pdfs": library_files(args.library),
         "model": args.model,
         "backend": args.backend,
         "max_new_tokens": args.max_new_tokens,

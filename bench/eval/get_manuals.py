@@ -11,7 +11,7 @@ single-file forms of each manual, so a library of three files holds all of them)
 
 claims.jsonl and manuals_unanswerable.jsonl were written and checked against exactly these files (the
 SHA-256 below). Each package is fetched with `apt-get download package=version` (no root needed, the
-apt lists must know that version), or else straight from deb.debian.org's pool, and unpacked with
+apt lists must know that version), and unpacked with
 `dpkg-deb -x`, or else with the standard library (a .deb is an ar archive holding data.tar.xz).
 A file whose digest differs (another version of the package) is kept, with a warning: the claims' evidence
 may no longer be found in it.
@@ -28,10 +28,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import urllib.request
 from pathlib import Path
-
-POOL = "https://deb.debian.org/debian/"
 
 # (package, version, pool path, file inside the package, name in the cache, SHA-256 of that file)
 MANUALS = (
@@ -63,19 +60,14 @@ MANUALS = (
 
 
 def download(package: str, version: str, pool_path: str, scratch: Path) -> Path:
-    """The package's .deb in scratch: by apt-get where it can, else from the Debian pool."""
-    if shutil.which("apt-get"):
-        done = subprocess.run(
-            ["apt-get", "download", f"{package}={version}"], cwd=scratch, capture_output=True, text=True
-        )
-        found = sorted(scratch.glob(f"{package}_*.deb"))
-        if done.returncode == 0 and found:
-            return found[0]
-        print(f"apt-get download {package}={version} failed, trying the pool: {done.stderr.strip()}", file=sys.stderr)
-    target = scratch / Path(pool_path).name
-    with urllib.request.urlopen(POOL + pool_path, timeout=120) as answer:
-        target.write_bytes(answer.read())
-    return target
+    """The package's .deb in scratch, by apt-get (its lists must know that version: apt-get update)."""
+    if not shutil.which("apt-get"):
+        raise SystemExit(f"apt-get is needed to fetch {package} {version} ({pool_path})")
+    done = subprocess.run(["apt-get", "download", f"{package}={version}"], cwd=scratch, capture_output=True, text=True)
+    found = sorted(scratch.glob(f"{package}_*.deb"))
+    if done.returncode != 0 or not found:
+        raise SystemExit(f"apt-get download {package}={version} failed: {done.stderr.strip()} (run apt-get update?)")
+    return found[0]
 
 
 def data_tar(deb: Path) -> tarfile.TarFile:
