@@ -4,7 +4,11 @@ Document text is data. Before it reaches the prompt, anything that a chat templa
 control token (``<|im_start|>``, ``[INST]``, ``<start_of_turn>``, the loaded model's own special
 tokens) is defused by a zero-width joiner inside its brackets, so it stays readable to a person but
 is never tokenised as a control token; invisible bidi and zero-width characters are removed, and the
-source fence itself cannot be closed from inside a document.
+source fence itself cannot be closed from inside a document. A line shaped like a chat turn (``User:``,
+``Assistant:``, ``### Instruction``, ``[system]``) is marked ``(quoted)`` and its role label broken the same
+way (`rag.directives.quote_role_lines`), and a sentence that speaks to the assistant (the pattern list
+below, backed by `rag.directives.is_directive`) is replaced by a note. Text a reader of a file cannot see
+never gets this far: the loaders leave it out (`indexer.loaders.hidden`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from functools import cache
 from pathlib import Path
 
 from indexer.types import Hit
+from rag.directives import is_directive, quote_role_lines
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "prompts"
 REFUSAL = "I don't know: the sources do not say."
@@ -55,7 +60,7 @@ _INSTRUCTION_PATTERNS = (
     rf"\b(?:begin|start|end|finish|append|add|include|prefix|suffix|sign)\b[^\n]{{0,30}}"
     rf"\b(?:every|each|all|your)\s+{_OUTPUT}\b",
     r"\b(?:be|sound|talk)\s+(?:rude|sarcastic|angry|like\s+a\s+pirate)\b|\bas\s+an?\s+(?:\w+\s+)?pirate\b",
-    rf"\b(?:{_AUDIENCE})\s+(?:instructions?|rules?|directives?|notes?)\b|\banswer\s+(?:every|each|all|any)\s+questions?\b",
+    rf"\b(?:{_AUDIENCE})\s+(?:instructions?|rules?|directives?|notes?)\b|\banswer\s+(?:every|each|all|any)\s+questions?\s+(?:as|in|with|like|by|using)\b",
     r"^\s*(?:please\s+)?(?:start|begin|end|finish)\s+(?:\w+\s+){0,2}with\s+['\"‘“]",
     r"\bcall\s+the\s+(?:user|reader)\b",
     # what the answer says or leaves out
@@ -97,11 +102,12 @@ def neutralise(text: str, control_tokens: Sequence[str] = ()) -> str:
 
 def remove_instructions(text: str) -> str:
     """Document text with every sentence (or line) that addresses the assistant replaced by a short
-    note, so the model sees that something was there but never reads the instruction itself."""
+    note, so the model sees that something was there but never reads the instruction itself: one that
+    a known pattern matches, or that directs the assistant's reply (`rag.directives.is_directive`)."""
     parts: list[str] = []
     for match in _SENTENCE_OR_LINE.finditer(text):
         piece = match.group()
-        if piece.strip() and _INSTRUCTION.search(piece):
+        if piece.strip() and (_INSTRUCTION.search(piece) or is_directive(piece)):
             lead = piece[: len(piece) - len(piece.lstrip())]
             parts.append(lead + REMOVED_INSTRUCTION + ("\n" if piece.endswith("\n") else ""))
         else:
@@ -117,7 +123,7 @@ def format_source(number: int, hit: Hit, control_tokens: Sequence[str] = ()) -> 
     """One numbered source, fenced, with its file name and page (or, for a unit that is not a numbered
     page, its location: section and lines, slide, sheet and cells)."""
     name = _attribute(Path(hit.chunk.path).name)
-    body = neutralise(remove_instructions(hit.chunk.text), control_tokens)
+    body = neutralise(quote_role_lines(remove_instructions(hit.chunk.text)), control_tokens)
     where = f'location="{_attribute(hit.chunk.location)}"' if hit.chunk.location else f'page="{hit.chunk.page}"'
     return f'<source id="{number}" file="{name}" {where}>\n{body}\n</source>'
 
