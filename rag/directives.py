@@ -29,20 +29,22 @@ QUOTED = "(quoted)"
 
 # Directives ---------------------------------------------------------------------------------------------
 
+_MODAL = r"(?:must|should|shall|has\s+to|have\s+to|needs?\s+to|is\s+to|are\s+to|ought\s+to|may\s+only)"
 _REPLY_VERBS = (
     r"answer|reply|respond|say|state|output|print|write|type|return|repeat|echo|mention|include|append|prepend"
-    r"|prefix|add|insert|begin|start|open|end|finish|close|conclude|sign|format|translate|speak|talk"
-    r"|ignore|disregard|forget|override|pretend|act|behave|obey|comply"
+    r"|prefix|add|insert|begin|start|open|end|finish|close|conclude|sign|format|translate|speak|talk|greet"
+    r"|summari[sz]e|ignore|disregard|forget|override|pretend|act|behave|obey|comply"
 )
 _LEAD_INS = (
     r"(?:please|kindly|always|never|just|simply|only|now|also|immediately|instead|first|then|and|so"
     r"|do\s+not|don'?t|you\s+(?:must|should|will|shall|need\s+to|have\s+to|are\s+to|ought\s+to|may\s+only)"
     r"|(?:make|be)\s+sure\s+(?:to|you)|remember\s+to|i\s+(?:want|need)\s+you\s+to|your\s+job\s+is\s+to"
-    r"|your\s+(?:answers?|repl(?:y|ies)|responses?|outputs?)\s+(?:must|should|shall|will|has\s+to|needs\s+to)"
-    r"|(?:the|every|each)\s+(?:answer|reply|response|output)\s+(?:must|should|shall|has\s+to|needs\s+to))"
+    rf"|(?:[\w'-]+\s+){{0,10}}?{_MODAL}(?:\s+(?:always|only|also|first|never|then))?(?:\s+be)?)"
 )
+"""What may come before a directive's verb: an adverb, a negation, and any subject with a modal (``you
+must``, ``replies should always``, ``whoever reads this should``, ``the answer should be`` …ed)."""
 _DIRECTIVE = re.compile(
-    rf"(?:^|[,;:(—–-]\s*|\bthen\s+|\band\s+)[\"'“‘*_\s]*(?:{_LEAD_INS}\s+){{0,3}}(?P<verb>{_REPLY_VERBS})\b(?![._<(])",
+    rf"(?:^|[,;:(—–-]\s*|\bthen\s+|\band\s+)[\"'“‘*_\s]*(?:{_LEAD_INS}\s+){{0,3}}(?P<verb>{_REPLY_VERBS})(?:e?d|n|ten)?\b(?![._<(])",
     re.IGNORECASE,
 )
 _ANSWER_NOUN = r"(?:answers?|repl(?:y|ies)|responses?|outputs?|completions?)"
@@ -57,6 +59,12 @@ _SCOPE = re.compile(
             r"\b(?:every|each|all|any)\s+(?:questions?|prompts?|quer(?:y|ies)|requests?)\s+(?:\w+\s+){0,2}?"
             r"(?:with|in|as|like|by|using|only)\b",
             rf"\byour\s+(?:own\s+|next\s+|final\s+)?{_ANSWER_NOUN}\b",
+            # the answer as the subject of a directive: "replies must …", "the answer should be …"
+            rf"^\W*(?:(?:the|all|every|each|any)\s+)?(?:answers?|repl(?:y|ies))\s+{_MODAL}\b",
+            # the assistant's task named: "to answer a question", "when you reply to any question"
+            r"\bto\s+answer\s+(?:a|the|any|every|each|this|that|your|their|my)\s+(?:questions?|quer(?:y|ies)|requests?)\b",
+            r"\bwhen(?:ever)?\s+(?:you\s+)?(?:answer|reply|respond)(?:ing)?\s+(?:to\s+)?(?:a|any|the|this|every|each)\s+"
+            r"(?:questions?|quer(?:y|ies)|requests?)",
             r"\b(?:from\s+now\s+on|no\s+matter\s+what|regardless\s+of|at\s+all\s+times|whatever\s+(?:you\s+are|the\s+user|is)\s+ask)",
             r"\b(?:in|for)\s+(?:this|the|every|each|all)\s+(?:conversations?|chats?|sessions?)\b",
             r"\b(?:the|any)\s+(?:user|human|person\s+asking)(?:'s)?\s+(?:asks?|question)",
@@ -66,11 +74,11 @@ _SCOPE = re.compile(
     ),
     re.IGNORECASE,
 )
-_SPEAK_VERBS = re.compile(r"^(?:answer|reply|respond|say|state|repeat|tell|greet|output)", re.IGNORECASE)
+_SPEAK_VERBS = re.compile(r"^(?:answer|reply|respond|say|state|repeat|tell|greet|output|summari[sz]e)", re.IGNORECASE)
 """The verbs of a directive that may carry a payload: what the assistant is to say."""
 _PAYLOAD = re.compile(
     r"(?i:\b(?:only|just|exactly|simply)\s+(?:with\s+)?)(?:[\"'“‘]|(?i:the\s+(?:word|phrase|text|string|code))|[A-Z]{3,}\b)"
-    r"|(?i:\bthe\s+(?:word|phrase|string|code))\s+[\"'“‘]?[A-Z]{3,}"
+    r"|(?i:\bthe\s+(?:code\s+)?(?:word|phrase|string|code))\s+[\"'“‘]?[A-Z]{3,}"
     r"|(?:^|\s)(?i:with\s+|:\s*)?[\"'“‘]?[A-Z][A-Z0-9]*(?:[-_][A-Z0-9]+)+\b"
     r"|(?:^|\s)(?i:with\s+)?[\"'“‘]?[A-Z]{2,}[0-9]+\b"
 )
@@ -106,36 +114,48 @@ _FRAMED_ROLES = (
     rf"{_ROLES}|model|developer|tool|function|instructions?|response|input|output|prompt|context|answer|question"
 )
 """Words that name a turn only when framed as one: a heading (``### Response``), brackets, a tag."""
-_LEAD = r"(?P<lead>[ \t]*(?:[>•*_|\-]+[ \t]+|[*_]+)*)"
+_LEAD = (
+    r"(?P<lead>[ \t]*(?:(?:[>•*_|\-–—]+|\d{1,3}[.)]|\(\d{1,3}\)|\[?\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]m)?\]?)[ \t]+"
+    r"|[*_]+)*)"
+)
+"""What may come before a role label on its line: an indent, quote marks, bullets, dashes, a turn's number,
+a chat log's time stamp (``[10:42]``), bold or italic marks."""
+_SPEAKERS = r"assistant|bot|chat\s?bot|ai|a\.i\.|agent"
+"""Role words a speaker's name may come before (``Support Bot:``, ``Virtual Assistant:``)."""
+_SEPARATOR = r"[*_]*(?:\s*\([^)\n]{0,30}\))?[*_]*(?:\s*[:：]|\s+[-–—]{1,2}\s|\s*-+>|\s*=>)"
+"""What ends a speaker's label: a colon, a spaced dash, an arrow; after an aside (``Assistant (to user):``)."""
 _ROLE_LINES = tuple(
     re.compile(f"^{_LEAD}(?P<label>{label})", re.IGNORECASE | re.MULTILINE)
     for label in (
-        # User: …   **Assistant**: …   > AI: …   ChatGPT said: …   Assistant (to user): …
-        rf"(?:the\s+)?(?:{_ROLES})(?:\s+(?:said|says|wrote|writes|replied|replies|asked|asks))?[*_]*"
-        rf"(?:\s*\([^)\n]{{0,30}}\))?[*_]*\s*[:：]",
+        # User: …   **Assistant**: …   > AI: …   ChatGPT said: …   ASSISTANT - …   1. User: …   [10:42] Bot: …
+        rf"(?:the\s+)?(?:{_ROLES})(?:\s+(?:said|says|wrote|writes|replied|replies|asked|asks))?{_SEPARATOR}",
+        # Support Bot: …   Virtual Assistant: …   The AI: …
+        rf"(?:[\w.'-]+\s+){{1,2}}(?:{_SPEAKERS}){_SEPARATOR}",
         # ### Instruction   ## System:   #### Response
         rf"#{{1,6}}[ \t]*(?:{_FRAMED_ROLES})\b[^\n]{{0,20}}?(?:[:：]|$)",
-        # [assistant]  <user>  </assistant>  (system)  [USER]:   (<|assistant|> is a control token: `prompt`)
-        rf"[\[<(]/?[ \t]*(?:{_FRAMED_ROLES})[ \t]*[\]>)][ \t]*[:：]?",
+        # [assistant]  [[user]]  <user>  </assistant>  (system)  {{bot}}  (<|assistant|> is a control token: `prompt`)
+        rf"[\[<({{]{{1,2}}/?[ \t]*(?:{_FRAMED_ROLES})[ \t]*[\]>)}}]{{1,2}}[ \t]*[:：]?",
         # >>> assistant   --- user ---   == system ==
         rf"(?:>{{2,}}|={{2,}}|-{{3,}})[ \t]*(?:{_ROLES})\b[ \t]*(?:={{2,}}|-{{3,}})?[ \t]*[:：]?",
     )
 )
 """Lines that open like a turn of a chat, each pattern with the line's `lead` (indent, quote marks,
 bullets) and its role `label`."""
+_ROLE_FIELD = re.compile(
+    rf"(?P<lead>)(?P<label>[\"']?(?:role|speaker|author|sender|from)[\"']?[ \t]*[:=][ \t]*[\"']?"
+    rf"(?:{_ROLES}|model|developer|tool|function)\b)",
+    re.IGNORECASE,
+)
+"""A chat record's role field, anywhere in a line (``{"role": "assistant", "content": …}``, YAML)."""
 _MIDLINE_TURN = re.compile(rf"(?<=[.!?…\"”])([ \t]+)(?P<label>(?:{_ROLES})[ \t]*[:：])(?=[ \t]*\S)", re.IGNORECASE)
 """A turn run into the line before it (a flattened transcript): a role and a colon after a sentence's end."""
 _QA_LINE = re.compile(r"^(?P<lead>[ \t]*(?:[>•*_\-]+[ \t]*)*)(?P<label>(?P<q>q|a)[ \t]*[:：.)])[ \t]*\S", re.I | re.M)
 
 
 def _defuse_label(label: str) -> str:
-    """A role label with a joiner after the first letter of its word: still read by a person, no longer the
-    token sequence of a turn."""
-    match = re.search(r"[A-Za-z]", label)
-    if match is None:
-        return label
-    at = match.start() + 1
-    return label[:at] + _JOINER + label[at:]
+    """A role label with a joiner after the first letter of each of its words: still read by a person, no
+    longer the token sequence of a turn."""
+    return re.sub(r"(?<![A-Za-z])([A-Za-z])(?=[A-Za-z])", rf"\1{_JOINER}", label)
 
 
 def _quoted(match: re.Match[str]) -> str:
@@ -164,6 +184,7 @@ def quote_role_lines(text: str) -> str:
     broken by a joiner; a turn run into the middle of a line gets the same."""
     for pattern in _ROLE_LINES:
         text = pattern.sub(_quoted, text)
+    text = _ROLE_FIELD.sub(_quoted, text)
     text = _MIDLINE_TURN.sub(lambda m: f"{m.group(1)}{QUOTED} {_defuse_label(m.group('label'))}", text)
     for match in sorted(_dialogue_qa(text), key=lambda m: m.start(), reverse=True):
         text = text[: match.start()] + _quoted(match) + text[match.end("label") :]

@@ -49,12 +49,12 @@ def _font_look(font: Font, rpr: object) -> _Look:
     """The look a run's or a style's font properties set (`rpr`: its ``w:rPr``, for shading)."""
     vanish = font.hidden or font.spec_vanish
     colour = None
-    if font.color.type is not None:
-        if font.color.rgb is not None:
+    if font.color.type is not None:  # a theme colour, when set, is the one Word shows (``w:val`` is a fallback)
+        if font.color.theme_color is not None:
+            colour = WHITE if font.color.theme_color in _LIGHT_THEME_COLOURS else (0.0, 0.0, 0.0)
+        elif font.color.rgb is not None:
             rgb = font.color.rgb
             colour = (rgb[0] / 255, rgb[1] / 255, rgb[2] / 255)
-        elif font.color.theme_color in _LIGHT_THEME_COLOURS:
-            colour = WHITE
     shading = rpr.find(qn("w:shd")) if rpr is not None else None
     fill = shading.get(qn("w:fill"), "auto") if shading is not None else "auto"
     marked = True if font.highlight_color is not None or fill.lower() not in ("auto", "ffffff") else None
