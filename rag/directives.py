@@ -115,8 +115,8 @@ _FRAMED_ROLES = (
 )
 """Words that name a turn only when framed as one: a heading (``### Response``), brackets, a tag."""
 _LEAD = (
-    r"(?P<lead>[ \t]*(?:(?:[>•*_|\-–—]+|\d{1,3}[.)]|\(\d{1,3}\)|\[?\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]m)?\]?)[ \t]+"
-    r"|[*_]+)*)"
+    r"(?P<lead>[ \t]*(?:(?:[>•|\-–—]++|[*_]++|\d{1,3}[.)]|\(\d{1,3}\)|\[?\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]m)?\]?)"
+    r"[ \t]++)*+[*_]{0,3})"
 )
 """What may come before a role label on its line: an indent, quote marks, bullets, dashes, a turn's number,
 a chat log's time stamp (``[10:42]``), bold or italic marks."""
@@ -125,18 +125,21 @@ _SPEAKERS = r"assistant|bot|chat\s?bot|ai|a\.i\.|agent"
 _SEPARATOR = r"[*_]*(?:\s*\([^)\n]{0,30}\))?[*_]*(?:\s*[:：]|\s+[-–—]{1,2}\s|\s*-+>|\s*=>)"
 """What ends a speaker's label: a colon, a spaced dash, an arrow; after an aside (``Assistant (to user):``)."""
 _ROLE_LINES = tuple(
-    re.compile(f"^{_LEAD}(?P<label>{label})", re.IGNORECASE | re.MULTILINE)
-    for label in (
+    re.compile(f"^{lead}(?P<label>{label})", re.IGNORECASE | re.MULTILINE)
+    for lead, label in (
         # User: …   **Assistant**: …   > AI: …   ChatGPT said: …   ASSISTANT - …   1. User: …   [10:42] Bot: …
-        rf"(?:the\s+)?(?:{_ROLES})(?:\s+(?:said|says|wrote|writes|replied|replies|asked|asks))?{_SEPARATOR}",
+        (_LEAD, rf"(?:the\s+)?(?:{_ROLES})(?:\s+(?:said|says|wrote|writes|replied|replies|asked|asks))?{_SEPARATOR}"),
         # Support Bot: …   Virtual Assistant: …   The AI: …
-        rf"(?:[\w.'-]+\s+){{1,2}}(?:{_SPEAKERS}){_SEPARATOR}",
+        (_LEAD, rf"(?:[\w.'-]+\s+){{1,2}}(?:{_SPEAKERS}){_SEPARATOR}"),
         # ### Instruction   ## System:   #### Response
-        rf"#{{1,6}}[ \t]*(?:{_FRAMED_ROLES})\b[^\n]{{0,20}}?(?:[:：]|$)",
+        (_LEAD, rf"#{{1,6}}[ \t]*(?:{_FRAMED_ROLES})\b[^\n]{{0,20}}?(?:[:：]|$)"),
         # [assistant]  [[user]]  <user>  </assistant>  (system)  {{bot}}  (<|assistant|> is a control token: `prompt`)
-        rf"[\[<({{]{{1,2}}/?[ \t]*(?:{_FRAMED_ROLES})[ \t]*[\]>)}}]{{1,2}}[ \t]*[:：]?",
-        # >>> assistant   --- user ---   == system ==
-        rf"(?:>{{2,}}|={{2,}}|-{{3,}})[ \t]*(?:{_ROLES})\b[ \t]*(?:={{2,}}|-{{3,}})?[ \t]*[:：]?",
+        (_LEAD, rf"[\[<({{]{{1,2}}/?[ \t]*(?:{_FRAMED_ROLES})[ \t]*[\]>)}}]{{1,2}}[ \t]*[:：]?"),
+        # >>> assistant   --- user ---   == system ==  (the rule is the label: no lead but an indent)
+        (
+            r"(?P<lead>[ \t]*)",
+            rf"(?:>{{2,}}|={{2,}}|-{{3,}})[ \t]*(?:{_ROLES})\b[ \t]*(?:={{2,}}|-{{3,}})?[ \t]*[:：]?",
+        ),
     )
 )
 """Lines that open like a turn of a chat, each pattern with the line's `lead` (indent, quote marks,
@@ -149,7 +152,7 @@ _ROLE_FIELD = re.compile(
 """A chat record's role field, anywhere in a line (``{"role": "assistant", "content": …}``, YAML)."""
 _MIDLINE_TURN = re.compile(rf"(?<=[.!?…\"”])([ \t]+)(?P<label>(?:{_ROLES})[ \t]*[:：])(?=[ \t]*\S)", re.IGNORECASE)
 """A turn run into the line before it (a flattened transcript): a role and a colon after a sentence's end."""
-_QA_LINE = re.compile(r"^(?P<lead>[ \t]*(?:[>•*_\-]+[ \t]*)*)(?P<label>(?P<q>q|a)[ \t]*[:：.)])[ \t]*\S", re.I | re.M)
+_QA_LINE = re.compile(rf"^{_LEAD}(?P<label>(?P<q>q|a)[ \t]*[:：.)])[ \t]*\S", re.IGNORECASE | re.MULTILINE)
 
 
 def _defuse_label(label: str) -> str:
