@@ -191,4 +191,23 @@ def quote_role_lines(text: str) -> str:
     text = _MIDLINE_TURN.sub(lambda m: f"{m.group(1)}{QUOTED} {_defuse_label(m.group('label'))}", text)
     for match in sorted(_dialogue_qa(text), key=lambda m: m.start(), reverse=True):
         text = text[: match.start()] + _quoted(match) + text[match.end("label") :]
-    return text
+    return _quote_fellow_speakers(text)
+
+
+_SPEAKER_LINE = re.compile(rf"^{_LEAD}(?P<label>[A-Za-z][\w.'-]{{0,20}}(?:[ \t]+[\w.'-]{{1,20}})?[ \t]*[:：])[ \t]*\S")
+"""A line that opens with a name of one or two words and a colon: ``Customer: …``, ``Jane Doe: …``."""
+
+
+def _quote_fellow_speakers(text: str) -> str:
+    """The other speakers of a transcript: a ``Name:`` line within two lines of a quoted turn is a turn
+    too, whoever speaks it (``Customer:`` beside ``Support Bot:``). Only a turn found by its role counts
+    as a neighbour, so a note after a transcript does not pass the mark on down the page."""
+    lines = text.split("\n")
+    turns = [QUOTED in line for line in lines]
+    if not any(turns):
+        return text
+    for i, line in enumerate(lines):
+        near = any(turns[j] for j in (i - 2, i - 1, i + 1, i + 2) if 0 <= j < len(lines))
+        if not turns[i] and near and (match := _SPEAKER_LINE.match(line)):
+            lines[i] = _quoted(match) + line[match.end("label") :]
+    return "\n".join(lines)

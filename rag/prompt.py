@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 
 from indexer.types import Hit
-from rag.directives import is_directive, quote_role_lines
+from rag.directives import QUOTED, is_directive, quote_role_lines
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "prompts"
 REFUSAL = "I don't know: the sources do not say."
@@ -70,6 +70,8 @@ _INSTRUCTION_PATTERNS = (
     r"\bwhen(?:ever)?\s+(?:you\s+are\s+)?asked\b[^\n]{0,40}\b(?:reply|answer|respond|say)\b",
 )
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.IGNORECASE)
+_QUOTE_MARKS = re.compile(rf"{_JOINER}|{re.escape(QUOTED)} ")
+"""What `quote_role_lines` adds to a line, taken away again where instructions are looked for."""
 _SENTENCE_OR_LINE = re.compile(r"[^\n]*?(?:[.!?]+(?=\s|$)|\n|$)")
 
 
@@ -107,7 +109,8 @@ def remove_instructions(text: str) -> str:
     parts: list[str] = []
     for match in _SENTENCE_OR_LINE.finditer(text):
         piece = match.group()
-        if piece.strip() and (_INSTRUCTION.search(piece) or is_directive(piece)):
+        view = _QUOTE_MARKS.sub("", piece)  # a quoted turn is read as the words it quotes
+        if piece.strip() and (_INSTRUCTION.search(view) or is_directive(view)):
             lead = piece[: len(piece) - len(piece.lstrip())]
             parts.append(lead + REMOVED_INSTRUCTION + ("\n" if piece.endswith("\n") else ""))
         else:
@@ -115,15 +118,22 @@ def remove_instructions(text: str) -> str:
     return "".join(parts)
 
 
+def _document_text(text: str, control_tokens: Sequence[str] = ()) -> str:
+    """Text from a document as the model reads it: chat turns quoted, instructions out, control tokens
+    defused. A turn is quoted first, so a line that both is one and gives an order goes whole."""
+    return neutralise(remove_instructions(quote_role_lines(text)), control_tokens)
+
+
 def _attribute(value: str) -> str:
-    return neutralise(value).replace('"', "'").replace("\n", " ")
+    """A file name or a location (a heading a document wrote) as a source's attribute: document text too."""
+    return _document_text(value).replace('"', "'").replace("\n", " ")
 
 
 def format_source(number: int, hit: Hit, control_tokens: Sequence[str] = ()) -> str:
     """One numbered source, fenced, with its file name and page (or, for a unit that is not a numbered
     page, its location: section and lines, slide, sheet and cells)."""
     name = _attribute(Path(hit.chunk.path).name)
-    body = neutralise(quote_role_lines(remove_instructions(hit.chunk.text)), control_tokens)
+    body = _document_text(hit.chunk.text, control_tokens)
     where = f'location="{_attribute(hit.chunk.location)}"' if hit.chunk.location else f'page="{hit.chunk.page}"'
     return f'<source id="{number}" file="{name}" {where}>\n{body}\n</source>'
 
