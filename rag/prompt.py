@@ -4,7 +4,11 @@ Document text is data. Before it reaches the prompt, anything that a chat templa
 control token (``<|im_start|>``, ``[INST]``, ``<start_of_turn>``, the loaded model's own special
 tokens) is defused by a zero-width joiner inside its brackets, so it stays readable to a person but
 is never tokenised as a control token; invisible bidi and zero-width characters are removed, and the
-source fence itself cannot be closed from inside a document.
+source fence itself cannot be closed from inside a document. A line shaped like a chat turn (``User:``,
+``Assistant:``, ``### Instruction``, ``[system]``) is marked ``(quoted)`` and its role label broken the same
+way (`rag.directives.quote_role_lines`), and a sentence that speaks to the assistant (the pattern list
+below, backed by `rag.directives.is_directive`) is replaced by a note. Text a reader of a file cannot see
+never gets this far: the loaders leave it out (`indexer.loaders.hidden`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from functools import cache
 from pathlib import Path
 
 from indexer.types import Hit
+from rag.directives import QUOTED, is_directive, quote_role_lines
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "prompts"
 REFUSAL = "I don't know: the sources do not say."
@@ -59,7 +64,7 @@ _INSTRUCTION_PATTERNS = (
     rf"\b(?:begin|start|end|finish|append|add|include|prefix|suffix|sign)\b[^\n]{{0,30}}"
     rf"\b(?:every|each|all|your)\s+{_OUTPUT}\b",
     r"\b(?:be|sound|talk)\s+(?:rude|sarcastic|angry|like\s+a\s+pirate)\b|\bas\s+an?\s+(?:\w+\s+)?pirate\b",
-    rf"\b(?:{_AUDIENCE})\s+(?:instructions?|rules?|directives?|notes?)\b|\banswer\s+(?:every|each|all|any)\s+questions?\b",
+    rf"\b(?:{_AUDIENCE})\s+(?:instructions?|rules?|directives?|notes?)\b|\banswer\s+(?:every|each|all|any)\s+questions?\s+(?:as|in|with|like|by|using)\b",
     r"^\s*(?:please\s+)?(?:start|begin|end|finish)\s+(?:\w+\s+){0,2}with\s+['\"‘“]",
     r"\bcall\s+the\s+(?:user|reader)\b",
     # what the answer says or leaves out
@@ -69,6 +74,8 @@ _INSTRUCTION_PATTERNS = (
     r"\bwhen(?:ever)?\s+(?:you\s+are\s+)?asked\b[^\n]{0,40}\b(?:reply|answer|respond|say)\b",
 )
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.IGNORECASE)
+_QUOTE_MARKS = re.compile(rf"{_JOINER}|{re.escape(QUOTED)} ")
+"""What `quote_role_lines` adds to a line, taken away again where instructions are looked for."""
 _SENTENCE_OR_LINE = re.compile(r"[^\n]*?(?:[.!?]+(?=\s|$)|\n|$)")
 
 
@@ -101,11 +108,13 @@ def neutralise(text: str, control_tokens: Sequence[str] = ()) -> str:
 
 def remove_instructions(text: str) -> str:
     """Document text with every sentence (or line) that addresses the assistant replaced by a short
-    note, so the model sees that something was there but never reads the instruction itself."""
+    note, so the model sees that something was there but never reads the instruction itself: one that
+    a known pattern matches, or that directs the assistant's reply (`rag.directives.is_directive`)."""
     parts: list[str] = []
     for match in _SENTENCE_OR_LINE.finditer(text):
         piece = match.group()
-        if piece.strip() and _INSTRUCTION.search(piece):
+        view = _QUOTE_MARKS.sub("", piece)  # a quoted turn is read as the words it quotes
+        if piece.strip() and (_INSTRUCTION.search(view) or is_directive(view)):
             lead = piece[: len(piece) - len(piece.lstrip())]
             parts.append(lead + REMOVED_INSTRUCTION + ("\n" if piece.endswith("\n") else ""))
         else:
@@ -113,15 +122,22 @@ def remove_instructions(text: str) -> str:
     return "".join(parts)
 
 
+def _document_text(text: str, control_tokens: Sequence[str] = ()) -> str:
+    """Text from a document as the model reads it: chat turns quoted, instructions out, control tokens
+    defused. A turn is quoted first, so a line that both is one and gives an order goes whole."""
+    return neutralise(remove_instructions(quote_role_lines(text)), control_tokens)
+
+
 def _attribute(value: str) -> str:
-    return neutralise(value).replace('"', "'").replace("\n", " ")
+    """A file name or a location (a heading a document wrote) as a source's attribute: document text too."""
+    return _document_text(value).replace('"', "'").replace("\n", " ")
 
 
 def format_source(number: int, hit: Hit, control_tokens: Sequence[str] = ()) -> str:
     """One numbered source, fenced, with its file name and page (or, for a unit that is not a numbered
     page, its location: section and lines, slide, sheet and cells)."""
     name = _attribute(Path(hit.chunk.path).name)
-    body = neutralise(remove_instructions(hit.chunk.text), control_tokens)
+    body = _document_text(hit.chunk.text, control_tokens)
     where = f'location="{_attribute(hit.chunk.location)}"' if hit.chunk.location else f'page="{hit.chunk.page}"'
     return f'<source id="{number}" file="{name}" {where}>\n{body}\n</source>'
 

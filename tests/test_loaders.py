@@ -85,6 +85,54 @@ def test_one_damaged_page_is_rescued_by_pdfminer(tmp_path: Path, monkeypatch: py
     assert document.notes == ["pypdfium2 text was damaged on 1 of 5 pages; those read with pdfminer.six"]
 
 
+def _pdf_with_hidden_text(path: Path) -> Path:
+    """A page of prose with white, 1-point and invisible lines, and a picture with its text layer (invisible
+    text over an image, as a scanner writes it), which is what the page shows and stays."""
+    import io
+
+    from PIL import Image
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.drawString(50, 800, PROSE[:90])
+    pdf.setFillColorRGB(1, 1, 1)
+    pdf.drawString(50, 780, "WHITE-SECRET line.")
+    pdf.setFillColorRGB(0, 0, 0)
+    pdf.setFont("Helvetica", 1)
+    pdf.drawString(50, 770, "TINY-SECRET line.")
+    pdf.setFont("Helvetica", 12)
+    for y, words, on_image in ((750, "MODE3-SECRET line.", False), (560, "Scanned words stay.", True)):
+        if on_image:
+            picture = io.BytesIO()
+            Image.new("RGB", (400, 100), "white").save(picture, "PNG")
+            picture.seek(0)
+            pdf.drawImage(ImageReader(picture), 50, 520, 400, 100)
+        text = pdf.beginText(50, y)
+        text.setTextRenderMode(3)
+        text.textLine(words)
+        text.setTextRenderMode(0)
+        pdf.drawText(text)
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.mark.parametrize("damaged", [False, True], ids=["pdfium", "pdfminer"])
+def test_pdf_text_no_reader_sees_is_left_out_by_either_extractor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damaged: bool
+) -> None:
+    if damaged:  # PDFium's text glued everywhere: pdfminer.six reads the file
+        monkeypatch.setattr(pdf_loader, "pdfium_text", _glue(""))
+    document = load(_pdf_with_hidden_text(tmp_path / "hidden.pdf"))
+    text = document.pages[0].text
+    assert document.extractor == ("pdfminer.six" if damaged else "pypdfium2")
+    assert "lighthouse keeper" in text and "Scanned words stay." in text
+    assert not any(secret in text for secret in ("WHITE-SECRET", "TINY-SECRET", "MODE3-SECRET"))
+    assert document.notes[-1].startswith("50 characters of hidden text left out")  # 17 + 16 + 17, spaces aside
+
+
 def test_pdf_pdfium_cannot_open_is_read_by_pypdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pypdfium2
 

@@ -1,4 +1,5 @@
-"""EPUB books through EbookLib: one page per chapter in reading (spine) order, named by its TOC title."""
+"""EPUB books through EbookLib: one page per chapter in reading (spine) order, named by its TOC title;
+text the chapters' markup hides is left out, as for HTML (`indexer.loaders.html`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import ebooklib
 from ebooklib import epub
 
 from indexer.loaders.errors import LoadError
+from indexer.loaders.hidden import hidden_note
 from indexer.loaders.html import read_html
 from indexer.loaders.package import package_names, read_member
 from indexer.loaders.text import decode_text
@@ -69,6 +71,7 @@ def load_epub(path: Path) -> Document:
         raise LoadError(IssueKind.CORRUPT, f"damaged EPUB file ({exc})") from exc
     titles = _toc_titles(list(book.toc), {})
     pages: list[Page] = []
+    hidden = 0
     for idref, _linear in book.spine:
         item = book.get_item_with_id(idref)
         if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT or not item.is_chapter():
@@ -77,6 +80,7 @@ def load_epub(path: Path) -> Document:
         if not data.strip():
             continue
         html = read_html(decode_text(data))
+        hidden += html.hidden
         if not html.body:
             continue
         name = posixpath.normpath(item.get_name())
@@ -85,4 +89,5 @@ def load_epub(path: Path) -> Document:
         pages.append(Page(number=number, text=html.body, label=_chapter_label(number, title)))
     if not pages:
         raise LoadError(IssueKind.EMPTY, "the book holds no text")
-    return Document(path=path, pages=pages, extractor="ebooklib")
+    notes = [hidden_note(hidden)] if hidden else []
+    return Document(path=path, pages=pages, extractor="ebooklib", notes=notes)
