@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -72,6 +73,16 @@ class Generator(ABC):
             return
         yield from _cut_at_stop(pieces, tuple(stop), halt)
 
+    def parameters(self) -> int | None:
+        """How many weights the model has (None where the backend cannot tell)."""
+        return None
+
+    def choice_probabilities(self, prompt: str, options: Sequence[str]) -> dict[str, float] | None:
+        """How likely the model is to continue an already rendered prompt with each option (its first
+        token), normalised over the options; None where the backend cannot read its next-token
+        scores (a model server)."""
+        return None
+
     def describe(self) -> str:
         """One line for the user: model, backend, device, window."""
         return f"{self.name} via {self.backend} on {self.device}, {self.context_window}-token context"
@@ -94,3 +105,10 @@ def _cut_at_stop(pieces: Iterator[str], stop: tuple[str, ...], halt: Halt) -> It
             held = held[len(held) - longest :]
     if held:
         yield held
+
+
+def normalised(options: Sequence[str], logits: Sequence[float]) -> dict[str, float]:
+    """A softmax over the options' logits."""
+    top = max(logits)
+    weights = [math.exp(value - top) for value in logits]
+    return {option: weight / sum(weights) for option, weight in zip(options, weights, strict=True)}

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from llm.base import Generator, Halt, Message
+from llm.base import Generator, Halt, Message, normalised
 
 
 def available() -> bool:
@@ -63,6 +63,29 @@ class LlamaCppGenerator(Generator):
                     break
         finally:
             pieces.close()
+
+    def parameters(self) -> int | None:
+        """The GGUF's weight count."""
+        return int(self._llm._model.n_params())
+
+    def choice_probabilities(self, prompt: str, options: Sequence[str]) -> dict[str, float] | None:
+        """Evaluate the prompt, reusing what the model already holds of it (a judge's fixed preamble is
+        processed once), and read the next-token logits of each option's first token."""
+        import numpy as np
+
+        llm = self._llm
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        held = llm.input_ids[: llm.n_tokens].tolist()
+        prefix = 0
+        for a, b in zip(held, tokens[:-1], strict=False):
+            if a != b:
+                break
+            prefix += 1
+        llm.n_tokens = prefix
+        llm.eval(tokens[prefix:])
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+        first = [llm.tokenize(option.encode("utf-8"), add_bos=False, special=False)[0] for option in options]
+        return normalised(options, [float(logits[t]) for t in first])
 
 
 def _special_tokens(template: str) -> list[str]:

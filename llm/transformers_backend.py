@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from llm.base import Generator, Halt, Message
+from llm.base import Generator, Halt, Message, normalised
 from llm.device import choose_device, choose_dtype
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -94,6 +94,18 @@ class TransformersGenerator(Generator):
         return self._tokenizer.apply_chat_template(
             [{"role": m.role, "content": m.content} for m in messages], tokenize=False, add_generation_prompt=True
         )
+
+    def parameters(self) -> int | None:
+        """The model's weight count."""
+        return sum(p.numel() for p in self._model.parameters())
+
+    def choice_probabilities(self, prompt: str, options: Sequence[str]) -> dict[str, float] | None:
+        """One forward pass over the prompt; the next-token logits of each option's first token."""
+        inputs = self._tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
+        with self._torch.inference_mode():
+            logits = self._model(**inputs).logits[0, -1]
+        first = [self._tokenizer(option, add_special_tokens=False)["input_ids"][0] for option in options]
+        return normalised(options, [float(logits[t]) for t in first])
 
     def count_tokens(self, text: str) -> int:
         """Exact token count in this model's tokenizer."""

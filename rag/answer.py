@@ -21,7 +21,7 @@ from indexer.pagekind import CONTENT
 from indexer.store import Store
 from indexer.types import Hit
 from llm.base import Generator, Message
-from rag.citations import CitedAnswer, cite
+from rag.citations import CitedAnswer, JudgeFn, cite, judge_of
 from rag.compress import compress_hits
 from rag.context import (
     DEFAULT_ANSWER_RESERVE,
@@ -58,6 +58,9 @@ class AnswerSettings:
     on a 2-core CPU."""
     passage_max_tokens: int = DEFAULT_PASSAGE_MAX_TOKENS
     """Tokens of text of any one passage, when compressing."""
+    judge: bool = True
+    """Let the model judge each sentence the words find supported against its evidence sentence
+    (`rag.citations.judge`; only a model of a billion weights or more is asked)."""
 
     @property
     def passage_budget(self) -> PassageBudget:
@@ -127,6 +130,11 @@ class Answerer:
         self.settings = settings or AnswerSettings()
         self.retriever = Retriever(store, embedder.embed, self.settings.retrieval, reranker)
 
+    @property
+    def _judge(self) -> JudgeFn | None:
+        """The model as a judge of supported sentences, when the settings and the model allow it."""
+        return judge_of(self.generator) if self.settings.judge else None
+
     def prepare(self, question: str, conversation: Conversation | None = None, scope: Scope | None = None) -> Prepared:
         """Retrieve passages (keeping still-relevant ones from the last turn; only from the documents in
         `scope` when given), cut them to what bears on the question, and plan the context."""
@@ -194,7 +202,11 @@ class Answerer:
                 on_token(piece)
         elapsed = time.perf_counter() - started
         raw = "".join(pieces)
-        answer = cite(prepared.question, raw, prepared.plan.included, self.embedder.embed, self.generator.name)
+        checked = time.perf_counter()
+        answer = cite(
+            prepared.question, raw, prepared.plan.included, self.embedder.embed, self.generator.name, self._judge
+        )
+        check_seconds = time.perf_counter() - checked
         generated = self.generator.count_tokens(raw)
         decode = elapsed - (first or 0.0)
         answer.timing = {
@@ -203,6 +215,7 @@ class Answerer:
             "tokens": generated,
             "tokens_per_second": (generated - 1) / decode if decode > 0 and generated > 1 else 0.0,
             "prompt_tokens": prepared.plan.prompt_tokens,
+            "check_seconds": check_seconds,
         }
         return answer
 

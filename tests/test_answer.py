@@ -64,7 +64,7 @@ def test_citations_resolve_to_the_page_that_holds_the_answer(warranty_answer: Ci
 
 def test_a_question_the_library_cannot_answer_is_refused(answerer: Answerer) -> None:
     answer = answerer.ask("What is the boiling point of mercury?")
-    assert answer.refused and answer.text == "I don't know: the sources do not say."
+    assert answer.refused and answer.text == "Your files don't say."
     assert answer.cited == []
 
 

@@ -42,6 +42,7 @@ from rag.citations.attribution import (
     combine,
     containment,
 )
+from rag.citations.judge import JudgeFn, judge_of
 from rag.citations.records import CitedAnswer, Evidence, SentenceCheck
 from rag.citations.sentences import (
     MARKER,
@@ -74,6 +75,7 @@ __all__ = [
     "Conflict",
     "EmbedFn",
     "Evidence",
+    "JudgeFn",
     "Match",
     "PassageSentence",
     "SentenceCheck",
@@ -85,6 +87,7 @@ __all__ = [
     "containment",
     "content_words",
     "is_refusal",
+    "judge_of",
     "markers",
     "names",
     "numbers",
@@ -114,16 +117,19 @@ def cite(
     passages: Sequence[Hit],
     embed: EmbedFn,
     model: str = "",
+    judge: JudgeFn | None = None,
 ) -> CitedAnswer:
     """Check a draft over the numbered passages it was written from: every sentence gets a verdict
     (supported, contradicted, not stated) and markers only where it is supported.
 
     The answer becomes `NO_ANSWER` ("Your files don't say.") when the model refused, wrote no words,
     or when most of its fact sentences are not supported; the draft, with its verdicts in
-    `sentences`, stays in `withheld` and the passages stay in `sources` as the closest passages."""
+    `sentences`, stays in `withheld` and the passages stay in `sources` as the closest passages.
+    `judge` (`rag.citations.judge.judge_of(generator)`) reads each sentence the words find supported
+    against its evidence sentence; without it the check is the words' alone."""
     sources = {n: hit.chunk for n, hit in enumerate(passages, start=1)}
     text, removed = strip_invalid_markers(_normalise_markers(raw_answer.strip()), set(sources))
-    text, checks, is_fact = check_answer(question, text, sources, embed)
+    text, checks, is_fact = check_answer(question, text, sources, embed, judge)
     facts = [c for c, fact in zip(checks, is_fact, strict=True) if fact]
     refusals = any(is_refusal(c.text) for c, fact in zip(checks, is_fact, strict=True) if not fact)
     withheld, refused = "", False

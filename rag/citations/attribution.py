@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.types import Chunk
+from rag.citations.judge import JudgeFn
 from rag.citations.records import Evidence, SentenceCheck
 from rag.citations.sentences import (
     AnswerSentence,
@@ -123,7 +124,8 @@ class _Passage:
     vectors: list[np.ndarray]
     words: list[set[str]]
     text: str
-    """The passage as a reader writes it: what a claim's specifics must be found in."""
+    """The passage as a reader writes it, after its file's name: what a claim's specifics must be
+    found in (an answer may name the document's subject, "Debian" from debian-faq.pdf)."""
 
     @classmethod
     def of(cls, units: list[PassageSentence], vectors: dict[str, np.ndarray], chunk: Chunk) -> _Passage:
@@ -132,7 +134,7 @@ class _Passage:
             units,
             [vectors[flat_text(u.text)] for u in units],
             [content_words(u.text) for u in units],
-            flat_text(chunk.text),
+            f"{_file_words(chunk.path)}. {flat_text(chunk.text)}",
         )
 
     def windows(self) -> list[tuple[PassageSentence, np.ndarray, set[str], float]]:
@@ -157,6 +159,11 @@ class _Passage:
             if score - handicap > best_rank:
                 best, best_rank = (unit, score, cosine, contained), score - handicap
         return best
+
+
+def _file_words(path: str) -> str:
+    """A file's name as words (debian-faq.en.pdf -> "debian faq en")."""
+    return " ".join(re.findall(r"[^\W_]+", Path(path).stem))
 
 
 def _evidence(match: Match, chunk: Chunk) -> Evidence:
@@ -193,7 +200,11 @@ def _any_complete(matches: dict[int, Match]) -> bool:
 
 
 def _check(
-    sentence: AnswerSentence, matches: dict[int, Match], sources: dict[int, Chunk], excused: set[str]
+    sentence: AnswerSentence,
+    matches: dict[int, Match],
+    sources: dict[int, Chunk],
+    excused: set[str],
+    judge: JudgeFn | None = None,
 ) -> SentenceCheck:
     """The verdict on one sentence: supported (with its final markers), contradicted (with the source
     sentence that says otherwise) or not stated (with why)."""
@@ -206,6 +217,20 @@ def _check(
         found = conflict(sentence.claim, _unit_text(match, sources), excused)
         if found is not None:
             return _contradicted(sentence, match, found, sources)
+    if cites and judge is not None:
+        # Close in meaning and no conflict the words show: the model reads the pair (measured: it
+        # catches negations and swaps the rules miss, and calls no faithful paraphrase otherwise).
+        best = max((matches[n] for n in cites), key=lambda m: m.score)
+        verdict = judge(sentence.claim, _unit_text(best, sources))
+        if verdict == CONTRADICTED:
+            return _contradicted(
+                sentence, best, Conflict("meaning", sentence.claim, _unit_text(best, sources)), sources
+            )
+        if verdict == NOT_STATED:
+            reason = f"the model reads [{best.number}] as not saying this"
+            return SentenceCheck(
+                sentence.written([]), [], best.score, False, reason, [], sentence.model_cites, NOT_STATED
+            )
     if cites:
         evidence = [_evidence(matches[n], sources[n]) for n in cites]
         support = max(matches[n].score for n in cites)
@@ -259,15 +284,25 @@ def _rewrite(text: str, sentences: Sequence[AnswerSentence], checks: Sequence[Se
     return re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
 
 
+_PRONOUN_START = re.compile(r"^(?:it|its|this|that|these|those|they|their|them|he|she|his|her)\b", re.IGNORECASE)
+
+
+def _in_context(claim: str, previous: str) -> str:
+    """A claim as attribution reads it: one that opens with a pronoun ("It starts on the date of
+    purchase") carries the sentence before it, which says what "it" is."""
+    return f"{previous} {claim}" if previous and _PRONOUN_START.match(claim) else claim
+
+
 def check_answer(
-    question: str, text: str, sources: dict[int, Chunk], embed: EmbedFn
+    question: str, text: str, sources: dict[int, Chunk], embed: EmbedFn, judge: JudgeFn | None = None
 ) -> tuple[str, list[SentenceCheck], list[bool]]:
     """Attribute every sentence of a draft to its passages; returns the rewritten text, the checks
     and, for each check, whether its sentence states facts (refusals and connective text do not)."""
     sentences = split_answer(text)
     facts = [s for s in sentences if s.kind == "fact"]
-    found = attribute([s.claim for s in facts], sources, embed, question)
+    claims = [_in_context(s.claim, facts[i - 1].claim if i else "") for i, s in enumerate(facts)]
+    found = attribute(claims, sources, embed, question)
     matches = {id(s): m for s, m in zip(facts, found, strict=True)}
-    excused = _excused(question, [flat_text(c.text) for c in sources.values()])
-    checks = [_check(s, matches.get(id(s), {}), sources, excused) for s in sentences]
+    excused = _excused(question, [f"{_file_words(c.path)}. {flat_text(c.text)}" for c in sources.values()])
+    checks = [_check(s, matches.get(id(s), {}), sources, excused, judge) for s in sentences]
     return _rewrite(text, sentences, checks), checks, [s.kind == "fact" for s in sentences]

@@ -23,12 +23,13 @@ sentence clause by clause, where an embedding cannot see the difference:
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from rag.citations.sentences import _NUMBER_WORDS, _STOPWORDS, WORD, flat_text, numbers
+from rag.citations.sentences import _NUMBER_WORDS, _STOPWORDS, WORD, flat_text, numbers, passage_sentences
 
 SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
@@ -69,7 +70,22 @@ _OPPOSITES = (
     ("allow permit let", "forbid prohibit prevent deny disallow block"),
     ("includ", "exclud omit"),
     ("first", "last"),
-    ("older oldest", "newer newest"),
+    ("older oldest", "newer newest recent latest"),
+    ("next follow", "previous preced"),
+    ("often frequent", "rare seldom"),
+    ("little", "much constant lot"),
+    ("little-endian", "big-endian"),
+    ("high", "low"),
+    ("continu", "stop halt abort"),
+    ("upper", "lower"),
+    ("graphic gui", "text-based console terminal command-line"),
+    ("risk danger", "safe"),
+    ("parallel concurren simultan", "sequential one_after serial"),
+    ("synchronous", "asynchronous"),
+    ("prefer", "avoid"),
+    ("append", "overwrit truncat replac"),
+    ("interactiv", "non-interactiv batch script"),
+    ("need requir", "unnecessar needless"),
     ("true", "false"),
     ("start begin", "stop end finish"),
     ("install", "uninstall remov purg"),
@@ -123,6 +139,7 @@ _CLAUSE = re.compile(r"\s*(?:[,;:()]|\s-\s|\b(?:but|whereas|while|although|thoug
 _TOKEN = re.compile(r"[\w$./+#-]*\w[+#]*|\$\w+")
 _VERSION = re.compile(r"^\d+(?:\.\d+)+[a-z]?$")
 _CODE = re.compile(r"^(?:--?[a-z][\w-]*|\$\w+|[\w-]*[./_][\w./-]*\w|[a-z]+\d[\w]*|\w*[a-z][A-Z]\w*)$")
+_ANSWER_PARTICLE = re.compile(r"^\s*(?:yes|no)\b[,.!:;]?\s*", re.IGNORECASE)
 _CAMEL = re.compile(r"[a-z][A-Z]")
 _ACRONYM = re.compile(r"^[A-Z][A-Z0-9+#&]*$|^[A-Z][a-z]?[A-Z][\w]*$")
 _NOT_ACRONYMS = {"I", "A", "OK"}
@@ -133,7 +150,7 @@ class Conflict:
     """Why a claim and its evidence disagree: the kind of difference and the two sides of it."""
 
     kind: str
-    """``negation``, ``opposite`` or ``value``."""
+    """``negation``, ``opposite``, ``value``, or ``meaning`` (the model judge read it so)."""
     claim_part: str
     source_part: str
 
@@ -141,6 +158,8 @@ class Conflict:
         """The difference in words for the reader."""
         if self.kind == "negation":
             return f"the source says the opposite ({self.source_part})"
+        if self.kind == "meaning":
+            return "read by the model, the source says otherwise"
         return f"the source says {self.source_part}, not {self.claim_part}"
 
 
@@ -148,9 +167,13 @@ def _words(text: str) -> list[str]:
     """Lower-cased words of a text with the two-word phrases of the lexicon joined (``at_least``) and
     ``n't`` contractions read as one negation word."""
     lowered = flat_text(text).lower().replace("’", "'").replace("n't", "nt").replace("can not", "cannot")
+    lowered = re.sub(r"\b(?:whether or not|or not|if not|not only|no matter)\b", " ", lowered)
     lowered = _PHRASES.sub(lambda m: re.sub(r"(\w+)\s+(on|off|least|most)", r"\1_\2", m.group()), lowered)
     lowered = re.sub(r"\b(turn|switch)(?:ed|s|es)?_(on|off)", r"\1_\2", lowered)
     return re.findall(r"[a-z0-9_'-]+", lowered.replace("'", ""))
+
+
+MODE = os.environ.get("FOOTNOTES_POLARITY", "sentence")
 
 
 def _negations(words: list[str]) -> int:
@@ -175,11 +198,16 @@ def stem(word: str) -> str:
 def stems(text: str) -> set[str]:
     """The stems of a text's content words (numbers spelled out read as digits)."""
     words = WORD.findall(flat_text(text).lower().replace("’", "'"))
-    return {stem(_NUMBER_WORDS.get(w, w)) for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())}
+    return {
+        stem(_NUMBER_WORDS.get(w, w))
+        for w in words
+        if w not in _STOPWORDS and w not in _NEGATIONS and (len(w) > 1 or w.isdigit())
+    }
 
 
 def _overlap(claim: set[str], source: set[str]) -> float:
-    return len(claim & source) / max(1, min(len(claim), len(source)))
+    """Share of the claim's stems found in the source."""
+    return len(claim & source) / max(1, len(claim))
 
 
 def _aligned(claim_clause: str, source_clauses: list[str]) -> tuple[str, float]:
@@ -194,15 +222,19 @@ def _side(word: str, side: str) -> bool:
 
 
 def _opposite(claim_words: list[str], source_words: list[str]) -> tuple[str, str] | None:
-    """A pair of opposites with one side in the claim and the other in the source, each absent from
-    the other text; None when there is none."""
+    """A pair of opposites where the claim says one side more often than the source and the source
+    says the other side more often than the claim ("must be installed to install" against "must be
+    removed to install"); None when there is none."""
     for left, right in _OPPOSITES:
         for mine, theirs in ((left, right), (right, left)):
             said = [w for w in claim_words if _side(w, mine) and not _side(w, theirs)]
             other = [w for w in source_words if _side(w, theirs) and not _side(w, mine)]
-            if said and other and not any(_side(w, mine) and not _side(w, theirs) for w in source_words):
-                if not any(_side(w, theirs) and not _side(w, mine) for w in claim_words):
-                    return said[0].replace("_", " "), other[0].replace("_", " ")
+            if not said or not other:
+                continue
+            source_said = sum(_side(w, mine) and not _side(w, theirs) for w in source_words)
+            claim_other = sum(_side(w, theirs) and not _side(w, mine) for w in claim_words)
+            if len(said) > source_said and len(other) > claim_other:
+                return said[0].replace("_", " "), other[0].replace("_", " ")
     return None
 
 
@@ -262,11 +294,11 @@ def _unknown_word(word: str) -> bool:
     """A lower-case word the vocabulary does not hold and that does not read as an English word
     form (mowed, reconfiguring): git, dpkg, fstab, sudo."""
     vocabulary = _vocabulary()
-    return bool(vocabulary) and word not in vocabulary and not word.endswith(_ENGLISH_ENDINGS)
+    return bool(vocabulary) and len(word) <= 5 and word not in vocabulary and not word.endswith(_ENGLISH_ENDINGS)
 
 
 _QUANTITY = re.compile(
-    r"(\d+(?:[.,]\d+)?|" + "|".join(_NUMBER_WORDS) + r")[\s-]*(?:%|percent\b|([a-z]{1,12}))", re.IGNORECASE
+    r"\b(\d+(?:[.,]\d+)?|" + "|".join(_NUMBER_WORDS) + r")\b[\s-]*(?:%|percent\b|([a-z]{1,12}))", re.IGNORECASE
 )
 
 
@@ -344,8 +376,21 @@ def conflict(claim: str, evidence: str, excused: set[str] = frozenset()) -> Conf
     """The first disagreement between a claim and the evidence sentence it is closest to: a polarity
     or an opposite in clauses that speak of the same things, or a specific of the claim replaced by
     another of the same shape. None when they agree (or share too little to compare)."""
-    source_clauses = clauses(evidence) or [evidence]
-    for piece in clauses(claim) or [claim]:
+    claim = _ANSWER_PARTICLE.sub("", claim)  # "No, there is no X" denies once
+    sentence, shared = _aligned(claim, [u.text for u in passage_sentences(evidence)] or [evidence])
+    if MODE == "sentence" and shared >= 0.5:
+        # The evidence's clauses that speak of what the claim speaks of ("wipe the burrs once a week;
+        # never wash them" says nothing negative of wiping).
+        spoken = stems(claim)
+        relevant = " , ".join(c for c in clauses(sentence) if stems(c) & spoken) or sentence
+        mine, theirs = _words(claim), _words(relevant)
+        if _negations(mine) % 2 != _negations(theirs) % 2:
+            return Conflict("negation", claim, sentence)
+        pair = _opposite(mine, theirs)
+        if pair:
+            return Conflict("opposite", pair[0], pair[1])
+    source_clauses = clauses(sentence) or [sentence]
+    for piece in (clauses(claim) or [claim]) if MODE == "clause" else []:
         aligned, shared = _aligned(piece, source_clauses)
         if shared < 0.5:
             continue
