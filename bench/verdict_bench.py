@@ -3,6 +3,7 @@
     python bench/verdict_bench.py                 # this checkout against main
     python bench/verdict_bench.py --before ''     # this checkout only
     python bench/verdict_bench.py --before REF    # against another commit
+    python bench/verdict_bench.py --judge quality # this checkout also with the model as judge
 
 Each line of `bench/eval/claims.jsonl` is a claim an answer might make and the real passage it is
 checked against (`context`, the evidence sentence with its neighbours): a faithful paraphrase, or a
@@ -35,12 +36,21 @@ CLAIMS = ROOT / "bench" / "eval" / "claims.jsonl"
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def worker(claims_path: Path) -> None:
-    """Check every claim with the code on sys.path; print one JSON line per claim."""
+def worker(claims_path: Path, model: str = "") -> None:
+    """Check every claim with the code on sys.path (with `model` as judge when given); print one JSON
+    line per claim."""
     from indexer.embedder import Embedder
     from indexer.types import Chunk, Hit
     from rag.citations import cite
 
+    judge = None
+    if model:
+        from llm.loader import load_generator
+        from rag.citations import judge_of
+
+        judge = judge_of(load_generator(model))
+        if judge is None:
+            raise SystemExit(f"{model} is too small to judge (rag.citations.judge.JUDGE_MIN_PARAMETERS)")
     embedder = Embedder()
     embedder.embed(["warm up"])
     for line in claims_path.read_text(encoding="utf-8").splitlines():
@@ -48,7 +58,11 @@ def worker(claims_path: Path) -> None:
         context = item["context"]
         chunk = Chunk(1, 1, 0, len(context), context, id=1, path=f"/docs/{item['document']}.pdf")
         started = time.perf_counter()
-        answer = cite("", item["claim"], [Hit(chunk, 0.7)], embedder.embed)
+        answer = (
+            cite("", item["claim"], [Hit(chunk, 0.7)], embedder.embed, judge=judge)
+            if judge
+            else cite("", item["claim"], [Hit(chunk, 0.7)], embedder.embed)
+        )
         seconds = time.perf_counter() - started
         checks = answer.sentences
         verdict = getattr(checks[0], "verdict", "") if checks else ""
@@ -62,10 +76,10 @@ def worker(claims_path: Path) -> None:
         )
 
 
-def measure(code: Path) -> list[dict]:
+def measure(code: Path, model: str = "") -> list[dict]:
     """Run the worker with the code in `code`."""
     script = f"import sys; sys.path.insert(0, {str(code)!r}); sys.path.insert(1, {str(ROOT / 'bench')!r}); "
-    script += f"import verdict_bench; verdict_bench.worker(__import__('pathlib').Path({str(CLAIMS)!r}))"
+    script += f"import verdict_bench; verdict_bench.worker(__import__('pathlib').Path({str(CLAIMS)!r}), {model!r})"
     done = subprocess.run([sys.executable, "-c", script], cwd=code, capture_output=True, text=True, check=False)
     rows = [json.loads(x.removeprefix("RESULT ")) for x in done.stdout.splitlines() if x.startswith("RESULT ")]
     if not rows:
@@ -100,6 +114,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default="main", help="git ref of the code to compare with ('' for none)")
+    parser.add_argument("--judge", default="", help="also check with this model as judge (a preset or path)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="footnotes-verdict-bench-") as folder:
         versions = {"this checkout": ROOT}
@@ -111,8 +126,10 @@ def main() -> None:
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
         print(f"claims: {CLAIMS.relative_to(ROOT)}")
         print(f"{'code':<16} {'kind':<11} {'n':>4} {'flagged':>9} {'contradicted':>13}")
-        for version, code in versions.items():
-            for line in table(version, measure(code)):
+        runs = [(version, code, "") for version, code in versions.items()]
+        runs += [(f"+ judge {args.judge}", ROOT, args.judge)] if args.judge else []
+        for version, code, model in runs:
+            for line in table(version, measure(code, model)):
                 print(line, flush=True)
     print("goals: faithful flagged <= 5 %; every other kind flagged >= 90 %; check p50 <= 1500 ms per sentence")
 

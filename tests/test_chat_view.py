@@ -126,7 +126,8 @@ def test_a_chip_click_and_a_weak_sentence_still_work(qtbot: QtBot) -> None:
     chat.start_turn(answer.question)
     chat.finish_turn(answer)
     assert weak[2:] in ANSWER
-    assert 'href="weak:0:0"' in chat.toHtml() and chat._tips["weak:0:0"] == "Not stated by your files: no passage says so"
+    assert 'href="weak:0:0"' in chat.toHtml()
+    assert chat._tips["weak:0:0"] == "Not stated by your files: no passage says so"
     with qtbot.waitSignal(chat.citation_clicked) as clicked:
         _click_link(chat, "cite:0:2")
     assert clicked.args == [0, 2]
@@ -204,3 +205,47 @@ def test_a_forced_dark_theme_recolours_the_chat_and_the_source_highlight(
     assert viewer.page_label.pixmap().toImage().pixelColor(1, 1).name() == "#ffffff"
 
     assert theme.apply_theme(restored_look, "sepia") is (theme.DARK if theme.system_is_dark() else theme.LIGHT)
+
+
+def test_a_contradicted_sentence_is_struck_in_the_error_colour_and_opens_its_source_sentence(qtbot: QtBot) -> None:
+    from test_window import _click_link
+
+    from rag.citations import Evidence
+
+    chat = _chat(qtbot)
+    wrong = "Keep the security lines before upgrading."
+    against = Evidence(2, 0, 58, "With soft water, four months between descalings is enough.", 0.8)
+    answer = _answer(text=f"Descale every two months with hard water [1]. {wrong}")
+    answer.sentences = [
+        SentenceCheck("Descale every two months with hard water [1].", [1], 0.9, True, "", verdict="supported"),
+        SentenceCheck(
+            wrong, [], 0.8, False, "[2] notes: the source says remove, not keep", [], [2], "contradicted", against
+        ),
+    ]
+    chat.start_turn(answer.question)
+    chat.finish_turn(answer)
+    html_text = chat.toHtml()
+    assert 'href="contra:0:1"' in html_text and "line-through" in html_text
+    assert theme.colors().error.lower() in html_text.lower()
+    assert "(contradicted by the source)" in chat.toPlainText()  # said in words, for screen readers too
+    assert "remove, not keep" in chat._tips["contra:0:1"] and against.text in chat._tips["contra:0:1"]
+    with qtbot.waitSignal(chat.contradiction_clicked) as clicked:
+        _click_link(chat, "contra:0:1")
+    assert clicked.args == [0, 1]
+
+
+def test_a_refusal_keeps_the_passages_as_the_closest_ones_each_openable(qtbot: QtBot) -> None:
+    from test_window import _click_link
+
+    chat = _chat(qtbot)
+    answer = _answer(text="Your files don't say.")
+    answer.cited, answer.refused = [], True
+    chat.start_turn(answer.question)
+    chat.show_evidence([Preview(n, chunk, chunk.text) for n, chunk in answer.sources.items()])
+    chat.finish_turn(answer)
+    text = chat.toPlainText()
+    assert "Your files don't say." in text and "Closest passages" in text
+    assert "aurora3-guide.pdf" in text and "four months between descalings" in text
+    with qtbot.waitSignal(chat.citation_clicked) as clicked:
+        _click_link(chat, "cite:0:2")
+    assert clicked.args == [0, 2]

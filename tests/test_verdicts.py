@@ -108,3 +108,39 @@ def test_one_contradicted_sentence_among_supported_ones_is_shown_marked(check) -
     assert "keep" in contradicted.reason and "remove" in contradicted.reason
     restored = CitedAnswer.from_dict(answer.to_dict())
     assert restored == answer and restored.contradicted[0].contradiction == contradicted.contradiction
+
+
+def test_the_verdicts_reach_json_mcp_and_every_export(check, tmp_path) -> None:
+    from app.mcp_server import answer_record
+    from rag.export import export
+
+    answer = check(
+        "The Debian Project was created by Ian Murdock in 1993 [3]. Debian has official builds for arm64 [1]. "
+        "Before upgrading, keep the security update lines in /etc/apt/sources.list [2]."
+    )
+    wrong = "Before upgrading, keep the security update lines in /etc/apt/sources.list."
+    record = answer_record(answer)
+    assert [s.verdict for s in record.sentences] == [SUPPORTED, SUPPORTED, CONTRADICTED]
+    assert record.sentences[2].source == 2 and "remove the security update lines" in record.sentences[2].source_says
+    assert [s["verdict"] for s in answer.to_dict()["sentences"]] == [SUPPORTED, SUPPORTED, CONTRADICTED]
+    markdown = export([answer], tmp_path / "a.md").read_text()
+    assert f"~~{wrong}~~" in markdown and "- Contradicted: “" + wrong in markdown
+    page = export([answer], tmp_path / "a.html").read_text()
+    assert f"<del class='contradicted' title='Contradicted: “{wrong}”" in page
+    pdf = export([answer], tmp_path / "a.pdf")
+    from pypdf import PdfReader
+
+    assert "Contradicted: “Before upgrading" in " ".join(PdfReader(pdf).pages[0].extract_text().split())
+
+
+def test_a_refusal_exports_its_draft_and_the_closest_passages(check, tmp_path) -> None:
+    from app.mcp_server import answer_record
+    from rag.export import export
+
+    answer = check("Before upgrading, keep the security update lines in /etc/apt/sources.list [2].")
+    assert answer.refused and answer.withheld
+    markdown = export([answer], tmp_path / "a.md").read_text()
+    assert "Your files don't say." in markdown and "### Closest passages" in markdown
+    assert "**Draft, withheld: most of it is not what your files say.**" in markdown
+    record = answer_record(answer)
+    assert record.draft == answer.withheld and [c.number for c in record.closest] == [1, 2, 3]
