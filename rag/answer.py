@@ -21,7 +21,8 @@ from indexer.pagekind import CONTENT
 from indexer.store import Store
 from indexer.types import Hit
 from llm.base import Generator, Message
-from rag.citations import CitedAnswer, JudgeFn, cite, judge_of
+from rag.citations import CitedAnswer, JudgeFn, cite, judge_of, passage_sentences
+from rag.citations.judge import answers
 from rag.compress import compress_hits
 from rag.context import (
     DEFAULT_ANSWER_RESERVE,
@@ -58,6 +59,13 @@ class AnswerSettings:
     on a 2-core CPU."""
     passage_max_tokens: int = DEFAULT_PASSAGE_MAX_TOKENS
     """Tokens of text of any one passage, when compressing."""
+    second_pass_similarity: float = 0.40
+    """When the model refuses although the best passage is at least this close to the question, the
+    closest sentences are put to it one by one (quote first, `Answerer._second_pass`)."""
+    second_pass_confidence: float = 0.8
+    """The model's probability that a sentence answers, over which quote first quotes it."""
+    second_pass_sentences: int = 5
+    """How many sentences quote first puts to the model (about a second each on 2 CPU cores)."""
     judge: bool = True
     """Let the model judge each sentence the words find supported against its evidence sentence
     (`rag.citations.judge`; only a model of a billion weights or more is asked)."""
@@ -101,6 +109,9 @@ class Prepared:
     hits: list[Hit]
     plan: ContextPlan | None
     best_similarity: float
+    found: list[Hit] = field(default_factory=list)
+    """The passages as retrieved, before compression (what a second, uncompressed pass reads)."""
+    history: list[Message] = field(default_factory=list)
 
 
 def standalone_query(question: str, conversation: Conversation | None) -> str:
@@ -150,22 +161,23 @@ class Answerer:
         resident = [h for h in resident if documents is None or h.chunk.doc_id in documents]
         if best_similarity < self.settings.relevance_floor and not resident:
             return Prepared(question, query, [], None, best_similarity)
-        hits = self.retriever.retrieve(query, resident=resident, scope=scope)
+        hits = found = self.retriever.retrieve(query, resident=resident, scope=scope)
         budget = self.settings.passage_budget if self.settings.compress else None
         if budget is not None:
             hits = compress_hits(
                 query, hits, self.embedder.embed, self.generator.count_tokens, budget, self.store.page_text
             )
             hits = relocated(self.store, hits)
+        history = conversation.history() if conversation else []
         plan = plan_context(
             self.generator,
             question,
             hits,
-            conversation.history() if conversation else [],
+            history,
             answer_reserve=self.settings.answer_reserve,
             passage_tokens=budget.total if budget else None,
         )
-        return Prepared(question, query, hits, plan, best_similarity)
+        return Prepared(question, query, hits, plan, best_similarity, found if budget else [], history)
 
     def _resident(self, query_vector: np.ndarray, conversation: Conversation | None) -> list[Hit]:
         """Passages of the previous turn that are still relevant to the new query, best first."""
@@ -191,10 +203,7 @@ class Answerer:
         started = time.perf_counter()
         first: float | None = None
         pieces: list[str] = []
-        tokens = min(self.settings.max_new_tokens, self.settings.answer_reserve)
-        for piece in self.generator.stream(
-            prepared.plan.messages, max_new_tokens=tokens, temperature=self.settings.temperature, cancel=cancel
-        ):
+        for piece in self._stream(prepared.plan, cancel):
             if first is None:
                 first = time.perf_counter() - started
             pieces.append(piece)
@@ -203,10 +212,11 @@ class Answerer:
         elapsed = time.perf_counter() - started
         raw = "".join(pieces)
         checked = time.perf_counter()
-        answer = cite(
-            prepared.question, raw, prepared.plan.included, self.embedder.embed, self.generator.name, self._judge
-        )
+        answer = self._cite(prepared.question, raw, prepared.plan)
         check_seconds = time.perf_counter() - checked
+        second = answer.refused and self._worth_a_second_pass(prepared) and not (cancel and cancel.is_set())
+        if second:
+            answer = self._second_pass(prepared, answer, cancel)
         generated = self.generator.count_tokens(raw)
         decode = elapsed - (first or 0.0)
         answer.timing = {
@@ -217,7 +227,53 @@ class Answerer:
             "prompt_tokens": prepared.plan.prompt_tokens,
             "check_seconds": check_seconds,
         }
+        if second:
+            answer.timing["second_pass_seconds"] = time.perf_counter() - started - elapsed - check_seconds
         return answer
+
+    def _stream(self, plan: ContextPlan, cancel: threading.Event | None):
+        tokens = min(self.settings.max_new_tokens, self.settings.answer_reserve)
+        return self.generator.stream(
+            plan.messages, max_new_tokens=tokens, temperature=self.settings.temperature, cancel=cancel
+        )
+
+    def _cite(self, question: str, raw: str, plan: ContextPlan) -> CitedAnswer:
+        return cite(question, raw, plan.included, self.embedder.embed, self.generator.name, self._judge)
+
+    def _worth_a_second_pass(self, prepared: Prepared) -> bool:
+        """A refusal while a strong passage was found, from compressed passages: compression may have
+        cut the sentence that answers (seen: the warranty sentence of the sample guide)."""
+        return bool(prepared.found) and prepared.best_similarity >= self.settings.second_pass_similarity
+
+    def _second_pass(self, prepared: Prepared, refused: CitedAnswer, cancel: threading.Event | None) -> CitedAnswer:
+        """Quote first: the model refused, but a strong passage was found. The sentences of the passages
+        (whole, not compressed) closest to the question are put to the model one at a time, "does this
+        sentence answer the question?", read from its first token; the one it is surest of, if it says
+        yes, becomes the answer, quoted verbatim with its marker (supported by construction). The refusal
+        stands when none does, or when the model cannot judge."""
+        if not self.settings.judge or judge_of(self.generator) is None:
+            return refused
+        vector = self.embedder.embed([prepared.query])[0]
+        units = [(n, u.text) for n, hit in enumerate(prepared.found, 1) for u in passage_sentences(hit.chunk.text)]
+        units = [(n, text) for n, text in units if len(text.split()) >= 5]
+        if not units:
+            return refused
+        closeness = self.embedder.embed([" ".join(text.split()) for _, text in units]) @ vector
+        # The best passage's own sentences first (the answer is often there in other words than the
+        # question's, far from it in embedding space), then the closest of the others.
+        order = sorted(range(len(units)), key=lambda i: (units[i][0] != 1, -closeness[i]))
+        scored = []
+        for index in order[: self.settings.second_pass_sentences]:
+            if cancel is not None and cancel.is_set():
+                return refused
+            number, text = units[index]
+            scored.append((answers(self.generator, prepared.question, text) or 0.0, number, text))
+        chance, number, text = max(scored)
+        if chance < self.settings.second_pass_confidence:
+            return refused
+        quote = f"Your files say: “{' '.join(text.split()).rstrip('.')}” [{number}]."
+        answer = cite(prepared.question, quote, prepared.found, self.embedder.embed, self.generator.name)
+        return refused if answer.refused else answer
 
     def ask(
         self,
