@@ -21,6 +21,9 @@ from pathlib import Path
 from indexer.attachments import display_name
 
 QUESTION = "How often should the Aurora 3 be descaled?"
+IN_OTHER_WORDS = "Is my espresso machine still covered if it breaks after two years?"
+"""Asked in other words than the guide's "covered by a warranty of three years" (issue #20): the model
+refuses it, and quote first must answer with that sentence, footnoted."""
 
 
 def _wait(app, condition: Callable[[], bool], seconds: float, what: str) -> None:
@@ -43,6 +46,16 @@ def _screenshot(app, window, path: Path) -> None:
     if image.isNull() or not image.save(str(path)):
         raise SystemExit(f"smoke: could not take a screenshot to {path}")
     print(f"smoke: screenshot {path} ({image.width()}x{image.height()})", flush=True)
+
+
+def _ask(app, window, question: str, timeout: float):
+    """Ask one question in the window and wait for its checked answer."""
+    window.query.setText(question)
+    window.ask()
+    _wait(app, lambda: not window.answering, timeout, f"the answer to '{question}'")
+    if len(window.chat.answers) < len(window.chat.turns):
+        raise SystemExit(f"smoke: no answer came back to '{question}'")
+    return window.chat.answers[-1]
 
 
 def run(out: Path, model: str, backend: str, timeout: float) -> dict:
@@ -77,14 +90,9 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
     print(f"smoke: sample library indexed ({window.library.model.rowCount()} documents)", flush=True)
     _wait(app, lambda: not window.warming, timeout, "the model to load")
 
-    window.query.setText(QUESTION)
     asked = time.monotonic()
-    window.ask()
-    _wait(app, lambda: not window.answering, timeout, "the answer")
+    answer = _ask(app, window, QUESTION, timeout)
     answers = window.chat.answers
-    if not answers:
-        raise SystemExit("smoke: no answer came back")
-    answer = answers[-1]
     generator = engine.answerer(lambda _m: None).generator
     seen = {
         "platform": platform,
@@ -102,6 +110,13 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
         window.open_citation(len(answers) - 1, answer.cited[0])
         _wait(app, lambda: not window.opening_source, 30, "the source to open")  # read off the GUI thread
         _screenshot(app, window, out / "source.png")
+    other = _ask(app, window, IN_OTHER_WORDS, timeout)
+    seen["in_other_words"] = {
+        "answer": other.text,
+        "cited": [f"{display_name(other.sources[n].path)} {other.sources[n].where}" for n in other.cited],
+    }
+    print(f"smoke: {other.text}", flush=True)
+    _screenshot(app, window, out / "other-words.png")
     window.close()
     app.processEvents()
     return seen
@@ -129,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         failures.append("the answer cites no source")
     elif not any("aurora3-user-guide.pdf" in c for c in seen["cited"]):
         failures.append(f"the answer does not cite the Aurora 3 guide: {seen['cited']}")
+    other = seen["in_other_words"]
+    if "three years" not in other["answer"] or "aurora3-user-guide.pdf p. 6" not in other["cited"]:
+        failures.append(f"'{IN_OTHER_WORDS}' is not answered with the three-year warranty of p. 6: {other}")
     for failure in failures:
         print(f"smoke: FAILED: {failure}", file=sys.stderr)
     print("smoke: passed" if not failures else "smoke: failed", flush=True)
