@@ -23,7 +23,6 @@ sentence clause by clause, where an embedding cannot see the difference:
 from __future__ import annotations
 
 import difflib
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -173,9 +172,6 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9_'-]+", lowered.replace("'", ""))
 
 
-MODE = os.environ.get("FOOTNOTES_POLARITY", "sentence")
-
-
 def _negations(words: list[str]) -> int:
     """How many words deny in a clause."""
     return sum(w in _NEGATIONS or w.startswith(_DENYING) for w in words)
@@ -210,10 +206,10 @@ def _overlap(claim: set[str], source: set[str]) -> float:
     return len(claim & source) / max(1, len(claim))
 
 
-def _aligned(claim_clause: str, source_clauses: list[str]) -> tuple[str, float]:
-    """The evidence clause that speaks of the same things as a claim clause, and how much they share."""
-    words = stems(claim_clause)
-    scored = [(c, _overlap(words, stems(c))) for c in source_clauses]
+def _aligned(claim: str, candidates: list[str]) -> tuple[str, float]:
+    """The candidate (a sentence of the evidence) that holds most of the claim's stems, and that share."""
+    words = stems(claim)
+    scored = [(c, _overlap(words, stems(c))) for c in candidates]
     return max(scored, key=lambda pair: pair[1], default=("", 0.0))
 
 
@@ -378,7 +374,7 @@ def conflict(claim: str, evidence: str, excused: set[str] = frozenset()) -> Conf
     another of the same shape. None when they agree (or share too little to compare)."""
     claim = _ANSWER_PARTICLE.sub("", claim)  # "No, there is no X" denies once
     sentence, shared = _aligned(claim, [u.text for u in passage_sentences(evidence)] or [evidence])
-    if MODE == "sentence" and shared >= 0.5:
+    if shared >= 0.5:
         # The evidence's clauses that speak of what the claim speaks of ("wipe the burrs once a week;
         # never wash them" says nothing negative of wiping).
         spoken = stems(claim)
@@ -386,17 +382,6 @@ def conflict(claim: str, evidence: str, excused: set[str] = frozenset()) -> Conf
         mine, theirs = _words(claim), _words(relevant)
         if _negations(mine) % 2 != _negations(theirs) % 2:
             return Conflict("negation", claim, sentence)
-        pair = _opposite(mine, theirs)
-        if pair:
-            return Conflict("opposite", pair[0], pair[1])
-    source_clauses = clauses(sentence) or [sentence]
-    for piece in (clauses(claim) or [claim]) if MODE == "clause" else []:
-        aligned, shared = _aligned(piece, source_clauses)
-        if shared < 0.5:
-            continue
-        mine, theirs = _words(piece), _words(aligned)
-        if _negations(mine) % 2 != _negations(theirs) % 2:
-            return Conflict("negation", piece, aligned)
         pair = _opposite(mine, theirs)
         if pair:
             return Conflict("opposite", pair[0], pair[1])
