@@ -73,6 +73,11 @@ class Generator(ABC):
             return
         yield from _cut_at_stop(pieces, tuple(stop), halt)
 
+    def prefill(self, prompt: str) -> None:
+        """Have the model hold `prompt` (a prefix every prompt starts with) so the next prompt that
+        starts with it processes only the rest; nothing where the backend keeps no state between calls."""
+        return None
+
     def parameters(self) -> int | None:
         """How many weights the model has (None where the backend cannot tell)."""
         return None

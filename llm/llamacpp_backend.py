@@ -64,15 +64,9 @@ class LlamaCppGenerator(Generator):
         finally:
             pieces.close()
 
-    def parameters(self) -> int | None:
-        """The GGUF's weight count."""
-        return int(self._llm._model.n_params())
-
-    def choice_probabilities(self, prompt: str, options: Sequence[str]) -> dict[str, float] | None:
-        """Evaluate the prompt, reusing what the model already holds of it (a judge's fixed preamble is
-        processed once), and read the next-token logits of each option's first token."""
-        import numpy as np
-
+    def prefill(self, prompt: str) -> None:
+        """Evaluate `prompt`, reusing the part of it the model already holds (at least its last token is
+        evaluated again, so its logits are fresh)."""
         llm = self._llm
         tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         held = llm.input_ids[: llm.n_tokens].tolist()
@@ -83,6 +77,18 @@ class LlamaCppGenerator(Generator):
             prefix += 1
         llm.n_tokens = prefix
         llm.eval(tokens[prefix:])
+
+    def parameters(self) -> int | None:
+        """The GGUF's weight count."""
+        return int(self._llm._model.n_params())
+
+    def choice_probabilities(self, prompt: str, options: Sequence[str]) -> dict[str, float] | None:
+        """Evaluate the prompt, reusing what the model already holds of it (a judge's fixed preamble is
+        processed once), and read the next-token logits of each option's first token."""
+        import numpy as np
+
+        llm = self._llm
+        self.prefill(prompt)
         logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
         first = [llm.tokenize(option.encode("utf-8"), add_bos=False, special=False)[0] for option in options]
         return normalised(options, [float(logits[t]) for t in first])

@@ -32,7 +32,7 @@ from rag.context import (
     PassageBudget,
     plan_context,
 )
-from rag.prompt import NO_ANSWER
+from rag.prompt import NO_ANSWER, system_prompt
 from rag.retriever import CrossEncoderReranker, RetrievalSettings, Retriever, relocated
 from rag.scope import Scope
 
@@ -229,6 +229,11 @@ class Answerer:
         }
         if second:
             answer.timing["second_pass_seconds"] = time.perf_counter() - started - elapsed - check_seconds
+        if self._judge is not None:
+            # The judge's prompts replaced the system prompt in llama.cpp's cache: put it back now, so the
+            # next question's first token does not wait for it (measured: first token p50 7.5 -> 9.8 s
+            # on the FAQ bench without this).
+            self.generator.prefill(self.generator.render([Message("system", system_prompt())]))
         return answer
 
     def _stream(self, plan: ContextPlan, cancel: threading.Event | None):
