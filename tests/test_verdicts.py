@@ -144,3 +144,13 @@ def test_a_refusal_exports_its_draft_and_the_closest_passages(check, tmp_path) -
     assert "**Draft, withheld: most of it is not what your files say.**" in markdown
     record = answer_record(answer)
     assert record.draft == answer.withheld and [c.number for c in record.closest] == [1, 2, 3]
+
+
+def test_a_sentence_that_only_repeats_the_question_is_not_an_answer(check) -> None:
+    # Seen on the FAQ bench: "The minimum disk space for a basic Debian installation is [3]."
+    answer = check(
+        "The default shell of the Debian Project is [3].", question="What is the default shell of the Debian Project?"
+    )
+    [sentence] = answer.sentences
+    assert sentence.verdict == NOT_STATED and sentence.cites == [] and "repeats the question" in sentence.reason
+    assert answer.refused and answer.text == NO_ANSWER

@@ -304,5 +304,21 @@ def check_answer(
     found = attribute(claims, sources, embed, question)
     matches = {id(s): m for s, m in zip(facts, found, strict=True)}
     excused = _excused(question, [f"{_file_words(c.path)}. {flat_text(c.text)}" for c in sources.values()])
-    checks = [_check(s, matches.get(id(s), {}), sources, excused, judge) for s in sentences]
+    asked = content_words(question)
+    checks = [
+        _echo(s) if _repeats(s, asked) else _check(s, matches.get(id(s), {}), sources, excused, judge)
+        for s in sentences
+    ]
     return _rewrite(text, sentences, checks), checks, [s.kind == "fact" for s in sentences]
+
+
+def _repeats(sentence: AnswerSentence, asked: set[str]) -> bool:
+    """A fact-shaped sentence all of whose words come from the question ("The minimum disk space for a
+    basic installation is [3]."): it restates what was asked and says nothing of its own."""
+    words = content_words(sentence.claim)
+    return sentence.kind == "fact" and len(words) >= 2 and words <= asked
+
+
+def _echo(sentence: AnswerSentence) -> SentenceCheck:
+    reason = "it only repeats the question"
+    return SentenceCheck(sentence.written([]), [], 0.0, False, reason, [], sentence.model_cites, NOT_STATED)
