@@ -263,13 +263,12 @@ class ChatView(QTextBrowser):
         parts = [self._prose_html(index, answer, answer.text)]
         if answer.withheld:
             parts.append(self._draft_html(index, answer, turn.show_draft))
-        if answer.cited:
-            parts.append(self._sources_html(index, turn, answer.cited, "Sources"))
-        elif answer.refused and answer.sources:
+        if answer.refused and answer.sources:
             # A refusal keeps what the search found: the closest passages, each openable.
-            parts.append(
-                self._sources_html(index, turn, sorted(answer.sources), "Closest passages (they do not answer it)")
-            )
+            closest = answer.cited + [n for n in sorted(answer.sources) if n not in answer.cited]
+            parts.append(self._sources_html(index, turn, closest, "Closest passages"))
+        elif answer.cited:
+            parts.append(self._sources_html(index, turn, answer.cited, "Sources"))
         return "".join(parts)
 
     def _prose_html(self, index: int, answer: CitedAnswer, text: str) -> str:

@@ -102,7 +102,7 @@ def _answer(
 def checked_line(streamed: str, answer: CitedAnswer) -> str | None:
     """The answer as checked, when it differs from the draft the terminal showed while it streamed (the
     check moved, added or removed markers): the sources printed below number that text, not the draft."""
-    if answer.refused or " ".join(streamed.split()) == " ".join(answer.text.split()):
+    if " ".join(streamed.split()) == " ".join(answer.text.split()):
         return None
     return f"Checked: {answer.text}"
 
@@ -129,8 +129,9 @@ def _print_sources(answer: CitedAnswer) -> None:
         print(f"(removed citations that pointed at no source: {answer.removed_markers})")
     for note in answer.notes:
         print(f"  {note}")
-    listed = answer.cited or (sorted(answer.sources) if answer.refused else [])
-    if listed and not answer.cited:
+    listed = answer.cited
+    if answer.refused and answer.sources:
+        listed = answer.cited + [n for n in sorted(answer.sources) if n not in answer.cited]
         print("Closest passages:")
     for n in listed:
         chunk = answer.sources[n]

@@ -32,7 +32,7 @@ from rag.context import (
     PassageBudget,
     plan_context,
 )
-from rag.prompt import NO_ANSWER, system_prompt
+from rag.prompt import CLOSEST_QUOTE, NO_ANSWER, system_prompt
 from rag.retriever import CrossEncoderReranker, RetrievalSettings, Retriever, relocated
 from rag.scope import Scope
 
@@ -276,9 +276,16 @@ class Answerer:
         chance, number, text = max(scored)
         if chance < self.settings.second_pass_confidence:
             return refused
-        quote = f"Your files say: “{' '.join(text.split()).rstrip('.')}” [{number}]."
+        quote = f"“{' '.join(text.split()).rstrip('.')}” [{number}]."
         answer = cite(prepared.question, quote, prepared.found, self.embedder.embed, self.generator.name)
-        return refused if answer.refused else answer
+        if answer.refused:
+            return refused
+        # Framed as the closest sentence, not as an answer: on the manuals bench the model's "yes" also
+        # picked sentences beside unanswerable questions ("They allow easy connection of your system to
+        # the Internet" for a firewalld zone); the quote is what the file says, the user judges the rest.
+        answer.text = f"{CLOSEST_QUOTE} {answer.text}"
+        answer.refused = True
+        return answer
 
     def ask(
         self,

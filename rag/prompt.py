@@ -25,6 +25,8 @@ PROMPTS_DIR = Path(__file__).resolve().parents[1] / "assets" / "prompts"
 REFUSAL = "I don't know: the sources do not say."
 """What the model is told to write when its sources do not hold the answer."""
 NO_ANSWER = "Your files don't say."
+CLOSEST_QUOTE = "Your files don't say it in those words. The closest they come:"
+"""Before the sentence quote first found when the model refused beside a strong passage."""
 """What the user is shown then, and when most of a draft is not stated by the sources: the closest
 passages stay under it and the draft one click away."""
 
