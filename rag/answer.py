@@ -110,8 +110,7 @@ class Prepared:
     plan: ContextPlan | None
     best_similarity: float
     found: list[Hit] = field(default_factory=list)
-    """The passages as retrieved, before compression (what a second, uncompressed pass reads)."""
-    history: list[Message] = field(default_factory=list)
+    """The passages as retrieved, before compression: whose sentences quote first puts to the model."""
 
 
 def standalone_query(question: str, conversation: Conversation | None) -> str:
@@ -168,16 +167,15 @@ class Answerer:
                 query, hits, self.embedder.embed, self.generator.count_tokens, budget, self.store.page_text
             )
             hits = relocated(self.store, hits)
-        history = conversation.history() if conversation else []
         plan = plan_context(
             self.generator,
             question,
             hits,
-            history,
+            conversation.history() if conversation else [],
             answer_reserve=self.settings.answer_reserve,
             passage_tokens=budget.total if budget else None,
         )
-        return Prepared(question, query, hits, plan, best_similarity, found if budget else [], history)
+        return Prepared(question, query, hits, plan, best_similarity, found)
 
     def _resident(self, query_vector: np.ndarray, conversation: Conversation | None) -> list[Hit]:
         """Passages of the previous turn that are still relevant to the new query, best first."""
@@ -246,8 +244,9 @@ class Answerer:
         return cite(question, raw, plan.included, self.embedder.embed, self.generator.name, self._judge)
 
     def _worth_a_second_pass(self, prepared: Prepared) -> bool:
-        """A refusal while a strong passage was found, from compressed passages: compression may have
-        cut the sentence that answers (seen: the warranty sentence of the sample guide)."""
+        """A refusal while a strong passage was found: the passage may say it in other words than the
+        question's (seen: the sample's "still covered after two years?" beside "a warranty of three
+        years"), or compression may have cut the sentence."""
         return bool(prepared.found) and prepared.best_similarity >= self.settings.second_pass_similarity
 
     def _second_pass(self, prepared: Prepared, refused: CitedAnswer, cancel: threading.Event | None) -> CitedAnswer:
