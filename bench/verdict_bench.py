@@ -58,11 +58,8 @@ def worker(claims_path: Path, model: str = "") -> None:
         context = item["context"]
         chunk = Chunk(1, 1, 0, len(context), context, id=1, path=f"/docs/{item['document']}.pdf")
         started = time.perf_counter()
-        answer = (
-            cite("", item["claim"], [Hit(chunk, 0.7)], embedder.embed, judge=judge)
-            if judge
-            else cite("", item["claim"], [Hit(chunk, 0.7)], embedder.embed)
-        )
+        options = {"judge": judge} if judge else {}  # the code before verdicts has no judge argument
+        answer = cite("", item["claim"], [Hit(chunk, 0.7)], embedder.embed, **options)
         seconds = time.perf_counter() - started
         checks = answer.sentences
         verdict = getattr(checks[0], "verdict", "") if checks else ""

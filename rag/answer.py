@@ -255,7 +255,7 @@ class Answerer:
         sentence answer the question?", read from its first token; the one it is surest of, if it says
         yes, becomes the answer, quoted verbatim with its marker (supported by construction). The refusal
         stands when none does, or when the model cannot judge."""
-        if not self.settings.judge or judge_of(self.generator) is None:
+        if self._judge is None:
             return refused
         vector = self.embedder.embed([prepared.query])[0]
         units = [(n, u.text) for n, hit in enumerate(prepared.found, 1) for u in passage_sentences(hit.chunk.text)]

@@ -134,7 +134,7 @@ class _Passage:
             units,
             [vectors[flat_text(u.text)] for u in units],
             [content_words(u.text) for u in units],
-            f"{_file_words(chunk.path)}. {flat_text(chunk.text)}",
+            stated_text(chunk),
         )
 
     def windows(self) -> list[tuple[PassageSentence, np.ndarray, set[str], float]]:
@@ -161,9 +161,11 @@ class _Passage:
         return best
 
 
-def _file_words(path: str) -> str:
-    """A file's name as words (debian-faq.en.pdf -> "debian faq en")."""
-    return " ".join(re.findall(r"[^\W_]+", Path(path).stem))
+def stated_text(chunk: Chunk) -> str:
+    """What a passage states, for a claim's specifics: its file's name as words (an answer may name the
+    document's subject, "Debian" of debian-faq.en.pdf), then its text as a reader writes it."""
+    name = " ".join(re.findall(r"[^\W_]+", Path(chunk.path).stem))
+    return f"{name}. {flat_text(chunk.text)}"
 
 
 def _evidence(match: Match, chunk: Chunk) -> Evidence:
@@ -303,7 +305,7 @@ def check_answer(
     claims = [_in_context(s.claim, facts[i - 1].claim if i else "") for i, s in enumerate(facts)]
     found = attribute(claims, sources, embed, question)
     matches = {id(s): m for s, m in zip(facts, found, strict=True)}
-    excused = _excused(question, [f"{_file_words(c.path)}. {flat_text(c.text)}" for c in sources.values()])
+    excused = _excused(question, [stated_text(c) for c in sources.values()])
     asked = content_words(question)
     checks = [
         _echo(s) if _repeats(s, asked) else _check(s, matches.get(id(s), {}), sources, excused, judge)

@@ -61,7 +61,7 @@ class SentenceCheck:
     @property
     def flagged(self) -> bool:
         """A sentence stating a fact that its sources do not back (contradicted or not stated)."""
-        return self.verdict == "contradicted" or not self.supported
+        return not self.supported  # a contradicted sentence is never supported
 
 
 @dataclass

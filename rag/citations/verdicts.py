@@ -234,7 +234,7 @@ def _opposite(claim_words: list[str], source_words: list[str]) -> tuple[str, str
     return None
 
 
-def specific_tokens(text: str, first_word_free: bool = True) -> dict[str, str]:
+def specific_tokens(text: str) -> dict[str, str]:
     """The specifics of a text by shape: ``{token: shape}`` with shapes number, version, acronym,
     code and name. Acronyms and names keep their case; the first word of a sentence is not a name."""
     found: dict[str, str] = {}
@@ -254,7 +254,7 @@ def specific_tokens(text: str, first_word_free: bool = True) -> dict[str, str]:
             not token.replace("-", "").isalpha() or token.startswith("-") or _CAMEL.search(token)
         ):
             found[token.lower()] = "code"
-        elif token[0].isupper() and token[1:].islower() and len(token) >= 2 and not (first and first_word_free):
+        elif token[0].isupper() and token[1:].islower() and len(token) >= 2 and not first:
             found[token.lower()] = "name"
         elif token.isalpha() and token.islower() and len(token) >= 3 and _unknown_word(token):
             found[token] = "term"
