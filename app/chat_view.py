@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QTextBrowser, QToolTip
 from app import theme
 from app.rich_text import markdown_html
 from indexer.attachments import display_name
-from rag.citations import CitedAnswer
+from rag.citations import Checking, CitedAnswer
 
 if TYPE_CHECKING:
     from app.engine import Preview
@@ -47,6 +47,13 @@ class ChatTurn:
     """Whether a withheld draft is revealed."""
     status: str = ""
     """What happens before the first token (loading the model, reading passages, writing)."""
+    checking: Checking | None = None
+    """The verdicts so far while the answer is written and checked."""
+
+    @property
+    def shown_answer(self) -> CitedAnswer | None:
+        """The answer as far as it is shown: the finished one, else the checked part of the draft."""
+        return self.answer or (self.checking.answer if self.checking else None)
 
 
 class ChatView(QTextBrowser):
@@ -123,6 +130,14 @@ class ChatView(QTextBrowser):
         cursor.insertText(text, QTextCharFormat())  # plain text: a model's "<b>" is shown, not applied
         if following:
             self._scroll_to_end()
+
+    def show_checking(self, checking: Checking) -> None:
+        """Show the verdicts known so far on the last answer: its complete sentences marked (flagged ones
+        as in a finished answer, supported ones with their chips), the text still streaming after them."""
+        if not self.turns or self.turns[-1].answer is not None:
+            return
+        self.turns[-1].checking = checking
+        self._render_last_turn()
 
     def finish_turn(self, answer: CitedAnswer) -> None:
         """Replace the streamed text by the checked, cited answer, rendered (Markdown, chips, sources)."""
@@ -210,7 +225,8 @@ class ChatView(QTextBrowser):
         self._streaming = bool(turn.streamed) and turn.answer is None and not turn.error
         if self._streaming:  # the tokens to come go into a plain paragraph of their own
             cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-            cursor.insertText(turn.streamed, QTextCharFormat())
+            covered = turn.checking.covered if turn.checking else 0
+            cursor.insertText(turn.streamed[covered:].lstrip(), QTextCharFormat())
 
     def _end(self) -> int:
         return max(0, self.document().characterCount() - 1)
@@ -234,10 +250,22 @@ class ChatView(QTextBrowser):
         if turn.answer is None:
             evidence = self._evidence_html(turn.evidence)
             if turn.streamed:
-                return question + evidence
+                return question + evidence + self._checking_html(index, turn.checking)
             status = html.escape(turn.status or "Thinking…")
             return question + evidence + f"<p style='color:{c.muted}'><i>{status}</i></p>"
         return question + self._answer_html(index, turn)
+
+    def _checking_html(self, index: int, checking: Checking | None) -> str:
+        """The complete sentences of an answer still being written or checked, with their verdicts."""
+        if checking is None or not checking.answer.text:
+            return ""
+        html_text = self._prose_html(index, checking.answer, checking.answer.text)
+        if checking.written and checking.waiting:
+            c = self._colors
+            html_text += (
+                f"<p style='color:{c.muted}'><i>Reading {checking.waiting} sentence(s) against their sources…</i></p>"
+            )
+        return html_text
 
     def _evidence_html(self, evidence: list[Preview]) -> str:
         """The passages being read, each with its sentence closest to the question."""

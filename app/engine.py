@@ -29,13 +29,34 @@ from llm.bundled import PRESETS
 from llm.loader import load_generator
 from llm.openai_backend import ServerSettings
 from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn, standalone_query
-from rag.citations import CitedAnswer
+from rag.citations import Checking, CitedAnswer
 from rag.compress import content_words
 from rag.context import ContextPlan
 from rag.retriever import RetrievalSettings, Retriever
 from rag.scope import Scope
 
 Status = Callable[[str], None]
+
+
+def _ignore(_event: object) -> None:
+    """An event nobody listens to."""
+
+
+@dataclass(frozen=True)
+class AnswerEvents:
+    """Where the events of one answer go, in the order they come; each is optional."""
+
+    status: Status = _ignore
+    """What the answer waits for (loading the model, reading passages…)."""
+    retrieved: Callable[[list[Hit]], None] | None = None
+    """The passages found, before the model is needed."""
+    plan: Callable[[ContextPlan | None], None] = _ignore
+    prepared: Callable[[Prepared], None] | None = None
+    """The passages the model reads, numbered as it will cite them."""
+    token: Callable[[str], None] | None = None
+    check: Callable[[Checking], None] | None = None
+    """The verdicts so far: sentence by sentence while the answer streams, then the judge's."""
+
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[#*\-•])")
 MAX_PREVIEW = 260
@@ -298,32 +319,27 @@ class Engine:
         return self.answerer(status).generator.describe()
 
     def ask(
-        self,
-        question: str,
-        on_token: Callable[[str], None],
-        on_plan: Callable[[ContextPlan | None], None],
-        status: Status,
-        cancel: threading.Event,
-        on_prepared: Callable[[Prepared], None] | None = None,
-        on_retrieved: Callable[[list[Hit]], None] | None = None,
-        scope: Scope | None = None,
+        self, question: str, events: AnswerEvents, cancel: threading.Event, scope: Scope | None = None
     ) -> CitedAnswer:
-        """Answer with citations, streaming tokens; the turn joins the conversation.
+        """Answer with citations, reporting each step to `events` as it happens; the turn joins the
+        conversation.
 
-        The passages are found first and reported (`on_retrieved`) before the model is even needed, so
-        the window shows evidence at once, also while the model still loads; then the compressed
-        passages and the context plan (`on_plan`, `on_prepared`) before the model's first token. With a
-        `scope`, only the documents in it are drawn on."""
-        if on_retrieved is not None:
-            on_retrieved(self.search(standalone_query(question, self.conversation), scope=scope))
-        answerer = self.answerer(status, cancel)
-        status("Reading passages…")
+        The passages are found first and reported (`retrieved`) before the model is even needed, so the
+        window shows evidence at once, also while the model still loads; then the context plan and the
+        compressed passages (`plan`, `prepared`) before the model's first token; the tokens; and the
+        verdicts as they come (`check`). With a `scope`, only the documents in it are drawn on."""
+        if events.retrieved is not None:
+            events.retrieved(self.search(standalone_query(question, self.conversation), scope=scope))
+        answerer = self.answerer(events.status, cancel)
+        events.status("Reading passages…")
         prepared = answerer.prepare(question, self.conversation, scope)
-        on_plan(prepared.plan)
-        status(f"Writing the answer from {len(prepared.plan.included)} passage(s)…" if prepared.plan else "Writing…")
-        if on_prepared is not None:
-            on_prepared(prepared)
-        answer = answerer.generate(prepared, on_token, cancel)
+        events.plan(prepared.plan)
+        events.status(
+            f"Writing the answer from {len(prepared.plan.included)} passage(s)…" if prepared.plan else "Writing…"
+        )
+        if events.prepared is not None:
+            events.prepared(prepared)
+        answer = answerer.generate(prepared, events.token, cancel, events.check)
         self.conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))
         return answer
 

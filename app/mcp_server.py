@@ -25,7 +25,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import Resource as ResourceInfo
 
-from app.engine import Engine, Passage, best_sentence, passage
+from app.engine import AnswerEvents, Engine, Passage, best_sentence, passage
 from app.errors import USER_ERRORS, describe, is_user_error
 from app.logs import app_version, debug_logging, redact
 from indexer.attachments import display_name
@@ -196,13 +196,8 @@ class FootnotesServer(MCPServer):
         file, page and supporting sentence; `refused` when the files do not hold the answer."""
         with self._asking, _as_tool_error():
             self.engine.new_chat()
-            answer = self.engine.ask(
-                question,
-                on_token=lambda _token: None,
-                on_plan=lambda _plan: None,
-                status=lambda message: logger.info("mcp ask: %s", message),
-                cancel=threading.Event(),
-            )
+            events = AnswerEvents(status=lambda message: logger.info("mcp ask: %s", message))
+            answer = self.engine.ask(question, events, threading.Event())
         logger.info("mcp ask %s: %d source(s) cited", redact(question, debug_logging()), len(answer.cited))
         return answer_record(answer)
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFileDialog
 from app.engine import Preview
 from app.workers import AnswerJob, Failure, Job, failure_of
 from indexer.types import Chunk
-from rag.citations import CitedAnswer
+from rag.citations import Checking, CitedAnswer
 from rag.context import ContextPlan
 from rag.export import FORMATS, export, to_markdown
 
@@ -52,6 +52,7 @@ class AnswersMixin(_Base):
         job.signals.plan.connect(self._on_plan)
         job.signals.status.connect(self._on_answer_status)
         job.signals.token.connect(self._on_token)
+        job.signals.checked.connect(self._on_checked)
         job.signals.done.connect(self._on_answered)
         job.signals.failed.connect(self._on_answer_failed)
         self._answer_job = job
@@ -79,6 +80,15 @@ class AnswersMixin(_Base):
         if first:
             self._show_model_state()  # the question may have loaded the model
             self.first_token.emit()
+
+    def _on_checked(self, checking: Checking) -> None:
+        if not self.chat.turns:
+            return
+        self.chat.show_checking(checking)
+        if checking.written and checking.waiting:
+            self.status_label.setText(
+                f"Checking the answer against its sources: {checking.waiting} sentence(s) to read…"
+            )
 
     def _on_evidence(self, evidence: list[Preview]) -> None:
         if self.chat.turns:
@@ -166,7 +176,7 @@ class AnswersMixin(_Base):
     def open_citation(self, turn: int, number: int) -> None:
         """Show the passage behind citation `number` of answer `turn` in the source viewer (its page text
         is read on a worker; `source_shown` says when it is on screen)."""
-        answer = self.chat.turns[turn].answer
+        answer = self.chat.turns[turn].shown_answer
         if answer is None or number not in answer.sources:
             return
         evidence_for = getattr(answer, "evidence_for", None)  # the supporting sentence, when citations know it
@@ -174,7 +184,7 @@ class AnswersMixin(_Base):
 
     def open_contradiction(self, turn: int, sentence: int) -> None:
         """Show the source sentence that contradicts sentence `sentence` of answer `turn`."""
-        answer = self.chat.turns[turn].answer
+        answer = self.chat.turns[turn].shown_answer
         if answer is None or sentence >= len(answer.sentences):
             return
         against = answer.sentences[sentence].contradiction
@@ -182,7 +192,7 @@ class AnswersMixin(_Base):
             self._open_passage(turn, against.number, against)
 
     def _open_passage(self, turn: int, number: int, focus: object) -> None:
-        answer = self.chat.turns[turn].answer
+        answer = self.chat.turns[turn].shown_answer
         assert answer is not None
         self._citation = (turn, number)
         chunk, engine = answer.sources[number], self.engine

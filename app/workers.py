@@ -21,7 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from app.engine import STOPPED_LOADING, Cancelled, Engine, previews, previews_of
+from app.engine import STOPPED_LOADING, AnswerEvents, Cancelled, Engine, previews, previews_of
 from app.errors import describe, is_user_error
 from app.logs import log_dir
 from indexer.indexer import IndexProgress, IndexReport
@@ -117,6 +117,8 @@ class AnswerSignals(QObject):
     status = Signal(str)
     """What the answer waits for (loading the model, reading passages…)."""
     token = Signal(str)
+    checked = Signal(object)
+    """A `Checking`: the verdicts so far, sentence by sentence while the answer streams, then the judge's."""
     done = Signal(object)
     """The `CitedAnswer`."""
     failed = Signal(Failure)
@@ -133,16 +135,15 @@ class AnswerJob(Worker):
     def work(self) -> Any:
         """Ask, emitting each event as it happens."""
         signals, question = self.signals, self.question
-        return self.engine.ask(
-            question,
-            on_token=signals.token.emit,
-            on_plan=signals.plan.emit,
+        events = AnswerEvents(
             status=signals.status.emit,
-            cancel=self.cancel,
-            on_prepared=lambda prepared: signals.evidence.emit(previews(prepared)),
-            on_retrieved=lambda hits: signals.evidence.emit(previews_of(hits, question)),
-            scope=None if self.scope.whole else self.scope,
+            retrieved=lambda hits: signals.evidence.emit(previews_of(hits, question)),
+            plan=signals.plan.emit,
+            prepared=lambda prepared: signals.evidence.emit(previews(prepared)),
+            token=signals.token.emit,
+            check=signals.checked.emit,
         )
+        return self.engine.ask(question, events, self.cancel, None if self.scope.whole else self.scope)
 
 
 class IndexSignals(QObject):

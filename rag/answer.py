@@ -21,7 +21,7 @@ from indexer.pagekind import CONTENT
 from indexer.store import Store
 from indexer.types import Hit
 from llm.base import Generator, Message
-from rag.citations import CitedAnswer, JudgeFn, cite, judge_of, passage_sentences
+from rag.citations import Checker, Checking, CitedAnswer, JudgeFn, cite, judge_of, passage_sentences
 from rag.citations.judge import answers
 from rag.compress import compress_hits
 from rag.context import (
@@ -113,6 +113,15 @@ class Prepared:
     """The passages as retrieved, before compression: whose sentences quote first puts to the model."""
 
 
+_SENTENCE_BEGUN = re.compile(r"[.!?…][\"'”’)]*(?:\s*\[[\d,\s]+\])*\s+\S|\n\s*\S")
+
+
+def _sentence_begun(draft: str, shown: int) -> bool:
+    """Whether a new sentence (or line) has begun in `draft` after its first `shown` characters: only
+    then can a sentence have been completed since."""
+    return _SENTENCE_BEGUN.search(draft, shown) is not None
+
+
 def standalone_query(question: str, conversation: Conversation | None) -> str:
     """Make a follow-up searchable on its own: a short or pronoun-led follow-up carries the previous
     question's words with it ("and how much does it cost?" -> "<previous question> and how much…")."""
@@ -189,28 +198,31 @@ class Answerer:
         return sorted((h for h in scored if h.score >= self.settings.relevance_floor), key=lambda h: -h.score)
 
     def generate(
-        self, prepared: Prepared, on_token: Callable[[str], None] | None = None, cancel: threading.Event | None = None
+        self,
+        prepared: Prepared,
+        on_token: Callable[[str], None] | None = None,
+        cancel: threading.Event | None = None,
+        on_check: Callable[[Checking], None] | None = None,
     ) -> CitedAnswer:
-        """Stream the answer to `on_token` and return it with resolved, checked citations."""
+        """Stream the answer to `on_token` and return it with resolved, checked citations. With
+        `on_check`, the verdicts come as they are known: a sentence's words' verdict once it is complete
+        (while the answer streams), then the judge's, one sentence at a time, after the last token."""
         if prepared.plan is None:
             if on_token:
                 on_token(NO_ANSWER)
             answer = cite(prepared.question, NO_ANSWER, [], self.embedder.embed, self.generator.name)
             answer.timing = {"retrieval_best_similarity": prepared.best_similarity}
             return answer
+        checker = Checker(
+            prepared.question, prepared.plan.included, self.embedder.embed, self.generator.name, self._judge
+        )
         started = time.perf_counter()
-        first: float | None = None
-        pieces: list[str] = []
-        for piece in self._stream(prepared.plan, cancel):
-            if first is None:
-                first = time.perf_counter() - started
-            pieces.append(piece)
-            if on_token:
-                on_token(piece)
+        raw, first = self._write(prepared.plan, checker, on_token, on_check, cancel)
         elapsed = time.perf_counter() - started
-        raw = "".join(pieces)
         checked = time.perf_counter()
-        answer = self._cite(prepared.question, raw, prepared.plan)
+        if on_check is not None:
+            self._check_all(checker, raw, on_check, cancel)
+        answer = checker.cite(raw)
         check_seconds = time.perf_counter() - checked
         second = answer.refused and self._worth_a_second_pass(prepared) and not (cancel and cancel.is_set())
         if second:
@@ -234,14 +246,54 @@ class Answerer:
             self.generator.prefill(self.generator.render([Message("system", system_prompt())]))
         return answer
 
+    def _write(
+        self,
+        plan: ContextPlan,
+        checker: Checker,
+        on_token: Callable[[str], None] | None,
+        on_check: Callable[[Checking], None] | None,
+        cancel: threading.Event | None,
+    ) -> tuple[str, float | None]:
+        """Stream the draft; returns it and the seconds to its first token."""
+        started = time.perf_counter()
+        first: float | None = None
+        pieces: list[str] = []
+        shown = 0
+        for piece in self._stream(plan, cancel):
+            if first is None:
+                first = time.perf_counter() - started
+            pieces.append(piece)
+            if on_token:
+                on_token(piece)
+            if on_check is not None:
+                shown = self._check_sentences(checker, "".join(pieces), shown, on_check)
+        return "".join(pieces), first
+
     def _stream(self, plan: ContextPlan, cancel: threading.Event | None):
         tokens = min(self.settings.max_new_tokens, self.settings.answer_reserve)
         return self.generator.stream(
             plan.messages, max_new_tokens=tokens, temperature=self.settings.temperature, cancel=cancel
         )
 
-    def _cite(self, question: str, raw: str, plan: ContextPlan) -> CitedAnswer:
-        return cite(question, raw, plan.included, self.embedder.embed, self.generator.name, self._judge)
+    @staticmethod
+    def _check_sentences(checker: Checker, draft: str, shown: int, on_check: Callable[[Checking], None]) -> int:
+        """Report the verdicts of a draft being written when a sentence has been completed since the last
+        report (`shown`: the characters covered then); the words only, the model is busy writing."""
+        if _sentence_begun(draft, shown):
+            progress = checker.progress(draft)
+            if progress.covered > shown:
+                on_check(progress)
+                return progress.covered
+        return shown
+
+    @staticmethod
+    def _check_all(
+        checker: Checker, draft: str, on_check: Callable[[Checking], None], cancel: threading.Event | None
+    ) -> None:
+        """Report the finished draft's verdicts, then again after each sentence the judge reads."""
+        on_check(checker.progress(draft, complete=True))
+        while not (cancel and cancel.is_set()) and checker.judge_next():
+            on_check(checker.progress(draft, complete=True))
 
     def _worth_a_second_pass(self, prepared: Prepared) -> bool:
         """A refusal while a strong passage was found: the passage may say it in other words than the
@@ -294,13 +346,15 @@ class Answerer:
         cancel: threading.Event | None = None,
         on_plan: Callable[[ContextPlan | None], None] | None = None,
         scope: Scope | None = None,
+        on_check: Callable[[Checking], None] | None = None,
     ) -> CitedAnswer:
-        """Prepare and generate in one call; the plan goes to `on_plan` before the first token, and
-        the turn joins `conversation` when given; only documents in `scope` are drawn on when given."""
+        """Prepare and generate in one call; the plan goes to `on_plan` before the first token, the
+        verdicts to `on_check` as they come, and the turn joins `conversation` when given; only
+        documents in `scope` are drawn on when given."""
         prepared = self.prepare(question, conversation, scope)
         if on_plan:
             on_plan(prepared.plan)
-        answer = self.generate(prepared, on_token, cancel)
+        answer = self.generate(prepared, on_token, cancel, on_check)
         if conversation is not None:
             conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))
         return answer

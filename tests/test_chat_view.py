@@ -249,3 +249,37 @@ def test_a_refusal_keeps_the_passages_as_the_closest_ones_each_openable(qtbot: Q
     with qtbot.waitSignal(chat.citation_clicked) as clicked:
         _click_link(chat, "cite:0:2")
     assert clicked.args == [0, 2]
+
+
+def test_verdicts_mark_the_complete_sentences_while_the_rest_still_streams(qtbot: QtBot) -> None:
+    from test_window import _click_link
+
+    from rag.citations import Checking, Evidence
+
+    chat = _chat(qtbot)
+    supported = "Descale every two months with hard water [1]."
+    wrong = "Keep the security lines before upgrading."
+    against = Evidence(2, 0, 58, "With soft water, four months between descalings is enough.", 0.8)
+    checked = _answer(text=f"{supported} {wrong}")
+    checked.cited = [1]
+    checked.sentences = [
+        SentenceCheck(supported, [1], 0.9, True, "", verdict="supported"),
+        SentenceCheck(wrong, [], 0.8, False, "[2] notes: the source says remove", [], [2], "contradicted", against),
+    ]
+    chat.start_turn(checked.question)
+    draft = f"{supported} {wrong} Then run"
+    chat.append_token(draft)
+    chat.show_checking(Checking(checked, covered=draft.index("Then"), waiting=1))
+    chat.append_token(" the full cycle.")
+    text = chat.toPlainText()
+    assert "(contradicted by the source)" in text and 'href="contra:0:1"' in chat.toHtml()
+    assert text.rstrip().endswith("Then run the full cycle.")  # the streaming tail, after the checked part
+    assert text.count("Keep the security lines") == 1  # the checked sentences are not shown twice
+    assert "against their sources" not in text  # the judge reads nothing while the model writes
+
+    chat.show_checking(Checking(checked, covered=len(draft), waiting=1, written=True))
+    assert "Reading 1 sentence(s) against their sources" in chat.toPlainText()
+    with qtbot.waitSignal(chat.citation_clicked) as clicked:  # a chip opens its source before the end
+        _click_link(chat, "cite:0:1")
+    assert clicked.args == [0, 1]
+    assert chat.turns[0].shown_answer is checked

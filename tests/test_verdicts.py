@@ -8,7 +8,18 @@ import pytest
 
 from indexer.embedder import Embedder
 from indexer.types import Chunk, Hit
-from rag.citations import CONTRADICTED, NO_ANSWER, NOT_STATED, SUPPORTED, CitedAnswer, cite, conflict
+from llm.base import Generator
+from rag.citations import (
+    CONTRADICTED,
+    NO_ANSWER,
+    NOT_STATED,
+    SUPPORTED,
+    Checker,
+    CitedAnswer,
+    cite,
+    conflict,
+)
+from rag.citations.judge import judge
 
 ARCH_PAGE = (
     "Architectures. Debian provides official builds for amd64, arm64, armel, armhf, i386, mips64el, "
@@ -154,3 +165,54 @@ def test_a_sentence_that_only_repeats_the_question_is_not_an_answer(check) -> No
     [sentence] = answer.sentences
     assert sentence.verdict == NOT_STATED and sentence.cites == [] and "repeats the question" in sentence.reason
     assert answer.refused and answer.text == NO_ANSWER
+
+
+STREAMED = (
+    "Debian provides official builds for amd64 and arm64 [1]. "
+    "Before upgrading, keep the security update lines in /etc/apt/sources.list [2]. "
+    "The Debian Project was created by Ian Murdock in 1993 [3]."
+)
+
+
+def test_each_sentence_gets_its_verdict_once_complete_while_the_answer_streams(embedder: Embedder) -> None:
+    checker = Checker("What does the manual say?", PASSAGES, embedder.embed, model="test")
+    second = STREAMED.index("Before")
+    half_way = STREAMED[: second + 30]  # the first sentence and half of the second
+    progress = checker.progress(half_way)
+    assert progress.covered == second and progress.waiting == 0
+    [first] = progress.answer.sentences
+    assert first.verdict == SUPPORTED and first.cites == [1]
+    assert "keep" not in progress.answer.text  # the half sentence waits until it is complete
+
+    progress = checker.progress(STREAMED[: STREAMED.index("The Debian") + 5])  # the third has begun
+    assert [s.verdict for s in progress.answer.sentences] == [SUPPORTED, CONTRADICTED]
+    assert progress.answer.sentences[1].contradiction.number == 2  # shown with the source sentence at once
+
+    final = checker.progress(STREAMED, complete=True)
+    assert final.covered == len(STREAMED)
+    assert [s.verdict for s in final.answer.sentences] == [SUPPORTED, CONTRADICTED, SUPPORTED]
+    whole = cite("What does the manual say?", STREAMED, PASSAGES, embedder.embed, model="test")
+    assert checker.cite(STREAMED).sentences == whole.sentences  # the same check as in one call
+
+
+def test_the_judge_reads_the_supported_sentences_one_at_a_time_after_the_last_token(
+    embedder: Embedder, generator: Generator
+) -> None:
+    asked: list[str] = []
+
+    def model_judge(claim: str, evidence: str) -> str | None:
+        asked.append(claim)
+        found = judge(generator, claim, evidence)
+        return found.verdict if found else None
+
+    checker = Checker("What does the manual say?", PASSAGES, embedder.embed, model="test", judge=model_judge)
+    assert checker.progress(STREAMED[: STREAMED.index("Before") + 5]).waiting == 1
+    assert asked == []  # nothing is judged while the model writes
+    states = [checker.progress(STREAMED, complete=True)]
+    assert states[0].waiting == 2  # the two the words find supported; the contradicted one needs no judge
+    while checker.judge_next():
+        states.append(checker.progress(STREAMED, complete=True))
+    assert [s.waiting for s in states] == [2, 1, 0] and len(asked) == 2
+    final = checker.cite(STREAMED)
+    assert len(asked) == 2  # the final check asks nothing again
+    assert [s.verdict for s in final.sentences] == [s.verdict for s in states[-1].answer.sentences]

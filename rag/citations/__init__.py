@@ -26,10 +26,6 @@ chooses the markers, `records` holds the answer's dataclasses; `cite` here ties 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-
-from indexer.types import Hit
 from rag.citations.attribution import (
     AGREE_MARGIN,
     SUPPORT_THRESHOLD,
@@ -42,10 +38,10 @@ from rag.citations.attribution import (
     combine,
     containment,
 )
+from rag.citations.checking import Checker, Checking, cite
 from rag.citations.judge import JudgeFn, judge_of
 from rag.citations.records import CitedAnswer, Evidence, SentenceCheck
 from rag.citations.sentences import (
-    MARKER,
     AnswerSentence,
     PassageSentence,
     content_words,
@@ -71,6 +67,8 @@ __all__ = [
     "VERBATIM_CONTAINMENT",
     "WITHHOLD_BELOW",
     "AnswerSentence",
+    "Checker",
+    "Checking",
     "CitedAnswer",
     "Conflict",
     "EmbedFn",
@@ -96,63 +94,3 @@ __all__ = [
     "split_answer",
     "strip_invalid_markers",
 ]
-
-_LINK_CITATION = re.compile(r"\[([^\[\]\n]{3,}?)\]\((\d{1,3})\)")
-
-
-def _normalise_markers(text: str) -> str:
-    """Citations written the other ways small models write them, as ``[n]``: a Markdown link whose
-    target is a source number (``[the claim.](1)``) becomes ``the claim. [1]``."""
-    return _LINK_CITATION.sub(lambda m: f"{m.group(1)} [{m.group(2)}]", text)
-
-
-def _has_words(text: str) -> bool:
-    """True when a text holds at least two words of two letters or more."""
-    return len(re.findall(r"[^\W\d_]{2,}", text)) >= 2
-
-
-def cite(
-    question: str,
-    raw_answer: str,
-    passages: Sequence[Hit],
-    embed: EmbedFn,
-    model: str = "",
-    judge: JudgeFn | None = None,
-) -> CitedAnswer:
-    """Check a draft over the numbered passages it was written from: every sentence gets a verdict
-    (supported, contradicted, not stated) and markers only where it is supported.
-
-    The answer becomes `NO_ANSWER` ("Your files don't say.") when the model refused, wrote no words,
-    or when most of its fact sentences are not supported; the draft, with its verdicts in
-    `sentences`, stays in `withheld` and the passages stay in `sources` as the closest passages.
-    `judge` (`rag.citations.judge.judge_of(generator)`) reads each sentence the words find supported
-    against its evidence sentence; without it the check is the words' alone."""
-    sources = {n: hit.chunk for n, hit in enumerate(passages, start=1)}
-    text, removed = strip_invalid_markers(_normalise_markers(raw_answer.strip()), set(sources))
-    text, checks, is_fact = check_answer(question, text, sources, embed, judge)
-    facts = [c for c, fact in zip(checks, is_fact, strict=True) if fact]
-    refusals = any(is_refusal(c.text) for c, fact in zip(checks, is_fact, strict=True) if not fact)
-    withheld, refused = "", False
-    supported = sum(c.verdict == SUPPORTED for c in facts)
-    if facts and supported * 2 < len(facts):
-        # Most of it is not what the sources say.
-        withheld, refused = text, True
-    elif not facts and refusals:
-        refused = True
-    elif not facts and not _has_words(MARKER.sub("", text)):
-        # Nothing but markers or punctuation ("[1] [1][2]"): the model wrote no answer at all.
-        withheld, refused = text, True
-    if refused:
-        text = NO_ANSWER
-        checks = checks if withheld else []
-    return CitedAnswer(
-        question=question,
-        text=text,
-        sources=sources,
-        cited=markers(text),
-        removed_markers=removed,
-        sentences=checks,
-        refused=refused,
-        model=model,
-        withheld=withheld,
-    )
