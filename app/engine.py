@@ -9,7 +9,6 @@ model, only for the small embedder.
 from __future__ import annotations
 
 import importlib
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from indexer.embedder import TextEmbedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport
 from indexer.pgurl import redacted
 from indexer.store import DocumentRecord, LibraryStore, is_database_url, open_store
+from indexer.text_units import content_words, sentence_spans
 from indexer.types import Chunk, Hit, Page
 from llm import llamacpp_backend
 from llm.bundled import PRESETS
@@ -30,7 +30,6 @@ from llm.loader import load_generator
 from llm.openai_backend import ServerSettings
 from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn, standalone_query
 from rag.citations import Checking, CitedAnswer
-from rag.compress import content_words
 from rag.context import ContextPlan
 from rag.retriever import RetrievalSettings, Retriever
 from rag.scope import Scope
@@ -58,7 +57,6 @@ class AnswerEvents:
     """The verdicts so far: sentence by sentence while the answer streams, then the judge's."""
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n|\n(?=\s*[#*\-•])")
 MAX_PREVIEW = 260
 STOPPED_LOADING = "Stopped before the model had finished loading."
 
@@ -122,26 +120,24 @@ def _words(text: str) -> set[str]:
 
 
 def best_sentence(text: str, question: str) -> str:
-    """The sentence of `text` sharing the most (non-stop) words with `question`; the first on a tie.
+    """The sentence of `text` (`indexer.text_units.sentence_spans`, headings left out) sharing the most
+    (non-stop) words with `question`; the first on a tie.
 
     Cheap on purpose (no model call): it only picks what to show while the model starts writing."""
-    pieces = [line for piece in _SENTENCE_END.split(text) for line in _without_heading(piece)]
-    sentences = [" ".join(s.split()) for s in pieces if s.strip()] or [" ".join(text.split())]
-    if not sentences[0]:
+    sentences = [" ".join(text[a:b].split()) for a, b in sentence_spans(text)]
+    prose = [s for s in sentences if not _is_heading(s)] or sentences or [" ".join(text.split())]
+    if not prose[0]:
         return ""
     asked = _words(question)
-    best = max(sentences, key=lambda s: (len(asked & _words(s)), -sentences.index(s)))
+    best = max(prose, key=lambda s: (len(asked & _words(s)), -prose.index(s)))
     return best if len(best) <= MAX_PREVIEW else best[: MAX_PREVIEW - 1].rstrip() + "…"
 
 
-def _without_heading(piece: str) -> list[str]:
-    """`piece` without a heading line it starts with: a Markdown ``#`` line, or a short line with no
-    closing punctuation followed by a capitalised line ("5 Warranty" above "The Aurora 3 is…")."""
-    first, _, rest = piece.strip().partition("\n")
-    heading = first.startswith("#") or (
-        rest.strip()[:1].isupper() and len(first.split()) <= 6 and not first.rstrip().endswith((".", ",", ";", ":"))
+def _is_heading(sentence: str) -> bool:
+    """A Markdown ``#`` line, or a short line with no closing punctuation ("5 Warranty")."""
+    return sentence.startswith("#") or (
+        len(sentence.split()) <= 6 and not sentence.endswith((".", ",", ";", ":", "!", "?", "…"))
     )
-    return [rest] if heading else [piece]
 
 
 def previews(prepared: Prepared) -> list[Preview]:

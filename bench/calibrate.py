@@ -45,9 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from indexer.chunker import Chunker
 from indexer.embedder import Embedder
 from indexer.loaders import load
+from indexer.text_units import stems
 from indexer.types import Chunk, Hit
 from rag import citations
-from rag.citations import attribute, cite, content_words, passage_sentences
+from rag.citations import attribute, cite, passage_sentences
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval" / "debian-faq"
 KINDS = ("verbatim", "paraphrased", "other page", "invented", "negated")
@@ -165,7 +166,7 @@ def flat(text: str) -> str:
 
 def usable(sentence: str) -> bool:
     """A sentence worth labelling: a statement of six content words or more, not a heading."""
-    return len(content_words(sentence)) >= 6 and not sentence.endswith("?") and len(sentence) <= 400
+    return len(stems(sentence)) >= 6 and not sentence.endswith("?") and len(sentence) <= 400
 
 
 def paraphrases(sentence: str) -> list[tuple[str, str]]:
@@ -235,8 +236,8 @@ def load_chunks(embedder: Embedder) -> list[Chunk]:
 def keyword_rank(question: str, chunks: list[Chunk]) -> list[Chunk]:
     """Chunks by the share of the question's content words they hold (a cheap stand-in for the
     app's hybrid search; the passages it brings are as on-topic as retrieved ones)."""
-    words = content_words(question)
-    return sorted(chunks, key=lambda c: (-len(words & content_words(c.text)), c.id))
+    words = stems(question)
+    return sorted(chunks, key=lambda c: (-len(words & stems(c.text)), c.id))
 
 
 def build_cases(questions: list[dict], chunks: list[Chunk]) -> list[Case]:
@@ -251,8 +252,8 @@ def build_cases(questions: list[dict], chunks: list[Chunk]) -> list[Case]:
     for index, q in enumerate(questions):
         rng = random.Random(index)
         on_page = [c for c in chunks if c.page == q["gold_page_1based"]]
-        answer_words = content_words(q["gold_answer"])
-        gold = max(on_page, key=lambda c: len(content_words(c.text) & answer_words))
+        answer_words = stems(q["gold_answer"])
+        gold = max(on_page, key=lambda c: len(stems(c.text) & answer_words))
         distractors = [c for c in keyword_rank(q["question"], chunks) if c.page != gold.page][:3]
         passages = distractors[:]
         passages.insert(index % 4, gold)

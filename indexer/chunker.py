@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from indexer.location import describe
+from indexer.text_units import block_sentences
 from indexer.types import Chunk, Page
 
 TokenSpans = Callable[[str], Sequence[tuple[int, int]]]
 """Maps a text to the character span of each of its tokens, in order."""
 
-_SENTENCE_END = re.compile(r"(?<![\s.])[.!?…][\"'”’)\]]*(?=\s)")
 _HEADING = re.compile(r"^(#{1,6}\s|(chapter|section|part)\s+\w+|\d+(\.\d+)*\.?\s+\S)", re.IGNORECASE)
 
 
@@ -83,7 +83,7 @@ class Chunker:
 
         units: list[_Unit] = []
         for line_start, line_end, next_blank in _lines(text):
-            pieces = _sentences(text, line_start, line_end)
+            pieces = block_sentences(text, line_start, line_end)
             line = text[line_start:line_end]
             heading = len(pieces) == 1 and _looks_like_heading(line)
             for i, (start, end) in enumerate(pieces):
@@ -167,21 +167,6 @@ def _lines(text: str) -> list[tuple[int, int, bool]]:
     if result:
         result[-1] = (result[-1][0], result[-1][1], True)
     return result
-
-
-def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Split one trimmed line into sentence spans."""
-    pieces: list[tuple[int, int]] = []
-    begin = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        stop = match.end()
-        pieces.append((begin, stop))
-        begin = stop
-        while begin < end and text[begin].isspace():
-            begin += 1
-    if begin < end:
-        pieces.append((begin, end))
-    return pieces
 
 
 def _looks_like_heading(line: str) -> bool:

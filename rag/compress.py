@@ -17,19 +17,18 @@ highlights exactly what the model saw.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from indexer.text_units import Span, content_words, ends_block, sentence_spans
 from indexer.types import Chunk, Hit
 from rag.context import PassageBudget
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 CountFn = Callable[[str], int]
 PageTextFn = Callable[[int, int], "str | None"]
-Span = tuple[int, int]
 
 LEXICAL_WEIGHT = 0.3
 """Weight of the keyword overlap (0..1) added to the embedding similarity of a sentence."""
@@ -40,22 +39,6 @@ FOLLOW_CHARS = 400
 """How far past its end a passage's window may run on into its page (see `compress_hits`)."""
 EMBED_LIMIT: int | None = None
 """Embed at most this many sentences per question (the best by keyword overlap); None embeds all."""
-MAX_SENTENCE_CHARS = 360
-"""Longer "sentences" (tables, run-on lines) are cut at spaces so a window can be fine-grained."""
-
-_ABBREVIATIONS = frozenset(
-    "e.g i.e etc cf vs al approx incl fig figs sec pp vol ch eds mr mrs ms dr prof jr sr inc ltd".split()
-)
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
-_BULLET = re.compile(r"(?:[•·◦▪‣●○■□►▸\-–—*]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s")
-_CODE = re.compile(r"(?:[$#>] |[{}])")
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_STOPWORDS = frozenset(
-    """a an and are as at be been but by can could did do does for from had has have how i if in into is it its
-    me my not of on or our should so than that the their them then there these they this those to too was we
-    were what when where which who whom why will with would you your about any all also more most some such
-    only own same other just""".split()
-)
 
 
 @dataclass(frozen=True)
@@ -67,119 +50,6 @@ class _Passage:
     text: str
     sentences: list[Span]
     own: int
-
-
-def split_sentences(text: str) -> list[Span]:
-    """Sentence spans of a passage, trimmed of whitespace, in order and non-overlapping.
-
-    Lines are first grouped into blocks: a blank line, a bullet, a code-like line, a line ending in a
-    colon and a short unpunctuated line (a heading, a command) all end a block, while a hard-wrapped
-    line runs on. Inside a block a sentence ends at ``. ! ? …`` followed by whitespace and something that
-    is not lower case, unless the word before is an abbreviation ("e.g.") or an initial; a dot inside
-    a word ("www.fsf.org") never ends one. Over-long sentences are cut at spaces.
-    """
-    spans: list[Span] = []
-    for start, end in _blocks(text):
-        for a, b in _split_block(text, start, end):
-            spans.extend(_cut_long(text, a, b))
-    return spans
-
-
-def _lines(text: str) -> list[tuple[int, int, bool]]:
-    """(start, end, indented) of every line, trimmed; a blank line is (-1, -1, False)."""
-    lines: list[tuple[int, int, bool]] = []
-    offset = 0
-    for raw in text.split("\n"):
-        stripped = raw.strip()
-        if stripped:
-            lead = len(raw) - len(raw.lstrip())
-            indented = raw[:lead].count(" ") >= 2 or "\t" in raw[:lead]
-            lines.append((offset + lead, offset + lead + len(stripped), indented))
-        else:
-            lines.append((-1, -1, False))
-        offset += len(raw) + 1
-    return lines
-
-
-def _ends_block(line: str) -> bool:
-    """A line after which a new block begins: a heading, a command, a label, a code line."""
-    if line.endswith(":") and not line.endswith(("http:", "https:")):  # a URL may wrap after its scheme
-        return True
-    if _CODE.match(line) or line.endswith(("{", "}", ";")):
-        return True
-    words = line.split()
-    return len(words) <= 6 and line[-1] not in ".,!?…\"'”’)-"
-
-
-def _blocks(text: str) -> list[Span]:
-    """Spans of runs of lines that read as running text (see `split_sentences`)."""
-    blocks: list[Span] = []
-    current: Span | None = None
-    closed = True
-    for start, end, indented in _lines(text):
-        if start < 0:
-            closed = True
-            continue
-        line = text[start:end]
-        starts_new = closed or indented or bool(_BULLET.match(line + " "))
-        if starts_new or current is None:
-            if current is not None:
-                blocks.append(current)
-            current = (start, end)
-        else:
-            current = (current[0], end)
-        closed = indented or _ends_block(line)
-    if current is not None:
-        blocks.append(current)
-    return blocks
-
-
-def _split_block(text: str, start: int, end: int) -> list[Span]:
-    """Sentence spans inside one block."""
-    spans: list[Span] = []
-    begin = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        stop = match.end()
-        following = text[stop:end].lstrip()
-        if not following or following[0].islower() or _is_abbreviation(text, begin, match.start()):
-            continue
-        spans.append((begin, stop))
-        begin = stop + (len(text[stop:end]) - len(following))
-    if begin < end:
-        spans.append((begin, end))
-    return spans
-
-
-def _is_abbreviation(text: str, begin: int, dot: int) -> bool:
-    """True when the word before a dot is a known abbreviation or a single-letter initial."""
-    if text[dot] != ".":
-        return False
-    word = re.search(r"[\w.]*$", text[begin:dot]).group().lower()
-    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
-
-
-def _cut_long(text: str, start: int, end: int) -> list[Span]:
-    """A span cut at spaces into pieces of at most MAX_SENTENCE_CHARS characters (a word longer than
-    that stays whole)."""
-    pieces: list[Span] = []
-    while end - start > MAX_SENTENCE_CHARS:
-        cut = text.rfind(" ", start + 1, start + MAX_SENTENCE_CHARS)
-        if cut <= start:
-            cut = text.find(" ", start + MAX_SENTENCE_CHARS)
-            if cut < 0 or cut >= end:
-                break
-        pieces.append((start, cut))
-        start = cut
-        while start < end and text[start].isspace():
-            start += 1
-    if start < end:
-        pieces.append((start, end))
-    return pieces
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-case words of a text that carry meaning (no stop words, no single letters)."""
-    return [w for w in (m.group().lower() for m in _WORD.finditer(text)) if len(w) > 1 and w not in _STOPWORDS]
 
 
 def lexical_scores(question: str, sentences: Sequence[str]) -> np.ndarray:
@@ -241,12 +111,12 @@ def _passage(hit: Hit, page_text: PageTextFn | None) -> _Passage:
     known (the last, probably cut, sentence of that run-on left out unless the page ends there)."""
     chunk = hit.chunk
     page = page_text(chunk.doc_id, chunk.page) if page_text else None
-    own = split_sentences(chunk.text)
+    own = sentence_spans(chunk.text)
     if not page or page[chunk.char_start : chunk.char_end] != chunk.text or chunk.char_end >= len(page):
         return _Passage(hit, chunk.text, own, len(own))
     end = min(len(page), chunk.char_end + FOLLOW_CHARS)
     text = page[chunk.char_start : end]
-    sentences = split_sentences(text)
+    sentences = sentence_spans(text)
     mine = sum(1 for a, _ in sentences if a < len(chunk.text))
     if end < len(page) and len(sentences) > mine and sentences[-1][1] == len(text.rstrip()):
         sentences = sentences[:-1]
@@ -309,7 +179,7 @@ def _window_hit(passage: _Passage, scores: np.ndarray, share: int, count_tokens:
 
 def _introduces(sentence: str) -> bool:
     """True for a sentence that leads into the next one: a question, a heading, a line ending in a colon."""
-    return sentence.endswith(("?", ":")) or _ends_block(sentence)
+    return sentence.endswith(("?", ":")) or ends_block(sentence)
 
 
 def _clip(passage: _Passage, span: Span, share: int, count_tokens: CountFn) -> Hit:

@@ -13,9 +13,10 @@ from pypdf import PdfReader, PdfWriter
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer
 from indexer.store import Store
+from indexer.text_units import sentence_spans
 from indexer.types import Chunk, Hit
 from llm.base import Generator
-from rag.compress import compress_hits, split_sentences
+from rag.compress import compress_hits
 from rag.context import PassageBudget
 from rag.retriever import Retriever
 
@@ -106,7 +107,7 @@ def test_sentences_of_pdf_text_keep_urls_abbreviations_bullets_and_code_apart_co
         "1.6 How does it compare?\n"
         "It compares well."
     )
-    pieces = [text[a:b] for a, b in split_sentences(text)]
+    pieces = [text[a:b] for a, b in sentence_spans(text)]
     assert pieces == [
         "Richard Stallman founded the FSF (see www.fsf.org for details).",
         "Free tools, e.g. gcc and make, are\npart of it, i.e. the whole toolchain.",

@@ -44,7 +44,6 @@ from rag.citations.records import CitedAnswer, Evidence, SentenceCheck
 from rag.citations.sentences import (
     AnswerSentence,
     PassageSentence,
-    content_words,
     is_refusal,
     markers,
     names,
@@ -83,7 +82,6 @@ __all__ = [
     "combine",
     "conflict",
     "containment",
-    "content_words",
     "is_refusal",
     "judge_of",
     "markers",

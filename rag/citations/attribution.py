@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.text_units import stems
 from indexer.types import Chunk
 from rag.citations.judge import JudgeFn
 from rag.citations.records import Evidence, SentenceCheck
 from rag.citations.sentences import (
     AnswerSentence,
     PassageSentence,
-    content_words,
     flat_text,
     passage_sentences,
     split_answer,
@@ -97,7 +97,7 @@ def attribute(
     excused = _excused(question, [p.text for p in passages.values()])
     results = []
     for claim in claims:
-        words = content_words(claim)
+        words = stems(claim)
         matches = {}
         for n, passage in passages.items():
             best = passage.best(vectors[claim], words)
@@ -133,7 +133,7 @@ class _Passage:
         return cls(
             units,
             [vectors[flat_text(u.text)] for u in units],
-            [content_words(u.text) for u in units],
+            [stems(u.text) for u in units],
             stated_text(chunk),
         )
 
@@ -306,7 +306,7 @@ def check_answer(
     found = attribute(claims, sources, embed, question)
     matches = {id(s): m for s, m in zip(facts, found, strict=True)}
     excused = _excused(question, [stated_text(c) for c in sources.values()])
-    asked = content_words(question)
+    asked = stems(question)
     checks = [
         _echo(s) if _repeats(s, asked) else _check(s, matches.get(id(s), {}), sources, excused, judge)
         for s in sentences
@@ -317,7 +317,7 @@ def check_answer(
 def _repeats(sentence: AnswerSentence, asked: set[str]) -> bool:
     """A fact-shaped sentence all of whose words come from the question ("The minimum disk space for a
     basic installation is [3]."): it restates what was asked and says nothing of its own."""
-    words = content_words(sentence.claim)
+    words = stems(sentence.claim)
     return sentence.kind == "fact" and len(words) >= 2 and words <= asked
 
 

@@ -3,20 +3,17 @@ numbers and names, and the ``[n]`` markers."""
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from indexer.text_units import ABBREVIATIONS, NUMBER_WORDS, flat_text, sentence_spans, stems, words
+
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _MARKER_RUN = r"(?:\s*\[\d{1,3}(?:\s*,\s*\d{1,3})*\])*"
 _ANSWER_END = re.compile(r"[.!?…]+[\"'”’)]*" + _MARKER_RUN + r"(?=\s|$)")
-_PASSAGE_END = re.compile(
-    r"(?<![\s.])[.!?…][\"'”’)\]]*(?=\s+[A-Z0-9\"“(•▪●◦]|\s*$)|\n\s*\n|(?=[•▪●◦])|\n(?=\s*(?:[-*]|\d{1,2}[.)])\s)"
-)
 _BULLET = re.compile(r"^\s*(?:[-*•▪●◦]|\d{1,2}[.)])\s+")
 _TERMINAL = re.compile(r"\s*([.!?…]+[\"'”’)]*)?\s*$")
-_ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "cf", "dr", "mr", "mrs", "ms", "no", "fig", "approx", "st"}
 _REFUSALS = (
     "i don't know",
     "i do not know",
@@ -26,27 +23,8 @@ _REFUSALS = (
     "files don't say",
 )
 _BUT = re.compile(r"\b(?:but|however|although|though|still)\b[,:]?\s*", re.IGNORECASE)
-WORD = re.compile(r"[a-z0-9]+")
 _NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:\.\d+)?")
 _NAME = re.compile(r"(?<=[a-z0-9,;)] )[A-Z][a-z]{3,}\b")
-_HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")
-_NUMBER_WORDS = dict(
-    zip(
-        "zero one two three four five six seven eight nine ten eleven twelve".split(),
-        (str(n) for n in range(13)),
-        strict=True,
-    )
-)
-_STOPWORDS = frozenset(
-    """a about above after again all also am an and any are as at be been before being below between both by
-    can could did do does doing done down during each either else etc for from further had has have having
-    here how however i if in into is it its itself just may me might more most much must my neither nor of
-    off on once only or other our out over own per same shall she should so some such than that the their
-    them then there these they this those through to too under until up upon us very via was we were what
-    when where whether which while who whom whose why will with within would yes you your
-    sources source say says said state states stated according know exactly sure mention mentions answer
-    passage passages document documents text""".split()
-)
 
 
 def is_refusal(text: str) -> bool:
@@ -142,7 +120,7 @@ def _is_abbreviation(piece: str) -> bool:
     if not re.search(r"[A-Za-z]", plain):
         return not markers(piece) and bool(plain)
     word = re.search(r"([A-Za-z.]+)\.$", plain)
-    return bool(word) and word.group(1).lower() in _ABBREVIATIONS
+    return bool(word) and word.group(1).lower() in ABBREVIATIONS
 
 
 def _answer_sentence(start: int, end: int, text: str) -> AnswerSentence | None:
@@ -164,7 +142,7 @@ def _claim(sentence: str) -> str:
     if is_refusal(sentence):
         parts = _BUT.split(sentence, maxsplit=1)
         sentence = parts[1] if len(parts) == 2 and not is_refusal(parts[1]) else ""
-    words = content_words(sentence)
+    words = stems(sentence)
     if len(words) < 2 and not numbers(sentence):
         return ""  # connective text ("Yes.", "In short:")
     if sentence.rstrip().endswith(":") and len(words) <= 4:
@@ -173,32 +151,14 @@ def _claim(sentence: str) -> str:
 
 
 def passage_sentences(text: str) -> list[PassageSentence]:
-    """A passage's sentences (split at sentence ends, blank lines and list bullets), with their spans."""
-    bounds = sorted({0, len(text), *(m.end() for m in _PASSAGE_END.finditer(text))})
-    found = []
-    for start, end in itertools.pairwise(bounds):
-        piece = text[start:end]
-        left, right = start + len(piece) - len(piece.lstrip()), start + len(piece.rstrip())
-        if len(WORD.findall(text[left:right].lower())) >= 2:
-            found.append(PassageSentence(left, right, text[left:right]))
-    return found
-
-
-def flat_text(text: str) -> str:
-    """Text as a reader would write it: line-break hyphens joined, whitespace collapsed."""
-    return " ".join(_HYPHEN_BREAK.sub(r"\1\2", text).split())
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased content words cut to six characters (a crude stem: install, installed, installing)."""
-    words = WORD.findall(flat_text(text).lower().replace("’", "'"))
-    return {_NUMBER_WORDS.get(w, w)[:6] for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())}
+    """A passage's sentences (`indexer.text_units.sentence_spans`) of two words or more, with their spans."""
+    return [PassageSentence(a, b, text[a:b]) for a, b in sentence_spans(text) if len(words(text[a:b])) >= 2]
 
 
 def numbers(text: str) -> set[str]:
     """Numbers in a text, normalised (59,100 and 59 100 are 59100; "seven" is 7)."""
     found = {re.sub(r"[,\u00a0\u202f ]", "", m.group()) for m in _NUMBER.finditer(text)}
-    found |= {_NUMBER_WORDS[w] for w in WORD.findall(text.lower()) if w in _NUMBER_WORDS}
+    found |= {NUMBER_WORDS[w] for w in words(text) if w in NUMBER_WORDS}
     return found
 
 

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from rag.citations.sentences import _NUMBER_WORDS, _STOPWORDS, WORD, flat_text, numbers, passage_sentences
+from indexer.text_units import NUMBER_WORDS, STOPWORDS, flat_text, stem, stems, words
+from rag.citations.sentences import numbers, passage_sentences
 
 SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
@@ -179,26 +180,13 @@ def _negations(words: list[str]) -> int:
 
 def clauses(text: str) -> list[str]:
     """A sentence cut at its clause boundaries (commas, semicolons, but, while, unless, …)."""
-    return [c for c in _CLAUSE.split(flat_text(text)) if c and len(WORD.findall(c.lower())) >= 1]
+    return [c for c in _CLAUSE.split(flat_text(text)) if c and len(words(c)) >= 1]
 
 
-def stem(word: str) -> str:
-    """A crude stem that lets builds/build and installed/installing meet: common endings off, six letters."""
-    for ending in ("ing", "ed", "es", "s"):
-        if len(word) > len(ending) + 3 and word.endswith(ending):
-            word = word[: -len(ending)]
-            break
-    return word[:6]
-
-
-def stems(text: str) -> set[str]:
-    """The stems of a text's content words (numbers spelled out read as digits)."""
-    words = WORD.findall(flat_text(text).lower().replace("’", "'"))
-    return {
-        stem(_NUMBER_WORDS.get(w, w))
-        for w in words
-        if w not in _STOPWORDS and w not in _NEGATIONS and (len(w) > 1 or w.isdigit())
-    }
+def content_stems(text: str) -> set[str]:
+    """The stems of a text's content words (numbers spelled out read as digits), negations left out:
+    they are compared on their own."""
+    return stems(text, leave=_NEGATIONS)
 
 
 def _overlap(claim: set[str], source: set[str]) -> float:
@@ -208,8 +196,8 @@ def _overlap(claim: set[str], source: set[str]) -> float:
 
 def _aligned(claim: str, candidates: list[str]) -> tuple[str, float]:
     """The candidate (a sentence of the evidence) that holds most of the claim's stems, and that share."""
-    words = stems(claim)
-    scored = [(c, _overlap(words, stems(c))) for c in candidates]
+    spoken = content_stems(claim)
+    scored = [(c, _overlap(spoken, content_stems(c))) for c in candidates]
     return max(scored, key=lambda pair: pair[1], default=("", 0.0))
 
 
@@ -294,7 +282,7 @@ def _unknown_word(word: str) -> bool:
 
 
 _QUANTITY = re.compile(
-    r"\b(\d+(?:[.,]\d+)?|" + "|".join(_NUMBER_WORDS) + r")\b[\s-]*(?:%|percent\b|([a-z]{1,12}))", re.IGNORECASE
+    r"\b(\d+(?:[.,]\d+)?|" + "|".join(NUMBER_WORDS) + r")\b[\s-]*(?:%|percent\b|([a-z]{1,12}))", re.IGNORECASE
 )
 
 
@@ -303,9 +291,9 @@ def quantities(text: str) -> dict[str, str]:
     2 GB, 64-bit, 50 %)."""
     found: dict[str, str] = {}
     for match in _QUANTITY.finditer(flat_text(text)):
-        number = _NUMBER_WORDS.get(match.group(1).lower(), match.group(1).replace(",", "."))
+        number = NUMBER_WORDS.get(match.group(1).lower(), match.group(1).replace(",", "."))
         unit = stem((match.group(2) or "%").lower())
-        if unit not in _STOPWORDS:
+        if unit not in STOPWORDS:
             found.setdefault(unit, number)
     return found
 
@@ -355,7 +343,7 @@ def _swapped(missing: dict[str, str], claim: str, evidence: str) -> tuple[str, s
         if op != "replace" or j2 - j1 > 4 or i2 - i1 > 4:
             continue
         said = [w for w in mine[i1:i2] if w.lower().rstrip(".-/") in lowered or w.rstrip(".-/") in missing]
-        other = [w for w in theirs[j1:j2] if w.lower() not in _STOPWORDS]
+        other = [w for w in theirs[j1:j2] if w.lower() not in STOPWORDS]
         if said and other and _anchored(matcher, i1, i2):
             return " ".join(mine[i1:i2]), " ".join(theirs[j1:j2])
     return None
@@ -377,8 +365,8 @@ def conflict(claim: str, evidence: str, excused: set[str] = frozenset()) -> Conf
     if shared >= 0.5:
         # The evidence's clauses that speak of what the claim speaks of ("wipe the burrs once a week;
         # never wash them" says nothing negative of wiping).
-        spoken = stems(claim)
-        relevant = " , ".join(c for c in clauses(sentence) if stems(c) & spoken) or sentence
+        spoken = content_stems(claim)
+        relevant = " , ".join(c for c in clauses(sentence) if content_stems(c) & spoken) or sentence
         mine, theirs = _words(claim), _words(relevant)
         if _negations(mine) % 2 != _negations(theirs) % 2:
             return Conflict("negation", claim, sentence)
