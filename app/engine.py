@@ -28,7 +28,7 @@ from llm import llamacpp_backend
 from llm.bundled import PRESETS
 from llm.loader import load_generator
 from llm.openai_backend import ServerSettings
-from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn, standalone_query
+from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn, find
 from rag.citations import Checking, CitedAnswer
 from rag.context import ContextPlan
 from rag.retriever import RetrievalSettings, Retriever
@@ -324,11 +324,16 @@ class Engine:
         window shows evidence at once, also while the model still loads; then the context plan and the
         compressed passages (`plan`, `prepared`) before the model's first token; the tokens; and the
         verdicts as they come (`check`). With a `scope`, only the documents in it are drawn on."""
+        # One search, before the model is needed: its passages are the preview, the gate and the answer's.
+        retriever = Retriever(self.store, self.embedder().embed, self.settings.retrieval)
+        found = find(
+            self.store, self.embedder(), retriever, self.settings.relevance_floor, question, self.conversation, scope
+        )
         if events.retrieved is not None:
-            events.retrieved(self.search(standalone_query(question, self.conversation), scope=scope))
+            events.retrieved(found.hits)
         answerer = self.answerer(events.status, cancel)
         events.status("Reading passages…")
-        prepared = answerer.prepare(question, self.conversation, scope)
+        prepared = answerer.prepare(question, self.conversation, scope, found)
         events.plan(prepared.plan)
         events.status(
             f"Writing the answer from {len(prepared.plan.included)} passage(s)…" if prepared.plan else "Writing…"

@@ -113,6 +113,53 @@ class Prepared:
     """The passages as retrieved, before compression: whose sentences quote first puts to the model."""
 
 
+@dataclass(frozen=True)
+class Found:
+    """What the search finds for a question before the model is needed, made once and shared by the
+    evidence preview, the relevance gate and the answer: the standalone query and its embedding, the
+    best dense similarity of a content passage, the previous turn's passages still relevant, and the
+    passages retrieved."""
+
+    query: str
+    vector: np.ndarray
+    best_similarity: float
+    resident: list[Hit]
+    hits: list[Hit]
+
+
+def find(
+    store: Store,
+    embedder: Embedder,
+    retriever: Retriever,
+    relevance_floor: float,
+    question: str,
+    conversation: Conversation | None = None,
+    scope: Scope | None = None,
+) -> Found:
+    """Search once for a question (one query embedding, one retrieval); see `Found`."""
+    query = standalone_query(question, conversation)
+    vector = embedder.embed([query])[0]
+    # The relevance gate looks at what could be an answer: navigation pages (contents, index) name
+    # every topic and would open the gate for questions the library cannot answer.
+    kinds = {CONTENT} if store.has_kind(CONTENT) else None
+    documents = scope.document_ids(store) if scope is not None else None
+    best = store.search_dense(vector, 1, kinds=kinds, documents=documents)
+    resident = _resident(store, vector, conversation, relevance_floor)
+    resident = [h for h in resident if documents is None or h.chunk.doc_id in documents]
+    hits = retriever.retrieve(query, resident=resident, scope=scope, vector=vector)
+    return Found(query, vector, best[0].score if best else 0.0, resident, hits)
+
+
+def _resident(store: Store, query_vector: np.ndarray, conversation: Conversation | None, floor: float) -> list[Hit]:
+    """Passages of the previous turn that are still relevant to the new query, best first."""
+    if not conversation or not conversation.turns:
+        return []
+    previous = conversation.turns[-1].passages
+    vectors = store.chunk_vectors([h.chunk.id for h in previous if h.chunk.id is not None])
+    scored = [Hit(h.chunk, float(np.dot(vectors[h.chunk.id], query_vector))) for h in previous if h.chunk.id in vectors]
+    return sorted((h for h in scored if h.score >= floor), key=lambda h: -h.score)
+
+
 _SENTENCE_BEGUN = re.compile(r"[.!?…][\"'”’)]*(?:\s*\[[\d,\s]+\])*\s+\S|\n\s*\S")
 
 
@@ -154,22 +201,27 @@ class Answerer:
         """The model as a judge of supported sentences, when the settings and the model allow it."""
         return judge_of(self.generator) if self.settings.judge else None
 
-    def prepare(self, question: str, conversation: Conversation | None = None, scope: Scope | None = None) -> Prepared:
+    def find(self, question: str, conversation: Conversation | None = None, scope: Scope | None = None) -> Found:
+        """Search once for a question (see `Found`)."""
+        return find(
+            self.store, self.embedder, self.retriever, self.settings.relevance_floor, question, conversation, scope
+        )
+
+    def prepare(
+        self,
+        question: str,
+        conversation: Conversation | None = None,
+        scope: Scope | None = None,
+        found: Found | None = None,
+    ) -> Prepared:
         """Retrieve passages (keeping still-relevant ones from the last turn; only from the documents in
-        `scope` when given), cut them to what bears on the question, and plan the context."""
-        query = standalone_query(question, conversation)
-        query_vector = self.embedder.embed([query])[0]
-        # The relevance gate looks at what could be an answer: navigation pages (contents, index) name
-        # every topic and would open the gate for questions the library cannot answer.
-        kinds = {CONTENT} if self.store.has_kind(CONTENT) else None
-        documents = scope.document_ids(self.store) if scope is not None else None
-        best = self.store.search_dense(query_vector, 1, kinds=kinds, documents=documents)
-        best_similarity = best[0].score if best else 0.0
-        resident = self._resident(query_vector, conversation)
-        resident = [h for h in resident if documents is None or h.chunk.doc_id in documents]
-        if best_similarity < self.settings.relevance_floor and not resident:
+        `scope` when given; `found` when the search was made already), cut them to what bears on the
+        question, and plan the context."""
+        found = found or self.find(question, conversation, scope)
+        query, best_similarity = found.query, found.best_similarity
+        if best_similarity < self.settings.relevance_floor and not found.resident:
             return Prepared(question, query, [], None, best_similarity)
-        hits = found = self.retriever.retrieve(query, resident=resident, scope=scope)
+        hits = retrieved = found.hits
         budget = self.settings.passage_budget if self.settings.compress else None
         if budget is not None:
             hits = compress_hits(
@@ -184,18 +236,7 @@ class Answerer:
             answer_reserve=self.settings.answer_reserve,
             passage_tokens=budget.total if budget else None,
         )
-        return Prepared(question, query, hits, plan, best_similarity, found)
-
-    def _resident(self, query_vector: np.ndarray, conversation: Conversation | None) -> list[Hit]:
-        """Passages of the previous turn that are still relevant to the new query, best first."""
-        if not conversation or not conversation.turns:
-            return []
-        previous = conversation.turns[-1].passages
-        vectors = self.store.chunk_vectors([h.chunk.id for h in previous if h.chunk.id is not None])
-        scored = [
-            Hit(h.chunk, float(np.dot(vectors[h.chunk.id], query_vector))) for h in previous if h.chunk.id in vectors
-        ]
-        return sorted((h for h in scored if h.score >= self.settings.relevance_floor), key=lambda h: -h.score)
+        return Prepared(question, query, hits, plan, best_similarity, retrieved)
 
     def generate(
         self,

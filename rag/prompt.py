@@ -111,7 +111,9 @@ def neutralise(text: str, control_tokens: Sequence[str] = ()) -> str:
 def remove_instructions(text: str) -> str:
     """Document text with every sentence (or line) that addresses the assistant replaced by a short
     note, so the model sees that something was there but never reads the instruction itself: one that
-    a known pattern matches, or that directs the assistant's reply (`rag.directives.is_directive`)."""
+    a known pattern matches, or that directs the assistant's reply (`rag.directives.is_directive`).
+    It cuts at every sentence mark and line break, not at `indexer.text_units` sentences, on purpose: a
+    filter must rather cut too often than let an order ride inside a longer sentence."""
     parts: list[str] = []
     for match in _SENTENCE_OR_LINE.finditer(text):
         piece = match.group()

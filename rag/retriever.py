@@ -152,9 +152,15 @@ class Retriever:
         return self.store.search_keyword(query, k, kinds)
 
     def retrieve(
-        self, query: str, resident: Sequence[Hit] = (), include_noncontent: bool = False, scope: Scope | None = None
+        self,
+        query: str,
+        resident: Sequence[Hit] = (),
+        include_noncontent: bool = False,
+        scope: Scope | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[Hit]:
-        """The top passages for a query; `resident` passages (kept from earlier turns) join the fusion.
+        """The top passages for a query (`vector`: its embedding, when the caller has it already);
+        `resident` passages (kept from earlier turns) join the fusion.
 
         Only content passages are returned while the library has any. With `include_noncontent` (for
         `footnotes search`), the navigation passages (``hit.chunk.kind``: toc, index, bibliography,
@@ -164,7 +170,10 @@ class Retriever:
         if documents is not None and not documents:
             return []
         keyword = self._start_keyword(query, CONTENT_ONLY, documents)  # searches while the query is embedded
-        vector = self.embed([query])[0] if self.settings.mode in ("hybrid", "dense") else None
+        if self.settings.mode not in ("hybrid", "dense"):
+            vector = None
+        elif vector is None:
+            vector = self.embed([query])[0]
         hits = self._ranked(query, vector, resident, CONTENT_ONLY, documents=documents, keyword=keyword)
         if not hits and not self.store.has_kind(CONTENT):  # nothing but navigation pages: better than none
             return self._ranked(query, vector, resident, None, documents=documents)

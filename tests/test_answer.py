@@ -161,3 +161,25 @@ def test_verdicts_come_sentence_by_sentence_while_the_answer_streams(answerer: A
     assert first.verdict == "supported" and draft.startswith(first.text.split("[")[0].strip()[:20])
     if not answer.refused:  # the last verdicts are the answer's
         assert [s.verdict for s in events[-1][1].answer.sentences] == [s.verdict for s in answer.sentences]
+
+
+def test_a_question_is_embedded_once_and_searched_once(answerer: Answerer, monkeypatch: pytest.MonkeyPatch) -> None:
+    question = "How often should the Zephyr-9 kettle be descaled?"
+    embedded: list[list[str]] = []
+    retrieved: list[str] = []
+    embed, retrieve = answerer.embedder.embed, answerer.retriever.retrieve
+
+    def counted_embed(texts):
+        embedded.append(list(texts))
+        return embed(texts)
+
+    def counted_retrieve(query, *args, **kwargs):
+        retrieved.append(query)
+        return retrieve(query, *args, **kwargs)
+
+    monkeypatch.setattr(answerer.embedder, "embed", counted_embed)
+    monkeypatch.setattr(answerer.retriever, "embed", counted_embed)
+    monkeypatch.setattr(answerer.retriever, "retrieve", counted_retrieve)
+    prepared = answerer.prepare(question)
+    assert prepared.plan is not None and any("four weeks" in h.chunk.text for h in prepared.plan.included)
+    assert embedded.count([question]) == 1 and retrieved == [question]

@@ -216,3 +216,53 @@ def test_the_judge_reads_the_supported_sentences_one_at_a_time_after_the_last_to
     final = checker.cite(STREAMED)
     assert len(asked) == 2  # the final check asks nothing again
     assert [s.verdict for s in final.sentences] == [s.verdict for s in states[-1].answer.sentences]
+
+
+UPGRADE_PAGE = (
+    "The Debian package maintenance system: The entire system, or any individual component of it, can be "
+    "upgraded in place without reformatting, without losing custom configuration files, and (in most cases) "
+    "without rebooting the system."
+)
+CODENAME_PAGE = (
+    "They are just codenames. When a Debian distribution is in the development stage, it has no version "
+    "number but a codename."
+)
+APT_PAGE = "apt will remove cached .deb packages by default after sucessful installation of downloaded packages."
+
+
+@pytest.mark.parametrize(
+    ("claim", "page"),
+    [
+        (
+            "You can upgrade the whole system or any single part of it in place, without reformatting or losing "
+            "your custom configuration files, and usually without a reboot.",
+            UPGRADE_PAGE,
+        ),
+        (
+            "While it is still being developed, a Debian distribution gets a codename rather than a version number.",
+            CODENAME_PAGE,
+        ),
+        ("By default, once apt has installed the downloaded packages, it deletes the cached .deb files.", APT_PAGE),
+    ],
+)
+def test_a_faithful_paraphrase_that_words_its_denials_differently_is_supported(check, claim: str, page: str) -> None:
+    # From bench/eval/claims.jsonl, flagged before: a denial running on over a list ("without X or Y")
+    # counted once where the page says it twice; "rather than" denies as "no ... but" does; ".deb"
+    # was glued to the word before it when a space before punctuation was tidied away.
+    answer = check(f"{claim} [1]", passages=[hit(page, 1)])
+    [sentence] = answer.sentences
+    assert sentence.verdict == SUPPORTED, sentence.reason
+
+
+@pytest.mark.parametrize(
+    ("claim", "page"),
+    [
+        ("The system cannot be upgraded in place.", UPGRADE_PAGE),
+        ("A Debian distribution in the development stage has a version number.", CODENAME_PAGE),
+        ("apt keeps cached .deb packages after a successful installation by default.", APT_PAGE),
+    ],
+)
+def test_the_same_pages_still_contradict_a_denial_turned_around(check, claim: str, page: str) -> None:
+    answer = check(f"{claim} [1]", passages=[hit(page, 1)])
+    [sentence] = answer.sentences
+    assert sentence.verdict == CONTRADICTED, sentence.reason

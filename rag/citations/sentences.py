@@ -44,7 +44,7 @@ def strip_invalid_markers(text: str, valid: set[int]) -> tuple[str, list[int]]:
         return "".join(f"[{n}]" for n in good)
 
     cleaned = MARKER.sub(keep, text)
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
+    cleaned = re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", cleaned)
     return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), removed
 
 
@@ -126,7 +126,7 @@ def _is_abbreviation(piece: str) -> bool:
 def _answer_sentence(start: int, end: int, text: str) -> AnswerSentence | None:
     """One sentence of `text[start:end]`, or None when it holds only markers."""
     raw = text[start:end]
-    body = re.sub(r"[ \t]+([.,;:!?…])", r"\1", MARKER.sub("", raw))
+    body = re.sub(r"[ \t]+([.,;:!?…])(?=\s|$)", r"\1", MARKER.sub("", raw))
     body = re.sub(r"[ \t]{2,}", " ", body).strip()
     if not re.search(r"\w", body):
         return None

@@ -173,9 +173,59 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9_'-]+", lowered.replace("'", ""))
 
 
+_SCOPE_WORDS = 2
+"""How many content words after a negation it denies: the word it bears on ("will not overwrite when the
+package is upgraded" denies overwriting, not upgrading; "not to start a service" denies starting)."""
+_SCOPE_ENDS = frozenset("when if because that which who where unless until once since so".split())
+_AS_DENIAL = re.compile(r"\b(?:rather than|instead of)\b", re.IGNORECASE)
+_KEEP_FROM = re.compile(r"\b(?:stop|prevent|keep)\w*\s+((?:[\w'-]+\s+){0,4}?)from\b", re.IGNORECASE)
+""""stop a service from starting", "prevents a file from being removed": the verb after "from" is denied."""
+
+
+def denied(text: str) -> dict[str, bool]:
+    """Each content stem of a text and whether it is denied there: it is the content word right after a
+    negation or a word that denies by itself, in the same clause, or a word listed on with it ("without
+    reformatting or losing your files" denies both; "a codename rather than a version number" denies
+    the version). A stem said both ways is left out."""
+    found: dict[str, set[bool]] = {}
+    for clause in clauses(_KEEP_FROM.sub(r"\1 not", _AS_DENIAL.sub(" not ", text))):
+        scope = 0
+        for word in (part for token in _words(clause) for part in token.split("-") if part):
+            if word in _NEGATIONS or word.startswith(_DENYING):
+                scope = _SCOPE_WORDS
+                continue
+            if word in _SCOPE_ENDS:
+                scope = 0
+            if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
+                continue
+            found.setdefault(stem(NUMBER_WORDS.get(word, word)), set()).add(scope > 0)
+            if scope and not _lists_on(clause, word):
+                scope -= 1
+    return {key: statuses.pop() for key, statuses in found.items() if len(statuses) == 1}
+
+
 def _negations(words: list[str]) -> int:
     """How many words deny in a clause."""
     return sum(w in _NEGATIONS or w.startswith(_DENYING) for w in words)
+
+
+def _lists_on(clause: str, word: str) -> bool:
+    """Whether `word` is followed by "or"/"nor" in `clause`: a denial runs on over a list ("without
+    reformatting or losing")."""
+    return re.search(rf"\b{re.escape(word)}\b\W+(?:\w+\W+)?(?:or|nor)\b", clause.lower()) is not None
+
+
+def _polarity_differs(claim: str, source: str, claim_words: list[str], source_words: list[str]) -> bool:
+    """Whether the claim denies what the source affirms or the reverse: both readings of polarity must
+    find it, the parity of the denials in the clauses that speak of the same things and a word the two
+    share that one denies and the other does not. Each alone flags faithful paraphrases on the claim
+    set ("without reformatting or losing" counts two denials where the page counts three; "doesn't sort
+    the results" denies the results where "the results are not sorted" does not); together they flag
+    3.6 % of them and 79 % of negated claims, and the judge reads the rest (README)."""
+    if _negations(claim_words) % 2 == _negations(source_words) % 2:
+        return False
+    mine, theirs = denied(claim), denied(source)
+    return any(mine[key] != theirs[key] for key in mine.keys() & theirs.keys())
 
 
 def clauses(text: str) -> list[str]:
@@ -368,7 +418,7 @@ def conflict(claim: str, evidence: str, excused: set[str] = frozenset()) -> Conf
         spoken = content_stems(claim)
         relevant = " , ".join(c for c in clauses(sentence) if content_stems(c) & spoken) or sentence
         mine, theirs = _words(claim), _words(relevant)
-        if _negations(mine) % 2 != _negations(theirs) % 2:
+        if _polarity_differs(claim, relevant, mine, theirs):
             return Conflict("negation", claim, sentence)
         pair = _opposite(mine, theirs)
         if pair:
