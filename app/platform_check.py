@@ -4,7 +4,8 @@ Qt's own message when its platform plugin cannot load ("Could not load the Qt pl
 'xcb'…") does not say which Debian package to install. This module runs `ldd` on the platform
 plugin and on the Qt libraries the window uses, and turns every ``not found`` into the package
 that provides it. ``python -m app.platform_check`` prints the result; with ``--install`` it runs
-``apt-get install`` itself when it can (as root, or with password-less sudo).
+``apt-get install`` itself when it can (as root, or with password-less sudo), and also installs
+Tesseract and its English data for scanned pages (optional: never a reason to fail).
 """
 
 from __future__ import annotations
@@ -183,12 +184,48 @@ def install(packages: list[str]) -> bool:
     return subprocess.run(command, check=False, env=env).returncode == 0
 
 
+OCR_PACKAGES = ["tesseract-ocr", "tesseract-ocr-eng"]
+"""What reading scanned pages needs: Tesseract and its English data (Debian/Ubuntu names)."""
+
+
+def missing_ocr_packages() -> list[str]:
+    """The OCR packages to install: both without a `tesseract` on PATH, the English data alone when
+    Tesseract does not list ``eng``; none when it reads English."""
+    tesseract = shutil.which("tesseract")
+    if tesseract is None:
+        return list(OCR_PACKAGES)
+    listed = subprocess.run([tesseract, "--list-langs"], capture_output=True, text=True, check=False)
+    languages = {line.strip() for line in (listed.stdout + listed.stderr).splitlines()}
+    return [] if "eng" in languages else ["tesseract-ocr-eng"]
+
+
+def install_ocr() -> None:
+    """Install Tesseract and its English data when they are missing and this user can; otherwise say
+    how. Never fails the install: without OCR only scanned pages with no text layer are skipped."""
+    missing = missing_ocr_packages()
+    if not missing:
+        print("OCR: Tesseract with English found.")
+        return
+    if install(missing) and not missing_ocr_packages():
+        print(f"OCR: installed {' '.join(missing)}.")
+        return
+    print(
+        f"OCR: scanned pages without a text layer will be skipped until Tesseract is installed:\n"
+        f"  sudo apt-get install -y {' '.join(missing)}",
+        file=sys.stderr,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m app.platform_check [--install] [--platform xcb]``: report (and fix) missing libraries."""
     parser = argparse.ArgumentParser(description="Check the system libraries Qt needs for the window.")
     parser.add_argument("--platform", default=None, help="xcb, wayland or offscreen (default: this session's)")
-    parser.add_argument("--install", action="store_true", help="install what is missing with apt-get when possible")
+    parser.add_argument(
+        "--install", action="store_true", help="install what is missing (and OCR) with apt-get when possible"
+    )
     args = parser.parse_args(argv)
+    if args.install:
+        install_ocr()
     platform = args.platform or current_platform()
     missing = missing_qt_libraries(platform)
     if not missing:

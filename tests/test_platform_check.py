@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,3 +55,14 @@ def test_the_app_says_why_instead_of_qt_aborting(tmp_path: Path) -> None:
         "footnotes: Footnotes cannot open its window: there is no display (DISPLAY is not set). Start it from a "
         "desktop session, or on a machine without a screen under a virtual one: xvfb-run footnotes"
     ]
+
+
+def test_ocr_is_named_for_install_when_tesseract_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no tesseract on it
+    assert platform_check.missing_ocr_packages() == ["tesseract-ocr", "tesseract-ocr-eng"]
+
+
+def test_an_installed_tesseract_that_reads_english_needs_nothing() -> None:
+    if shutil.which("tesseract") is None:
+        pytest.skip("no tesseract here (the CI run installs it)")
+    assert platform_check.missing_ocr_packages() == []
