@@ -224,9 +224,14 @@ class ChatView(QTextBrowser):
             spaced.setBlockFormat(margin)
         self._streaming = bool(turn.streamed) and turn.answer is None and not turn.error
         if self._streaming:  # the tokens to come go into a plain paragraph of their own
-            cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-            covered = turn.checking.covered if turn.checking else 0
-            cursor.insertText(turn.streamed[covered:].lstrip(), QTextCharFormat())
+            checked = turn.checking is not None and bool(turn.checking.answer.text)
+            tail = turn.streamed[turn.checking.covered :] if turn.checking else turn.streamed
+            if checked and not turn.checking.written and "\n" not in tail:
+                # The sentence being written goes on after the checked ones, in their paragraph.
+                cursor.insertText(" " + tail.lstrip(), QTextCharFormat())
+            else:
+                cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+                cursor.insertText(tail.lstrip(), QTextCharFormat())
 
     def _end(self) -> int:
         return max(0, self.document().characterCount() - 1)
