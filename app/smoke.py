@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -119,6 +120,7 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
     _screenshot(app, window, out / "other-words.png")
     window.close()
     app.processEvents()
+    shutil.rmtree(library, ignore_errors=True)  # the sample library; the screenshots stay in `out`
     return seen
 
 

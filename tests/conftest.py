@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ipaddress
 import itertools
@@ -23,8 +24,11 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# The suite never writes to the user's own log folder.
-os.environ.setdefault("FOOTNOTES_LOG_DIR", tempfile.mkdtemp(prefix="footnotes-test-logs-"))
+# The suite never writes to the user's own log folder; the one it makes is removed when it ends (a folder
+# left per run adds up on the disk CI runs on).
+if "FOOTNOTES_LOG_DIR" not in os.environ:
+    os.environ["FOOTNOTES_LOG_DIR"] = tempfile.mkdtemp(prefix="footnotes-test-logs-")
+    atexit.register(shutil.rmtree, os.environ["FOOTNOTES_LOG_DIR"], ignore_errors=True)
 
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer
