@@ -263,7 +263,7 @@ class Answerer:
         checked = time.perf_counter()
         if on_check is not None:
             self._check_all(checker, raw, on_check, cancel)
-        answer = checker.cite(raw)
+        answer = checker.cite(raw, judge_more=not (cancel and cancel.is_set()))  # Stop stops the judge too
         check_seconds = time.perf_counter() - checked
         second = answer.refused and self._worth_a_second_pass(prepared) and not (cancel and cancel.is_set())
         if second:

@@ -218,6 +218,23 @@ def test_the_judge_reads_the_supported_sentences_one_at_a_time_after_the_last_to
     assert [s.verdict for s in final.sentences] == [s.verdict for s in states[-1].answer.sentences]
 
 
+def test_after_stop_the_judge_is_not_asked_again(embedder: Embedder, generator: Generator) -> None:
+    asked: list[str] = []
+
+    def model_judge(claim: str, evidence: str) -> str | None:
+        asked.append(claim)
+        found = judge(generator, claim, evidence)
+        return found.verdict if found else None
+
+    checker = Checker("What does the manual say?", PASSAGES, embedder.embed, model="test", judge=model_judge)
+    assert checker.progress(STREAMED, complete=True).waiting == 2
+    checker.judge_next()  # the user pressed Stop after the judge had read one sentence
+    stopped = checker.cite(STREAMED, judge_more=False)
+    assert len(asked) == 1  # the other sentence keeps the words' verdict
+    assert [s.verdict for s in stopped.sentences][1] == CONTRADICTED  # the words' verdicts stand
+    assert checker.cite(STREAMED).sentences is not None and len(asked) == 2  # without Stop it is read
+
+
 UPGRADE_PAGE = (
     "The Debian package maintenance system: The entire system, or any individual component of it, can be "
     "upgraded in place without reformatting, without losing custom configuration files, and (in most cases) "

@@ -88,9 +88,15 @@ class Checker:
         self._judged(*self._waiting.pop(0))
         return True
 
-    def cite(self, draft: str) -> CitedAnswer:
-        """The checked answer (see `cite`)."""
-        return self._answer(draft, self._judged if self._judge is not None else None, final=True)
+    def cite(self, draft: str, judge_more: bool = True) -> CitedAnswer:
+        """The checked answer (see `cite`). Without `judge_more` (the user pressed Stop), the judge is not
+        asked again: the verdicts it gave stand, and the words' verdicts for the sentences it had not read."""
+        if self._judge is None:
+            return self._answer(draft, None, final=True)
+        return self._answer(draft, self._judged if judge_more else self._verdicts_given, final=True)
+
+    def _verdicts_given(self, claim: str, evidence: str) -> str | None:
+        return self._verdicts.get((claim, evidence))
 
     def _answer(self, draft: str, judge: JudgeFn | None, final: bool) -> CitedAnswer:
         sources = self.sources
