@@ -325,10 +325,9 @@ class Engine:
         compressed passages (`plan`, `prepared`) before the model's first token; the tokens; and the
         verdicts as they come (`check`). With a `scope`, only the documents in it are drawn on."""
         # One search, before the model is needed: its passages are the preview, the gate and the answer's.
-        retriever = Retriever(self.store, self.embedder().embed, self.settings.retrieval)
-        found = find(
-            self.store, self.embedder(), retriever, self.settings.relevance_floor, question, self.conversation, scope
-        )
+        embedder = self.embedder()
+        retriever = Retriever(self.store, embedder.embed, self.settings.retrieval)
+        found = find(self.store, embedder, retriever, self.settings.relevance_floor, question, self.conversation, scope)
         if events.retrieved is not None:
             events.retrieved(found.hits)
         answerer = self.answerer(events.status, cancel)

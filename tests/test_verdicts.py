@@ -195,17 +195,24 @@ def test_each_sentence_gets_its_verdict_once_complete_while_the_answer_streams(e
     assert checker.cite(STREAMED).sentences == whole.sentences  # the same check as in one call
 
 
-def test_the_judge_reads_the_supported_sentences_one_at_a_time_after_the_last_token(
-    embedder: Embedder, generator: Generator
-) -> None:
-    asked: list[str] = []
+def _model_judge(generator: Generator, asked: list[str]):
+    """The bundled model as judge (`rag.citations.judge.judge`), noting each claim it is asked about."""
 
-    def model_judge(claim: str, evidence: str) -> str | None:
+    def run(claim: str, evidence: str) -> str | None:
         asked.append(claim)
         found = judge(generator, claim, evidence)
         return found.verdict if found else None
 
-    checker = Checker("What does the manual say?", PASSAGES, embedder.embed, model="test", judge=model_judge)
+    return run
+
+
+def test_the_judge_reads_the_supported_sentences_one_at_a_time_after_the_last_token(
+    embedder: Embedder, generator: Generator
+) -> None:
+    asked: list[str] = []
+    checker = Checker(
+        "What does the manual say?", PASSAGES, embedder.embed, model="test", judge=_model_judge(generator, asked)
+    )
     assert checker.progress(STREAMED[: STREAMED.index("Before") + 5]).waiting == 1
     assert asked == []  # nothing is judged while the model writes
     states = [checker.progress(STREAMED, complete=True)]
@@ -220,13 +227,9 @@ def test_the_judge_reads_the_supported_sentences_one_at_a_time_after_the_last_to
 
 def test_after_stop_the_judge_is_not_asked_again(embedder: Embedder, generator: Generator) -> None:
     asked: list[str] = []
-
-    def model_judge(claim: str, evidence: str) -> str | None:
-        asked.append(claim)
-        found = judge(generator, claim, evidence)
-        return found.verdict if found else None
-
-    checker = Checker("What does the manual say?", PASSAGES, embedder.embed, model="test", judge=model_judge)
+    checker = Checker(
+        "What does the manual say?", PASSAGES, embedder.embed, model="test", judge=_model_judge(generator, asked)
+    )
     assert checker.progress(STREAMED, complete=True).waiting == 2
     checker.judge_next()  # the user pressed Stop after the judge had read one sentence
     stopped = checker.cite(STREAMED, judge_more=False)

@@ -174,8 +174,8 @@ def _words(text: str) -> list[str]:
 
 
 _SCOPE_WORDS = 2
-"""How many content words after a negation it denies: the word it bears on ("will not overwrite when the
-package is upgraded" denies overwriting, not upgrading; "not to start a service" denies starting)."""
+"""How many content words after a negation it denies, within its clause ("will not overwrite when the
+package is upgraded" denies overwriting, not upgrading: "when" ends the denial)."""
 _SCOPE_ENDS = frozenset("when if because that which who where unless until once since so".split())
 _AS_DENIAL = re.compile(r"\b(?:rather than|instead of)\b", re.IGNORECASE)
 _KEEP_FROM = re.compile(r"\b(?:stop|prevent|keep)\w*\s+((?:[\w'-]+\s+){0,4}?)from\b", re.IGNORECASE)
