@@ -37,7 +37,7 @@ $(VENV)/.dev-installed: $(VENV)/.llama-installed
 # The system libraries Qt's platform plugin needs: installed with apt-get when this user can,
 # otherwise the exact apt-get line is printed and make stops.
 system-libs: $(VENV)/.core-installed
-	$(BIN)/python -m app.platform_check --install
+	$(BIN)/python -m app.core.platform_check --install
 
 # Everything the app uses, llama.cpp included, before it starts (what CI proves).
 install: $(VENV)/.app-installed $(VENV)/.llama-installed system-libs

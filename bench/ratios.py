@@ -73,7 +73,7 @@ def library_ratio(files: int) -> tuple[float, float]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from app.library_panel import LibraryPanel
+    from app.gui.library_panel import LibraryPanel
     from indexer.store import DocumentRecord
 
     app = QApplication.instance() or QApplication([])

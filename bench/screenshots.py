@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from app.engine import Engine, previews_of  # noqa: E402
-from app.settings_dialog import SettingsDialog  # noqa: E402
-from app.theme import apply_theme  # noqa: E402
-from app.window import MainWindow  # noqa: E402
+from app.core.engine import Engine, previews_of  # noqa: E402
+from app.gui.settings_dialog import SettingsDialog  # noqa: E402
+from app.gui.theme import apply_theme  # noqa: E402
+from app.gui.window import MainWindow  # noqa: E402
 from llm.bundled import default_preset  # noqa: E402
 from rag.citations import CitedAnswer, cite  # noqa: E402
 

@@ -13,11 +13,11 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app import theme
-from app.chat_view import ChatView
-from app.engine import Preview
-from app.rich_text import markdown_html
-from app.source_viewer import SourceViewer
+from app.core.engine import Preview
+from app.gui import theme
+from app.gui.chat_view import ChatView
+from app.gui.rich_text import markdown_html
+from app.gui.source_viewer import SourceViewer
 from indexer.types import Chunk
 from rag.citations import CitedAnswer, SentenceCheck
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from conftest import encrypt_pdf, free_port, make_pdf
 
-from app.cli import checked_line, main
-from app.collections import Collections
-from app.errors import USER_ERRORS, describe, exit_code, is_user_error
-from app.logs import LOG_FILE
+from app.cli.answer import checked_line
+from app.core.collections import Collections
+from app.core.errors import USER_ERRORS, describe, exit_code, is_user_error
+from app.core.logs import LOG_FILE
+from app.main import main
 from indexer.store import Store
 from indexer.types import Chunk, Hit
 from rag.citations import cite
@@ -34,9 +35,9 @@ def log_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python -m app.cli` as a user would, with the log in FOOTNOTES_LOG_DIR."""
+    """Run `python -m app` as a user would, with the log in FOOTNOTES_LOG_DIR."""
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
+        [sys.executable, "-m", "app", *args],
         capture_output=True,
         text=True,
         input=stdin,

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.chats import Chat, ChatStore
-from app.cli import main
-from app.collections import CollectionError, Collections
-from app.engine import Engine
+from app.core.chats import Chat, ChatStore
+from app.core.collections import CollectionError, Collections
+from app.core.engine import Engine
+from app.main import main
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer
 from indexer.store import CATALOGUE, FileFacts, Store

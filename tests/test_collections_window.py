@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, QSettings
 from pytestqt.qtbot import QtBot
 
-from app.engine import Engine
-from app.window import MainWindow
+from app.core.engine import Engine
+from app.gui.window import MainWindow
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample"
 DESCALE = "How often should I descale the Aurora 3?"

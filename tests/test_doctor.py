@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import free_port, make_pdf, send_json
 
-from app.cli import main
-from app.logs import LOG_FILE
+from app.core.logs import LOG_FILE
+from app.main import main
 
 
 @pytest.fixture(autouse=True)

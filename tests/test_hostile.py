@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.chat_view import ChatView
-from app.source_viewer import SourceViewer
+from app.gui.chat_view import ChatView
+from app.gui.source_viewer import SourceViewer
 from indexer.chunker import Chunker
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer

@@ -40,7 +40,7 @@ def _state(store: Store) -> dict[str, list[tuple[int, int, int, str]]]:
 
 def _kill_mid_index(library: Path, corpus: Path, delay: float) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "app.cli", "--library", str(library), "index", str(corpus), "--quiet"],
+        [sys.executable, "-u", "-m", "app", "--library", str(library), "index", str(corpus), "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -13,8 +13,8 @@ import pytest
 from conftest import make_pdf
 from pytestqt.qtbot import QtBot
 
-from app.cli import main
-from app.source_viewer import SourceViewer
+from app.gui.source_viewer import SourceViewer
+from app.main import main
 from indexer.chunker import Chunker
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer

@@ -12,7 +12,7 @@ import pytest
 from conftest import make_pdf
 from pytestqt.qtbot import QtBot
 
-from app.source_viewer import SourceViewer
+from app.gui.source_viewer import SourceViewer
 from indexer.attachments import container_of, display_name, safe_name, source_file
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer

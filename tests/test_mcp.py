@@ -60,7 +60,7 @@ async def _session(library: Path, logs: Path) -> Seen:
 
     server = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "app.cli", "--library", str(library), "mcp", "--model", "light"],
+        args=["-m", "app", "--library", str(library), "mcp", "--model", "light"],
         env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "FOOTNOTES_LOG_DIR": str(logs)},
         cwd=ROOT,
     )

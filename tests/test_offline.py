@@ -18,7 +18,7 @@ def test_hub_is_offline_and_sockets_are_trapped() -> None:
 def test_index_ask_and_export_work_with_the_network_trapped(tmp_path, capsys) -> None:
     from pypdf import PdfReader
 
-    from app.cli import main
+    from app.main import main
 
     docs = tmp_path / "docs"
     docs.mkdir()

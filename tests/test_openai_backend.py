@@ -23,8 +23,8 @@ from keyring.backends.fail import Keyring as NoKeyring
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
-from app.settings import ModelSection, Settings, load_settings, save_settings
-from app.settings_dialog import SettingsDialog
+from app.core.settings import ModelSection, Settings, load_settings, save_settings
+from app.gui.settings_dialog import SettingsDialog
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer
 from indexer.store import Store
@@ -247,8 +247,8 @@ def test_without_a_working_keyring_the_key_lasts_this_session(monkeypatch: pytes
 
 
 def test_the_status_bar_says_where_questions_go(qtbot: QtBot, tmp_path: Path) -> None:
-    from app.engine import Engine
-    from app.window import MainWindow
+    from app.core.engine import Engine
+    from app.gui.window import MainWindow
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     local = ServerSettings("http://127.0.0.1:11434/v1", "qwen2.5")
@@ -269,7 +269,7 @@ def test_the_status_bar_says_where_questions_go(qtbot: QtBot, tmp_path: Path) ->
 
 
 def test_the_cli_names_a_refused_server_in_one_line(sample_store: Store, capsys: pytest.CaptureFixture[str]) -> None:
-    from app.cli import main
+    from app.main import main
 
     library = str(sample_store.folder)
     argv = ["--library", library, "ask", "How often?", "--backend", "server", "--server-url", "http://10.1.2.3:8000/v1"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app import platform_check
+from app.core import platform_check
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,7 @@ def test_the_app_says_why_instead_of_qt_aborting(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.update(QT_QPA_PLATFORM="xcb", FOOTNOTES_LOG_DIR=str(tmp_path))
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "--library", str(tmp_path / "lib")],
+        [sys.executable, "-m", "app", "--library", str(tmp_path / "lib")],
         capture_output=True,
         text=True,
         cwd=ROOT,

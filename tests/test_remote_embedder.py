@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from conftest import free_port, llama_server, make_pdf, send_json
 
-from app.cli import main
-from app.engine import Engine
-from app.errors import EMBEDDER, STORE
-from app.settings import EmbedderSection
+from app.core.engine import Engine
+from app.core.errors import EMBEDDER, STORE
+from app.core.settings import EmbedderSection
+from app.main import main
 from indexer.embedder import Embedder, EmbedderError
 from indexer.indexer import Indexer
 from indexer.remote_embedder import EmbeddingServer, RemoteEmbedder
@@ -218,7 +218,7 @@ def test_the_local_embedder_runs_on_cuda_in_half_precision(embedder: Embedder) -
 def test_the_status_bar_says_where_embeddings_are_computed(qtbot: QtBot, tmp_path: Path) -> None:
     from PySide6.QtCore import QSettings
 
-    from app.window import MainWindow
+    from app.gui.window import MainWindow
 
     closed = f"http://127.0.0.1:{free_port()}/v1"
     engine = Engine(tmp_path / "lib", model="light", embedding=EmbedderSection(closed, "bge-m3"))

@@ -14,9 +14,9 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox
 from pytestqt.qtbot import QtBot
 
-from app.cli import build_parser
-from app.engine import Engine
-from app.settings import (
+from app.cli.parser import build_parser
+from app.core.engine import Engine
+from app.core.settings import (
     PRESETS_VALUES,
     ModelSection,
     RetrievalSection,
@@ -28,7 +28,7 @@ from app.settings import (
     setting,
     settings_from_args,
 )
-from app.settings_dialog import SettingsDialog
+from app.gui.settings_dialog import SettingsDialog
 from indexer.store import StoreError
 from llm.bundled import PRESETS
 
@@ -206,7 +206,7 @@ def test_a_setting_added_only_to_the_declaration_gets_a_dialog_row_a_flag_and_a_
 
 
 def test_the_window_saves_its_engine_settings_on_close(qtbot: QtBot, tmp_path: Path) -> None:
-    from app.window import MainWindow
+    from app.gui.window import MainWindow
 
     engine = Engine.from_settings(Settings.preset("light", library=str(tmp_path / "lib")))
     window = MainWindow(engine, _ini(tmp_path))
@@ -220,7 +220,7 @@ def test_the_window_saves_its_engine_settings_on_close(qtbot: QtBot, tmp_path: P
 def test_the_window_runs_on_the_store_given_on_its_command_line_without_saving_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.window import window_start
+    from app.gui.window import window_start
 
     monkeypatch.setenv("FOOTNOTES_COLLECTIONS", str(tmp_path / "collections"))
     saved = _ini(tmp_path)
@@ -258,8 +258,8 @@ def test_the_window_reopens_a_collection_renamed_on_the_command_line(
     """The window remembers the collection chosen last by name and by its library folder: renamed with
     ``footnotes collections rename`` (which knows nothing of the window's settings), it still opens next
     time, under its new name, instead of the settings' library."""
-    from app.cli import main
-    from app.window import window_start
+    from app.gui.window import window_start
+    from app.main import main
 
     monkeypatch.setenv("FOOTNOTES_COLLECTIONS", str(tmp_path / "collections"))
     monkeypatch.setenv("FOOTNOTES_LOG_DIR", str(tmp_path / "logs"))

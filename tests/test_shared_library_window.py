@@ -14,11 +14,11 @@ from PySide6.QtCore import QPoint, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
-from app.chats import Chat, ChatStore
-from app.collections import database_chats_dir
-from app.engine import Engine, location_text
-from app.settings import Settings, load_settings, save_settings
-from app.window import MainWindow, window_start
+from app.core.chats import Chat, ChatStore
+from app.core.collections import database_chats_dir
+from app.core.engine import Engine, location_text
+from app.core.settings import Settings, load_settings, save_settings
+from app.gui.window import MainWindow, window_start
 from indexer.store import DocumentRecord
 
 
@@ -40,8 +40,8 @@ def messages(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def record(_parent: object, _title: str, text: str, *_args: object) -> None:
         shown.append(text)
 
-    monkeypatch.setattr("app.window.QMessageBox.information", record)
-    monkeypatch.setattr("app.window.QMessageBox.warning", record)
+    monkeypatch.setattr("app.gui.window.QMessageBox.information", record)
+    monkeypatch.setattr("app.gui.window.QMessageBox.warning", record)
     return shown
 
 
@@ -80,7 +80,7 @@ def _accept_settings(monkeypatch: pytest.MonkeyPatch, edit: Callable[[Settings],
         def result_settings(self) -> Settings:
             return edit(self.settings)
 
-    monkeypatch.setattr("app.window.SettingsDialog", Accepted)
+    monkeypatch.setattr("app.gui.window.SettingsDialog", Accepted)
 
 
 def _switcher(window: MainWindow) -> list[str]:

@@ -274,7 +274,7 @@ def test_the_cli_indexes_and_searches_a_library_on_postgresql(
     pg_server: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``--store postgresql://...`` takes the place of ``--library`` in the same commands."""
-    from app.cli import main
+    from app.main import main
 
     url = new_database(pg_server)
     assert main(["index", "--store", url, str(SAMPLE), "--quiet"]) == 0

@@ -122,7 +122,7 @@ def test_one_contradicted_sentence_among_supported_ones_is_shown_marked(check) -
 
 
 def test_the_verdicts_reach_json_mcp_and_every_export(check, tmp_path) -> None:
-    from app.mcp_server import answer_record
+    from app.mcp.server import answer_record
     from rag.export import export
 
     answer = check(
@@ -145,7 +145,7 @@ def test_the_verdicts_reach_json_mcp_and_every_export(check, tmp_path) -> None:
 
 
 def test_a_refusal_exports_its_draft_and_the_closest_passages(check, tmp_path) -> None:
-    from app.mcp_server import answer_record
+    from app.mcp.server import answer_record
     from rag.export import export
 
     answer = check("Before upgrading, keep the security update lines in /etc/apt/sources.list [2].")

@@ -17,11 +17,11 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from app.chat_view import ChatView
-from app.engine import Engine, Preview
-from app.source_viewer import SourceViewer
-from app.text_match import _skeleton
-from app.window import SAMPLE_DIR, MainWindow
+from app.core.engine import Engine, Preview
+from app.gui.chat_view import ChatView
+from app.gui.source_viewer import SourceViewer
+from app.gui.text_match import _skeleton
+from app.gui.window import SAMPLE_DIR, MainWindow
 from indexer.types import Chunk
 from rag.citations import CitedAnswer, Evidence
 from rag.export import export
@@ -200,8 +200,8 @@ def test_cancelling_a_paused_run_ends_it(qtbot: QtBot, tmp_path: Path) -> None:
 def test_a_failed_job_says_why_and_an_unexpected_one_points_to_the_log(
     qtbot: QtBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from app.logs import log_dir
-    from app.workers import failure_of
+    from app.core.logs import log_dir
+    from app.gui.workers import failure_of
 
     missing = tmp_path / "gone.pdf"
     try:
@@ -407,7 +407,7 @@ def test_an_empty_library_guides_to_the_sample_library(qtbot: QtBot, tmp_path: P
 
 
 def test_help_menu_opens_the_log_folder_and_tells_about_the_app(qtbot: QtBot, tmp_path: Path) -> None:
-    from app.logs import log_dir
+    from app.core.logs import log_dir
 
     window = _window(qtbot, tmp_path)
     assert window.help_menu.menuAction() in window.menuBar().actions()
@@ -534,7 +534,7 @@ def test_a_long_file_name_gives_way_so_the_counts_stay_in_sight(qtbot: QtBot) ->
     """In a narrow library pane the file name column shrinks (its text elided in the middle) so that
     Status, Pages and Passages stay visible, instead of a long name pushing them out of sight; in a
     wide one every column keeps its contents' width."""
-    from app.library_panel import LibraryPanel
+    from app.gui.library_panel import LibraryPanel
     from indexer.store import DocumentRecord
 
     panel = LibraryPanel()

@@ -11,13 +11,13 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox, QPushButton, QWidget
 
-from app.a11y import describe_control
-from app.embedders import where_embedded
-from app.logs import app_version, log_dir
-from app.workers import Failure, Job, background_pool
+from app.core.embedders import where_embedded
+from app.core.logs import app_version, log_dir
+from app.gui.a11y import describe_control
+from app.gui.workers import Failure, Job, background_pool
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.gui.window import MainWindow
 
     _Base = MainWindow
 else:

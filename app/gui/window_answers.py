@@ -12,15 +12,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
-from app.engine import Preview
-from app.workers import AnswerJob, Failure, Job, failure_of
+from app.core.engine import Preview
+from app.gui.workers import AnswerJob, Failure, Job, failure_of
 from indexer.types import Chunk
 from rag.citations import Checking, CitedAnswer
 from rag.context import ContextPlan
 from rag.export import FORMATS, export, to_markdown
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.gui.window import MainWindow
 
     _Base = MainWindow
 else:

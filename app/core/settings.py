@@ -2,7 +2,7 @@
 
 Every field carries its description, its command-line flag, its allowed values and whether the
 settings dialog shows it (`Setting`, in the field's metadata). From that one declaration come the
-saved settings (`load_settings`/`save_settings`, over QSettings), the dialog (`app.settings_dialog`)
+saved settings (`load_settings`/`save_settings`, over QSettings), the dialog (`app.gui.settings_dialog`)
 and the CLI flags (`add_arguments`, `settings_from_args`). Adding a setting is adding one field here.
 
 Qt-free on purpose: the store only needs QSettings' ``value``/``setValue``/``remove``/``contains``, so

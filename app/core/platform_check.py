@@ -3,7 +3,7 @@
 Qt's own message when its platform plugin cannot load ("Could not load the Qt platform plugin
 'xcb'…") does not say which Debian package to install. This module runs `ldd` on the platform
 plugin and on the Qt libraries the window uses, and turns every ``not found`` into the package
-that provides it. ``python -m app.platform_check`` prints the result; with ``--install`` it runs
+that provides it. ``python -m app.core.platform_check`` prints the result; with ``--install`` it runs
 ``apt-get install`` itself when it can (as root, or with password-less sudo), and also installs
 Tesseract and its English data for scanned pages (optional: never a reason to fail).
 """
@@ -217,7 +217,7 @@ def install_ocr() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m app.platform_check [--install] [--platform xcb]``: report (and fix) missing libraries."""
+    """``python -m app.core.platform_check [--install] [--platform xcb]``: report (and fix) missing libraries."""
     parser = argparse.ArgumentParser(description="Check the system libraries Qt needs for the window.")
     parser.add_argument("--platform", default=None, help="xcb, wayland or offscreen (default: this session's)")
     parser.add_argument(

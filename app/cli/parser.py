@@ -1,11 +1,10 @@
-"""The `footnotes` command line: index, forget, status, search, ask, chat, mcp, check, doctor; with no
-command, the window.
+"""The `footnotes` command line's arguments: index, forget, status, search, ask, chat, mcp, check, doctor
+(`app.main` runs them; with no command, the window).
 
 Global options (``--library``, ``--embedder``) work before or after the command. The settings flags
 (``--model``, ``--top-k``, ``--chunk-tokens``, …) and ``--preset`` come from the declaration in
-`app.settings`. A user error is one line on stderr with an exit code per kind (see `app.errors`);
-anything else keeps its traceback and goes to the log (see `app.logs`). The commands themselves live
-in `app.cli_library` (the library) and `app.cli_answer` (answers).
+`app.core.settings`. The commands themselves live
+in `app.cli.library` (the library) and `app.cli.answer` (answers).
 """
 
 from __future__ import annotations
@@ -13,16 +12,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import NoReturn
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from app.cli_answer import checked_line, cmd_ask, cmd_chat, cmd_mcp
-from app.cli_library import (
+from app.cli.answer import cmd_ask, cmd_chat
+from app.cli.library import (
     SEARCH_MODES,
     cmd_check,
     cmd_collections,
@@ -32,18 +29,16 @@ from app.cli_library import (
     cmd_search,
     cmd_status,
     cmd_unlock,
-    store_url,
 )
-from app.errors import NO_WINDOW, CliError, Interrupted, UsageError, describe, exit_code, is_user_error
-from app.logs import app_version, log_file, setup_logging
-from app.settings import PRESETS_VALUES, add_arguments
+from app.core.logs import app_version
+from app.core.settings import PRESETS_VALUES, add_arguments
 from indexer.chunker import ChunkSettings
 from indexer.library import default_library_dir
 from indexer.scan import ScanSettings
 from indexer.vectors import INDEX_KINDS
 from rag.export import FORMATS
 
-__all__ = ["CliError", "build_parser", "checked_line", "main"]
+__all__ = ["build_parser"]
 
 logger = logging.getLogger("footnotes.cli")
 
@@ -72,7 +67,7 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def _settings_options(sub: argparse.ArgumentParser, paths: tuple[str, ...]) -> None:
-    """``--preset`` and the flags of the settings under `paths` (see `app.settings.add_arguments`)."""
+    """``--preset`` and the flags of the settings under `paths` (see `app.core.settings.add_arguments`)."""
     sub.add_argument("--preset", choices=tuple(PRESETS_VALUES), help="start from a named preset's settings")
     add_arguments(sub, paths)
 
@@ -86,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(common, suppress=True)
     commands = parser.add_subparsers(dest="command")
 
-    def command(name: str, func: Callable[[argparse.Namespace], int], helptext: str) -> argparse.ArgumentParser:
+    def command(name: str, func: Callable[[argparse.Namespace], int] | None, helptext: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=helptext, description=helptext)
         sub.set_defaults(func=func)
         return sub
@@ -130,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print the cited answer as JSON")
         sub.add_argument("--export", help=f"also write the answer to a file ({', '.join(FORMATS)})")
 
-    mcp = command("mcp", cmd_mcp, "serve the library to another assistant over MCP (stdin and stdout)")
+    mcp = command("mcp", None, "serve the library to another assistant over MCP (stdin and stdout)")
     _settings_options(mcp, MODEL_SETTINGS)
 
     command("check", cmd_check, "verify the library's integrity")
@@ -144,60 +139,3 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--verify", action="store_true", help="also hash the bundled models (slow: about 1 GB read)")
     add_arguments(doctor, ("embedder",))  # an embeddings server to look at (--store is a global option)
     return parser
-
-
-def _fail(exc: BaseException) -> int:
-    """Print a user error as one line, log it, and return its exit code."""
-    message = describe(exc)
-    code = exit_code(exc)
-    print(f"footnotes: error: {message}", file=sys.stderr)
-    logger.warning("error (exit %d, %s): %s", code, type(exc).__name__, message)
-    return code
-
-
-def _open_window(args: argparse.Namespace) -> int:
-    """The window, after checking that Qt can open one here (Qt's own failure is an abort that names no fix).
-    ``--store`` and the other settings flags apply to this run of the window (see `app.window.window_start`)."""
-    from app.platform_check import window_problem
-
-    setup_logging("gui")  # what run_app logs to; a refusal below is logged there too
-    try:
-        store_url(args)
-    except UsageError as exc:
-        return _fail(exc)
-    problem = window_problem()
-    if problem:
-        print(f"footnotes: {problem}", file=sys.stderr)
-        return NO_WINDOW
-    from app.window import run_app
-
-    library = Path(args.library).expanduser() if args.library else None
-    try:
-        return run_app(library, collection=args.collection, flags=args)
-    except Exception as exc:
-        if is_user_error(exc):  # a library that cannot be opened, such as a --store server that is not there
-            return _fail(exc)
-        raise
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `footnotes` console script."""
-    args = build_parser().parse_args(argv)
-    if args.command is None:
-        return _open_window(args)
-    setup_logging("cli")
-    logger.info("command: %s", args.command)
-    try:
-        return int(args.func(args))
-    except KeyboardInterrupt:
-        return _fail(Interrupted("interrupted; rerun the command when you are ready"))
-    except Exception as exc:
-        if is_user_error(exc):
-            return _fail(exc)
-        logger.exception("unexpected error in footnotes %s", args.command)
-        print(f"footnotes: unexpected error; the log {log_file()} has the details", file=sys.stderr)
-        raise
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.theme import Colors
+from app.gui.theme import Colors
 
 Decorate = Callable[[str], str]
 

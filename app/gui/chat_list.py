@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.chats import Chat, ChatStore
+from app.core.chats import Chat, ChatStore
 
 ID_ROLE = Qt.ItemDataRole.UserRole
 

@@ -10,11 +10,18 @@ import sys
 import time
 from pathlib import Path
 
-from app.cli_library import library_location, load_embedder, open_store, parse_scope, user_settings
-from app.engine import Engine
-from app.errors import ContextTooSmall, LibraryMissing, ModelProblem, UsageError, context_overflow_message, describe
-from app.logs import debug_logging, redact
-from app.settings import Settings
+from app.cli.library import library_location, load_embedder, open_store, parse_scope, user_settings
+from app.core.engine import Engine
+from app.core.errors import (
+    ContextTooSmall,
+    LibraryMissing,
+    ModelProblem,
+    UsageError,
+    context_overflow_message,
+    describe,
+)
+from app.core.logs import debug_logging, redact
+from app.core.settings import Settings
 from indexer.attachments import display_name
 from indexer.store import CATALOGUE, Store
 from llm.base import Generator
@@ -195,7 +202,7 @@ def _checked_model(settings: Settings) -> str:
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     """Serve the library over the Model Context Protocol on stdin and stdout until the client closes."""
-    from app.mcp_server import serve
+    from app.mcp.server import serve
 
     settings = user_settings(args)
     folder = library_location(args)

@@ -25,7 +25,7 @@ from platformdirs import user_data_dir
 from indexer.pgurl import redacted
 
 if TYPE_CHECKING:
-    from app.settings import SettingsStore
+    from app.core.settings import SettingsStore
 
 COLLECTIONS_ENV = "FOOTNOTES_COLLECTIONS"
 REGISTRY = "collections.json"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
 
-from app.workers import Failure, IndexJob, IndexResult, Job, Listing, read_listing
+from app.gui.workers import Failure, IndexJob, IndexResult, Job, Listing, read_listing
 from indexer.attachments import lies_under
 from indexer.indexer import IndexProgress, IndexReport, forget
 from indexer.scan import FileIssue
@@ -20,13 +20,13 @@ from indexer.types import IssueKind
 from rag.scope import Scope
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.gui.window import MainWindow
 
     _Base = MainWindow
 else:
     _Base = object
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "assets" / "sample"
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "assets" / "sample"
 SAMPLE_QUESTION = "How often should I descale the Aurora 3?"
 
 

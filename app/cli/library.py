@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from app.collections import CollectionError, Collections, default_collections_dir
-from app.embedders import load_embedder as embedder_for
-from app.engine import passage
-from app.errors import FileProblem, Interrupted, LibraryMissing, Locked, UsageError
-from app.logs import debug_logging, redact
-from app.settings import ARG_PREFIX, Settings, settings_from_args
+from app.core.collections import CollectionError, Collections, default_collections_dir
+from app.core.embedders import load_embedder as embedder_for
+from app.core.engine import passage
+from app.core.errors import FileProblem, Interrupted, LibraryMissing, Locked, UsageError
+from app.core.logs import debug_logging, redact
+from app.core.settings import ARG_PREFIX, Settings, settings_from_args
 from indexer.attachments import display_name, lies_under
 from indexer.chunker import ChunkSettings
 from indexer.embedder import TextEmbedder
@@ -399,7 +399,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Report what this installation has and lacks; exit 1 when something essential is missing."""
-    from app.doctor import run_doctor
+    from app.core.doctor import run_doctor
 
     embedder = Path(args.embedder) if args.embedder else None
     embedding = user_settings(args).embedder  # --embedder-url and its model

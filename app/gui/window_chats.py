@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 
-from app.chat_view import ChatTurn
-from app.chats import Chat, ChatStore
-from app.collections import CURRENT, Collection, CollectionError, database_chats_dir, remember_choice
-from app.engine import Engine, location_text
-from app.errors import USER_ERRORS, describe
+from app.core.chats import Chat, ChatStore
+from app.core.collections import CURRENT, Collection, CollectionError, database_chats_dir, remember_choice
+from app.core.engine import Engine, location_text
+from app.core.errors import USER_ERRORS, describe
+from app.gui.chat_view import ChatTurn
 from indexer.store import is_database_url
 from rag.citations import CitedAnswer
 from rag.scope import Scope
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.gui.window import MainWindow
 
     _Base = MainWindow
 else:
@@ -128,7 +128,7 @@ class ChatsMixin(_Base):
 
     def switch_collection(self, name: str) -> None:
         """Show another collection (or the settings' library, as the switcher lists it): its library, engine
-        (opened once, then kept) and chats. The next start opens it too (`app.window.remember_choice`)."""
+        (opened once, then kept) and chats. The next start opens it too (`app.gui.window.remember_choice`)."""
         if name == self.collection.name:
             return
         if self.busy or self.answering:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from app.embedders import embedding_server
-from app.logs import log_dir, log_file
-from app.settings import EmbedderSection
+from app.core.embedders import embedding_server
+from app.core.logs import log_dir, log_file
+from app.core.settings import EmbedderSection
 from indexer.embedder import EmbedderError
 from indexer.remote_embedder import choose_model, listed_models
 from indexer.store import CATALOGUE, Store, StoreError
@@ -273,7 +273,7 @@ def check_qt() -> list[Finding]:
         return [Finding(MISSING, "Qt", "PySide6 is not installed; reinstall Footnotes", essential=True)]
     import PySide6
 
-    from app.platform_check import apt_install_line, current_platform, missing_qt_libraries
+    from app.core.platform_check import apt_install_line, current_platform, missing_qt_libraries
 
     chosen = current_platform()
     display = _display()

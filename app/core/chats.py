@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.collections import write_json_atomically
+from app.core.collections import write_json_atomically
 from rag.answer import Turn
 from rag.citations import CitedAnswer
 from rag.scope import Scope

@@ -21,9 +21,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from app.engine import STOPPED_LOADING, AnswerEvents, Cancelled, Engine, previews, previews_of
-from app.errors import describe, is_user_error
-from app.logs import log_dir
+from app.core.engine import STOPPED_LOADING, AnswerEvents, Cancelled, Engine, previews, previews_of
+from app.core.errors import describe, is_user_error
+from app.core.logs import log_dir
 from indexer.indexer import IndexProgress, IndexReport
 from indexer.store import DocumentRecord
 from rag.scope import Scope

@@ -1,7 +1,7 @@
 """`footnotes mcp`: the library served over the Model Context Protocol on stdin and stdout, so another
 assistant (a desktop chat app, an IDE) can search it and ask it questions.
 
-A thin shell over `app.engine.Engine`, like the window and the CLI:
+A thin shell over `app.core.engine.Engine`, like the window and the CLI:
 
 * tool ``search(query, k)``: the passages the retriever finds, each with its file, page, span and text;
 * tool ``ask(question)``: the cited answer, each ``[n]`` with its file, page, span and supporting sentence;
@@ -10,7 +10,7 @@ A thin shell over `app.engine.Engine`, like the window and the CLI:
 The embedder loads on the first search, the language model on the first question. Standard output is
 the protocol's channel: the SDK's stdio transport points file descriptor 1 at stderr while it serves,
 so a stray print (or a C library's output) goes to stderr and never corrupts a message; our own
-messages go to the log (`app.logs`).
+messages go to the log (`app.core.logs`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import Resource as ResourceInfo
 
-from app.engine import AnswerEvents, Engine, Passage, best_sentence, passage
-from app.errors import USER_ERRORS, describe, is_user_error
-from app.logs import app_version, debug_logging, redact
+from app.core.engine import AnswerEvents, Engine, Passage, best_sentence, passage
+from app.core.errors import USER_ERRORS, describe, is_user_error
+from app.core.logs import app_version, debug_logging, redact
 from indexer.attachments import display_name
 from indexer.store import DocumentRecord
 from indexer.types import Page

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.a11y import describe_control
+from app.gui.a11y import describe_control
 from indexer.attachments import container_of, display_name, lies_under
 from indexer.scan import FileIssue
 from indexer.store import DocumentRecord

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.embedders import load_embedder
-from app.settings import EmbedderSection, ModelSection, RetrievalSection, ServerSection, Settings
+from app.core.embedders import load_embedder
+from app.core.settings import EmbedderSection, ModelSection, RetrievalSection, ServerSection, Settings
 from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
 from indexer.embedder import TextEmbedder

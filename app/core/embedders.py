@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.settings import EmbedderSection
+from app.core.settings import EmbedderSection
 from indexer.embedder import Embedder, EmbedderError, TextEmbedder
 from indexer.remote_embedder import EmbeddingServer, RemoteEmbedder
 from llm.secrets import api_key

@@ -1,11 +1,11 @@
 """The conversation pane: questions, the passages each answer will use (shown before its first
 token), answers streaming in, citation chips and sources under each answer (the first-run guide that
-stands in for it while the library is empty is `app.first_run`).
+stands in for it while the library is empty is `app.gui.first_run`).
 
 Everything a document or a model wrote is HTML-escaped before display: text is never markup here,
 so nothing in a document can load an image, follow a link or style the page. A finished answer's
-Markdown (lists, code, emphasis, tables) is rendered by `app.rich_text`, which knows no links or
-images; its colours come from `app.theme`, so it reads in light and dark.
+Markdown (lists, code, emphasis, tables) is rendered by `app.gui.rich_text`, which knows no links or
+images; its colours come from `app.gui.theme`, so it reads in light and dark.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from PySide6.QtCore import QEvent, QUrl, Signal
 from PySide6.QtGui import QCursor, QTextBlockFormat, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QTextBrowser, QToolTip
 
-from app import theme
-from app.rich_text import markdown_html
+from app.gui import theme
+from app.gui.rich_text import markdown_html
 from indexer.attachments import display_name
 from rag.citations import Checking, CitedAnswer
 
 if TYPE_CHECKING:
-    from app.engine import Preview
+    from app.core.engine import Preview
 
 _MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _FLAGGED = re.compile("([\ue000\ue003])(\\d+)\ue001")

@@ -1,6 +1,6 @@
 """The Footnotes window: library (left), conversation (centre), source (right).
 
-A thin layer: every piece of work is a core call on Qt's thread pool (`app.workers`), and the widgets
+A thin layer: every piece of work is a core call on Qt's thread pool (`app.gui.workers`), and the widgets
 only show what those calls report through typed signals. While the library is empty the centre shows
 a first-run guide (add files, or try the bundled sample library); the model loads in the background
 from the start; and each answer first shows the passages it is read from, then streams in beneath them.
@@ -38,26 +38,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.chat_list import ChatList
-from app.chat_view import ChatView
-from app.chats import Chat, ChatStore
-from app.collections import Collection, Collections, default_collections_dir, remember_choice, remembered
-from app.context_meter import ContextMeter
-from app.engine import Engine
-from app.errors import UsageError
-from app.find_bar import FindBar
-from app.first_run import FirstRunGuide
-from app.library_panel import LibraryPanel
-from app.logs import setup_logging
-from app.settings import ARG_PREFIX, Settings, SettingsStore, load_settings, save_settings, settings_from_args
-from app.settings_dialog import SettingsDialog
-from app.source_viewer import SourceViewer
-from app.theme import apply_theme
-from app.window_actions import ActionsMixin
-from app.window_answers import AnswersMixin
-from app.window_chats import ChatsMixin
-from app.window_indexing import SAMPLE_DIR, SAMPLE_QUESTION, IndexingMixin, IndexPace
-from app.workers import AnswerJob, IndexJob, Job
+from app.core.chats import Chat, ChatStore
+from app.core.collections import Collection, Collections, default_collections_dir, remember_choice, remembered
+from app.core.engine import Engine
+from app.core.errors import UsageError
+from app.core.logs import setup_logging
+from app.core.settings import ARG_PREFIX, Settings, SettingsStore, load_settings, save_settings, settings_from_args
+from app.gui.chat_list import ChatList
+from app.gui.chat_view import ChatView
+from app.gui.context_meter import ContextMeter
+from app.gui.find_bar import FindBar
+from app.gui.first_run import FirstRunGuide
+from app.gui.library_panel import LibraryPanel
+from app.gui.settings_dialog import SettingsDialog
+from app.gui.source_viewer import SourceViewer
+from app.gui.theme import apply_theme
+from app.gui.window_actions import ActionsMixin
+from app.gui.window_answers import AnswersMixin
+from app.gui.window_chats import ChatsMixin
+from app.gui.window_indexing import SAMPLE_DIR, SAMPLE_QUESTION, IndexingMixin, IndexPace
+from app.gui.workers import AnswerJob, IndexJob, Job
 from indexer.store import is_database_url
 from rag.scope import Scope
 

@@ -11,7 +11,7 @@ import errno
 import re
 from types import TracebackType
 
-from app.collections import CollectionError
+from app.core.collections import CollectionError
 from indexer.embedder import EmbedderError
 from indexer.loaders.errors import LoadError
 from indexer.store import StoreError

@@ -2,7 +2,7 @@
 answer knows it, just the sentence of the passage that supports the cited claim).
 
 PDF pages are rendered with QtPdf and the passage is found in pdfium's own text of the page (it
-differs from our extraction in whitespace and hyphens, so `app.text_match.locate` matches letters
+differs from our extraction in whitespace and hyphens, so `app.gui.text_match.locate` matches letters
 and digits); text, Markdown, HTML and Word sources show the stored page text with the span selected.
 An attachment inside a mail has no file of its own: its stored text is shown, and the mail is what
 "Open in system viewer" opens.
@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import theme
-from app.text_match import locate
+from app.gui import theme
+from app.gui.text_match import locate
 from indexer.attachments import display_name, source_file
 from indexer.types import Chunk
 

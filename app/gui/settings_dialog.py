@@ -1,4 +1,4 @@
-"""The settings dialog, built from the declaration in `app.settings`: one group per section, one row per
+"""The settings dialog, built from the declaration in `app.core.settings`: one group per section, one row per
 field (a combo for choices, a spin box for numbers, a checkbox for flags, a line edit for text, with a
 browse button for a folder or a model file), plus what is not a setting: the devices detected and the
 server's API key (kept in the keyring)."""
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import PRESETS_VALUES, Settings, declaration, walk, with_values
+from app.core.settings import PRESETS_VALUES, Settings, declaration, walk, with_values
 from llm import llamacpp_backend
 from llm.bundled import PRESETS, is_installed
 from llm.device import detect_devices

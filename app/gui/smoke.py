@@ -1,4 +1,4 @@
-"""Proof that the installed app works as a user meets it: ``python -m app.smoke --out DIR``.
+"""Proof that the installed app works as a user meets it: ``python -m app.gui.smoke --out DIR``.
 
 Run by `.ci/run` after the run command's install, on a real (virtual) X server with Qt's ``xcb``
 platform: the window opens on the bundled defaults and is shown, a screenshot of the X screen is
@@ -61,7 +61,7 @@ def _ask(app, window, question: str, timeout: float):
 
 def run(out: Path, model: str, backend: str, timeout: float) -> dict:
     """Drive the window through the first-run path; returns what was seen."""
-    from app.platform_check import window_problem
+    from app.core.platform_check import window_problem
 
     problem = window_problem()
     if problem:
@@ -69,8 +69,8 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from app.engine import Engine
-    from app.window import MainWindow
+    from app.core.engine import Engine
+    from app.gui.window import MainWindow
 
     started = time.monotonic()
     app = QApplication.instance() or QApplication([sys.argv[0]])
