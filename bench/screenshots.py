@@ -34,6 +34,7 @@ from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from app.core.engine import Engine, previews_of  # noqa: E402
+from app.core.settings import ModelSection, Settings  # noqa: E402
 from app.gui.settings_dialog import SettingsDialog  # noqa: E402
 from app.gui.theme import apply_theme  # noqa: E402
 from app.gui.window import MainWindow  # noqa: E402
@@ -114,7 +115,7 @@ def main() -> None:
     apply_theme(app, "light")
     with tempfile.TemporaryDirectory() as scratch:
         settings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
-        engine = Engine(Path(scratch) / "library", model=args.model or default_preset())
+        engine = Engine(Path(scratch) / "library", Settings(model=ModelSection(args.model or default_preset())))
         window = MainWindow(engine, settings, warm_model=args.generate)
         window.resize(1400, 860)
         window.show()

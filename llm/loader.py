@@ -81,3 +81,19 @@ def load_generator(
         generator = TransformersGenerator(path, model_cache_dir(), device=device, context_window=context_window)
     say(f"Ready: {generator.describe()}")
     return generator
+
+
+def llama_arrived(generator: Generator, model: str, backend: str) -> bool:
+    """True when `generator` runs a GGUF on transformers on the CPU only because llama.cpp was missing
+    (`backend` ``auto``), and llama.cpp has been installed since (the first `make run` compiles it in the
+    background): loading `model` again now picks llama.cpp."""
+    if backend != "auto" or generator.backend != "transformers" or generator.device != "cpu":
+        return False
+    if not (model in PRESETS or str(model).lower().endswith(".gguf")):
+        return False
+    import importlib
+
+    from llm import llamacpp_backend
+
+    importlib.invalidate_caches()
+    return llamacpp_backend.available()

@@ -9,6 +9,7 @@ from PySide6.QtCore import QItemSelectionModel, QSettings
 from pytestqt.qtbot import QtBot
 
 from app.core.engine import Engine
+from app.core.settings import Settings
 from app.gui.window import MainWindow
 
 SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample"
@@ -42,7 +43,7 @@ def test_collections_chats_and_scope_in_the_window(qtbot: QtBot, tmp_path: Path)
     appliances = _folder(tmp_path, "appliances", "aurora3-user-guide.pdf", "beekeeping-notes.md")
     travel = _folder(tmp_path, "travel", "travel-log.txt")
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(Engine(tmp_path / "lib", model="light"), settings)
+    window = MainWindow(Engine(tmp_path / "lib", Settings.preset("light")), settings)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: not window.listing, timeout=30_000)

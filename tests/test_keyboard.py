@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.core.engine import Engine
+from app.core.settings import Settings
 from app.gui.window import MainWindow
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -28,7 +29,7 @@ def window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
     (docs / "kettle.md").write_text(f"# Zephyr-9 kettle\n\nSafety notes: unplug before cleaning.\n\n{FACT}\n")
     (docs / "bread.md").write_text("# Bread\n\nKnead the dough for ten minutes, then let it rise for an hour.\n")
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    shown = MainWindow(Engine(tmp_path / "lib", model="light"), settings)
+    shown = MainWindow(Engine(tmp_path / "lib", Settings.preset("light")), settings)
     qtbot.addWidget(shown)
     shown.show()
     shown.activateWindow()

@@ -23,7 +23,7 @@ from keyring.backends.fail import Keyring as NoKeyring
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
-from app.core.settings import ModelSection, Settings, load_settings, save_settings
+from app.core.settings import ModelSection, ServerSection, Settings, load_settings, save_settings
 from app.gui.settings_dialog import SettingsDialog
 from indexer.embedder import Embedder
 from indexer.indexer import Indexer
@@ -246,24 +246,30 @@ def test_without_a_working_keyring_the_key_lasts_this_session(monkeypatch: pytes
         keyring.set_keyring(previous)
 
 
+def _server_settings(backend: str, server: ServerSettings) -> Settings:
+    """The light model's settings with `backend` and the model server `server`."""
+    section = ServerSection(server.url, server.model, server.context_window, server.allow_remote)
+    return Settings(model=ModelSection("light", backend), server=section)
+
+
 def test_the_status_bar_says_where_questions_go(qtbot: QtBot, tmp_path: Path) -> None:
     from app.core.engine import Engine
     from app.gui.window import MainWindow
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     local = ServerSettings("http://127.0.0.1:11434/v1", "qwen2.5")
-    engine = Engine(tmp_path / "lib", model="light", backend="server", server=local)
+    engine = Engine(tmp_path / "lib", _server_settings("server", local))
     window = MainWindow(engine, settings)
     qtbot.addWidget(window)
     window.show()
     assert window.server_label.isVisible()
     assert window.server_label.text() == "Answers from qwen2.5 at 127.0.0.1:11434 (local server)"
     remote = ServerSettings("http://gpu-box.lan:8000/v1", "m", allow_remote=True)
-    engine.configure("light", "server", "auto", 5, 128, remote)
+    engine.apply(_server_settings("server", remote))
     window.show_server()
     assert window.server_label.text() == "Questions and passages are sent to gpu-box.lan:8000 (remote server)"
     assert "color" in window.server_label.styleSheet()
-    engine.configure("light", "auto", "auto", 5, 128)
+    engine.apply(_server_settings("auto", local))
     window.show_server()
     assert not window.server_label.isVisible()  # in-process: nothing leaves
 

@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -18,7 +19,7 @@ from conftest import free_port, llama_server, make_pdf, send_json
 
 from app.core.engine import Engine
 from app.core.errors import EMBEDDER, STORE
-from app.core.settings import EmbedderSection
+from app.core.settings import EmbedderSection, Settings
 from app.main import main
 from indexer.embedder import Embedder, EmbedderError
 from indexer.indexer import Indexer
@@ -104,7 +105,7 @@ def test_a_library_refuses_the_other_embedder_both_ways(
     local.close()
 
     # Asking goes through the same refusal: an engine set to the server never searches the local library.
-    engine = Engine(tmp_path / "local", embedding=EmbedderSection(embed_url, ALIAS))
+    engine = Engine(tmp_path / "local", Settings(embedder=EmbedderSection(embed_url, ALIAS)))
     with pytest.raises(EmbedderMismatch, match="use that local model again"):
         engine.search("bilge pump")
     engine.close()
@@ -221,16 +222,16 @@ def test_the_status_bar_says_where_embeddings_are_computed(qtbot: QtBot, tmp_pat
     from app.gui.window import MainWindow
 
     closed = f"http://127.0.0.1:{free_port()}/v1"
-    engine = Engine(tmp_path / "lib", model="light", embedding=EmbedderSection(closed, "bge-m3"))
+    engine = Engine(tmp_path / "lib", Settings.preset("light", embedder=EmbedderSection(closed, "bge-m3")))
     window = MainWindow(engine, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)
     window.show()
     assert window.embedder_label.isVisible()
     assert window.embedder_label.text() == f"Embeddings from bge-m3 at {closed[7:-3]} (local server)"
-    engine.configure("light", "auto", "auto", 5, 128, embedding=EmbedderSection("http://gpu-box.lan:8000/v1", "", True))
+    engine.apply(replace(engine.settings, embedder=EmbedderSection("http://gpu-box.lan:8000/v1", "", True)))
     window.show_server()
     assert window.embedder_label.text() == "Passages are sent to gpu-box.lan:8000 to be embedded (remote server)"
     assert "color" in window.embedder_label.styleSheet()
-    engine.configure("light", "auto", "auto", 5, 128, embedding=EmbedderSection())
+    engine.apply(replace(engine.settings, embedder=EmbedderSection()))
     window.show_server()
     assert not window.embedder_label.isVisible()  # the bundled model, in this process

@@ -167,13 +167,13 @@ def test_the_dialog_has_an_editor_of_the_declared_kind_per_setting(qtbot: QtBot,
     assert result.retrieval.chunk_tokens == 128 and result.library == str(tmp_path / "lib")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _RetrievalWithRerank(RetrievalSection):
     rerank: bool = setting(False, "rerank the passages with a cross-encoder", flag="--rerank")
     rerank_depth: int = setting(20, "passages the reranker reads", flag="--rerank-depth", minimum=5, maximum=100)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _SettingsWithRerank(Settings):
     retrieval: _RetrievalWithRerank = field(default_factory=_RetrievalWithRerank, metadata={"title": "Retrieval"})
 

@@ -17,7 +17,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from app.core.engine import Engine, Preview
+from app.core.engine import Engine
+from app.core.settings import Preview, Settings
 from app.gui.chat_view import ChatView
 from app.gui.source_viewer import SourceViewer
 from app.gui.text_match import _skeleton
@@ -32,7 +33,7 @@ KETTLE_FACT = "The Zephyr-9 kettle has a warranty of seven years."
 
 def _window(qtbot: QtBot, tmp_path: Path, warm_model: bool = False) -> MainWindow:
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(Engine(tmp_path / "lib", model="light"), settings, warm_model=warm_model)
+    window = MainWindow(Engine(tmp_path / "lib", Settings.preset("light")), settings, warm_model=warm_model)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: not window.listing, timeout=30_000)  # the first listing is read off the GUI thread
@@ -247,7 +248,7 @@ def _wait(condition, timeout: float) -> None:
 def asked(qapp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Asked]:
     tmp = tmp_path_factory.mktemp("asked")
     window = MainWindow(
-        Engine(tmp / "lib", model="light"), QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+        Engine(tmp / "lib", Settings.preset("light")), QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
     )
     window.show()
     window.index_paths([_docs(tmp)])

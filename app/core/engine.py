@@ -8,14 +8,13 @@ model, only for the small embedder.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.core.embedders import load_embedder
-from app.core.settings import EmbedderSection, ModelSection, RetrievalSection, ServerSection, Settings
+from app.core.settings import EmbedderSection, Settings, answer_settings, chunk_settings
 from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
 from indexer.embedder import TextEmbedder
@@ -24,14 +23,12 @@ from indexer.pgurl import redacted
 from indexer.store import DocumentRecord, LibraryStore, is_database_url, open_store
 from indexer.text_units import content_words, sentence_spans
 from indexer.types import Chunk, Hit, Page
-from llm import llamacpp_backend
-from llm.bundled import PRESETS
-from llm.loader import load_generator
+from llm.loader import llama_arrived, load_generator
 from llm.openai_backend import ServerSettings
-from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn, find
+from rag.answer import Answerer, Conversation, Prepared, Turn, find
 from rag.citations import Checking, CitedAnswer
 from rag.context import ContextPlan
-from rag.retriever import RetrievalSettings, Retriever
+from rag.retriever import Retriever
 from rag.scope import Scope
 
 Status = Callable[[str], None]
@@ -151,25 +148,13 @@ def previews_of(hits: list[Hit], question: str) -> list[Preview]:
 
 
 class Engine:
-    """What the GUI needs from the core."""
+    """The library at `location` (a folder or a ``postgresql://`` URL) and its models, run with the user's
+    `settings` (the frozen `Settings`, taken whole: `apply` changes them); what every front end needs."""
 
-    def __init__(
-        self,
-        library: Path | str,
-        model: str = "light",
-        backend: str = "auto",
-        device: str = "auto",
-        top_k: int = RetrievalSettings.top_k,
-        chunk_tokens: int = ChunkSettings.max_tokens,
-        server: ServerSettings | None = None,
-        embedding: EmbedderSection | None = None,
-    ) -> None:
-        self.store: LibraryStore = open_store(library)
-        self.embedding = embedding or EmbedderSection()
-        self.model, self.backend, self.device = model, backend, device
-        self.server = server or ServerSettings()
-        self.settings = AnswerSettings(retrieval=RetrievalSettings(top_k=top_k))
-        self.chunking = ChunkSettings(max_tokens=chunk_tokens)
+    def __init__(self, location: Path | str, settings: Settings | None = None) -> None:
+        self.store: LibraryStore = open_store(location)
+        self.settings = settings or Settings()
+        self._answering = answer_settings(self.settings)
         self.conversation = Conversation()
         self._embedder: TextEmbedder | None = None
         self._answerer: Answerer | None = None
@@ -177,60 +162,61 @@ class Engine:
         self._embedder_lock = threading.Lock()  # one embedder load at a time
         self._model_lock = threading.Lock()  # one language-model load at a time
 
-    def configure(
-        self,
-        model: str,
-        backend: str,
-        device: str,
-        top_k: int,
-        chunk_tokens: int,
-        server: ServerSettings | None = None,
-        embedding: EmbedderSection | None = None,
-    ) -> None:
-        """Apply new settings; a different model, backend, device, server or embedder is loaded when next needed."""
-        server = server or self.server
-        with self._lock:
-            if embedding is not None and embedding != self.embedding:
-                self.embedding, self._embedder, self._answerer = embedding, None, None
-            if (model, backend, device, server) != (self.model, self.backend, self.device, self.server):
-                self.model, self.backend, self.device, self.server = model, backend, device, server
-                self._answerer = None
-            self.settings = replace(self.settings, retrieval=replace(self.settings.retrieval, top_k=top_k))
-            if self._answerer is not None:
-                self._apply_settings(self._answerer)
-            self.chunking = ChunkSettings(max_tokens=chunk_tokens)
-
     @classmethod
     def from_settings(cls, settings: Settings, library: Path | str | None = None) -> Engine:
-        """The engine the user's settings describe, over `library` (a folder or a ``postgresql://`` URL;
-        default: the settings' store URL if set, else their library folder)."""
-        engine = cls(library if library is not None else settings.library_location())
-        engine.apply(settings)
-        return engine
+        """The engine the user's settings describe, over `library` (default: the settings' store URL if set,
+        else their library folder)."""
+        return cls(library if library is not None else settings.library_location(), settings)
 
     def apply(self, settings: Settings) -> None:
-        """Apply the user's settings (see `configure`)."""
-        model, retrieval = settings.model, settings.retrieval
-        server = settings.server.connection()
-        self.configure(
-            model.name, model.backend, model.device, retrieval.top_k, retrieval.chunk_tokens, server, settings.embedder
-        )
+        """Run with new settings; a different model, backend, device, server or embedder is loaded when
+        next needed (the library stays: opening another is a new Engine)."""
+        with self._lock:
+            old, self.settings = self.settings, settings
+            if settings.embedder != old.embedder:
+                self._embedder, self._answerer = None, None
+            if (settings.model, settings.server.connection()) != (old.model, old.server.connection()):
+                self._answerer = None
+            self._answering = answer_settings(settings)
+            if self._answerer is not None:
+                self._apply_settings(self._answerer)
 
     def current_settings(self) -> Settings:
-        """The settings this engine runs with (its library, model and retrieval; the rest as defaults)."""
-        server = self.server
-        return Settings(
-            library="" if is_database_url(self.store.location) else self.store.location,
-            store=self.store.location if is_database_url(self.store.location) else "",
-            model=ModelSection(str(self.model), self.backend, self.device),
-            server=ServerSection(server.url, server.model, server.context_window, server.allow_remote),
-            retrieval=RetrievalSection(self.settings.retrieval.top_k, self.chunking.max_tokens),
-            embedder=self.embedding,
-        )
+        """The settings this engine runs with, naming the library it has open."""
+        location = self.store.location
+        shared = is_database_url(location)
+        return replace(self.settings, library="" if shared else location, store=location if shared else "")
+
+    @property
+    def model(self) -> str:
+        """The model the settings name (a preset, a GGUF file or a model folder)."""
+        return self.settings.model.name
+
+    @property
+    def backend(self) -> str:
+        return self.settings.model.backend
+
+    @property
+    def device(self) -> str:
+        return self.settings.model.device
+
+    @property
+    def server(self) -> ServerSettings:
+        """The model server the settings name (used with the ``server`` backend)."""
+        return self.settings.server.connection()
+
+    @property
+    def embedding(self) -> EmbedderSection:
+        return self.settings.embedder
+
+    @property
+    def chunking(self) -> ChunkSettings:
+        """How indexing cuts passages."""
+        return chunk_settings(self.settings)
 
     def _apply_settings(self, answerer: Answerer) -> None:
-        answerer.settings = self.settings
-        answerer.retriever.settings = self.settings.retrieval
+        answerer.settings = self._answering
+        answerer.retriever.settings = self._answering.retrieval
 
     def embedder(self) -> TextEmbedder:
         """Load the embedder the settings name on first use (seconds; a server is asked for its model and
@@ -272,7 +258,7 @@ class Engine:
         ends with `Cancelled` as soon as it is set (the load itself cannot be interrupted)."""
         embedder = self.embedder()
         loaded = self._answerer
-        if loaded is not None and self._llama_arrived(loaded):
+        if loaded is not None and llama_arrived(loaded.generator, self.model, self.backend):
             status("llama.cpp is now installed: switching to it…")
             with self._lock:
                 self._answerer = loaded = None
@@ -287,28 +273,17 @@ class Engine:
             with self._lock:
                 if self._answerer is not None:
                     return self._answerer
-                wanted = (self.model, self.backend, self.device)
-                server = self.server
-            generator = load_generator(*wanted, status=status, server=server)
-            answerer = Answerer(self.store, embedder, generator, self.settings)
+                wanted = self.settings
+            model, server = wanted.model, wanted.server.connection()
+            generator = load_generator(model.name, model.backend, model.device, status=status, server=server)
+            answerer = Answerer(self.store, embedder, generator, self._answering)
             with self._lock:
                 self._apply_settings(answerer)
-                if (self.model, self.backend, self.device, self.server) == (*wanted, server):  # not reconfigured
+                if (self.settings.model, self.server) == (model, server):  # not reconfigured meanwhile
                     self._answerer = answerer
             return answerer
         finally:
             self._model_lock.release()
-
-    def _llama_arrived(self, answerer: Answerer) -> bool:
-        """True when `auto` runs a GGUF on transformers on the CPU only because llama.cpp was missing, and
-        llama.cpp has been installed since (the first `make run` compiles it in the background)."""
-        generator = answerer.generator
-        if self.backend != "auto" or generator.backend != "transformers" or generator.device != "cpu":
-            return False
-        if not (self.model in PRESETS or str(self.model).lower().endswith(".gguf")):
-            return False
-        importlib.invalidate_caches()
-        return llamacpp_backend.available()
 
     def warm(self, status: Status) -> str:
         """Load the embedder and the language model now (the start-up warm-up); their description."""
@@ -326,8 +301,10 @@ class Engine:
         verdicts as they come (`check`). With a `scope`, only the documents in it are drawn on."""
         # One search, before the model is needed: its passages are the preview, the gate and the answer's.
         embedder = self.embedder()
-        retriever = Retriever(self.store, embedder.embed, self.settings.retrieval)
-        found = find(self.store, embedder, retriever, self.settings.relevance_floor, question, self.conversation, scope)
+        retriever = Retriever(self.store, embedder.embed, self._answering.retrieval)
+        found = find(
+            self.store, embedder, retriever, self._answering.relevance_floor, question, self.conversation, scope
+        )
         if events.retrieved is not None:
             events.retrieved(found.hits)
         answerer = self.answerer(events.status, cancel)
@@ -346,7 +323,7 @@ class Engine:
     def search(self, query: str, top_k: int | None = None, scope: Scope | None = None) -> list[Hit]:
         """The passages the retriever would give the model (`top_k` of them instead of the setting's, if
         given; from the documents in `scope` when given)."""
-        settings = self.settings.retrieval if top_k is None else replace(self.settings.retrieval, top_k=top_k)
+        settings = self._answering.retrieval if top_k is None else replace(self._answering.retrieval, top_k=top_k)
         return Retriever(self.store, self.embedder().embed, settings).retrieve(query, scope=scope)
 
     def documents(self) -> list[DocumentRecord]:
@@ -369,9 +346,9 @@ class Engine:
                 return
             self._embedder = self._embedder or other._embedder
             loaded = other._answerer
-            same = (self.model, self.backend, self.device) == (other.model, other.backend, other.device)
+            same = self.settings.model == other.settings.model
             if self._answerer is None and loaded is not None and same:
-                self._answerer = Answerer(self.store, loaded.embedder, loaded.generator, self.settings)
+                self._answerer = Answerer(self.store, loaded.embedder, loaded.generator, self._answering)
                 self._apply_settings(self._answerer)
 
     def new_chat(self) -> None:

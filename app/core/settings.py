@@ -24,6 +24,7 @@ from llm.bundled import PRESETS, default_preset
 from llm.device import DEVICES
 from llm.loader import BACKENDS
 from llm.openai_backend import DEFAULT_URL, ServerSettings
+from rag.answer import AnswerSettings
 from rag.retriever import RetrievalSettings
 
 GROUP = "settings"
@@ -69,7 +70,7 @@ def declaration(item: dataclasses.Field) -> Setting:
     return item.metadata.get("setting") or Setting(item.name)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelSection:
     """Which language model answers, on what."""
 
@@ -91,10 +92,10 @@ class ModelSection:
     device: str = setting("auto", "where an in-process model runs", flag="--device", choices=DEVICES, legacy="device")
 
     def __post_init__(self) -> None:
-        self.name = self.name or default_preset()
+        object.__setattr__(self, "name", self.name or default_preset())
 
 
-@dataclass
+@dataclass(frozen=True)
 class ServerSection:
     """The OpenAI-compatible model server used with backend ``server`` (its API key is kept in the keyring)."""
 
@@ -135,7 +136,7 @@ class ServerSection:
         return ServerSettings(self.url.strip(), self.model.strip(), self.allow_remote, self.context)
 
 
-@dataclass
+@dataclass(frozen=True)
 class EmbedderSection:
     """Where passages and questions are embedded: the bundled model on this machine, or an OpenAI-compatible
     embeddings server (a GPU box running llama.cpp's server, vLLM or text-embeddings-inference)."""
@@ -166,7 +167,7 @@ class EmbedderSection:
         return bool(self.url.strip())
 
 
-@dataclass
+@dataclass(frozen=True)
 class RetrievalSection:
     """How passages are cut and how many an answer reads."""
 
@@ -192,14 +193,14 @@ class RetrievalSection:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class AppearanceSection:
     """How the window looks."""
 
     theme: str = setting("auto", "colours of the window; auto: follow the system", choices=THEMES)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
     """Everything a user can set: the library (a folder, or a PostgreSQL `store`) and one section per concern."""
 
@@ -227,7 +228,7 @@ class Settings:
     appearance: AppearanceSection = field(default_factory=AppearanceSection, metadata={"title": "Appearance"})
 
     def __post_init__(self) -> None:
-        self.library = self.library or str(default_library_dir())
+        object.__setattr__(self, "library", self.library or str(default_library_dir()))
 
     def library_location(self) -> str | Path:
         """Where the library lives: the `store` URL when set, else the library folder."""
@@ -257,6 +258,17 @@ PRESETS_VALUES: dict[str, dict[str, Any]] = {
 }
 """Named presets, one per bundled model: the model and how many passages it reads. The 0.5B light model
 keeps to fewer passages better; chunk size is left alone (changing it means re-indexing)."""
+
+
+def answer_settings(settings: Settings) -> AnswerSettings:
+    """What the user's settings mean for answering (retrieval included): the one place they are mapped to
+    the core's `AnswerSettings`; everything the user cannot set keeps the core's default."""
+    return AnswerSettings(retrieval=RetrievalSettings(top_k=settings.retrieval.top_k))
+
+
+def chunk_settings(settings: Settings) -> ChunkSettings:
+    """What the user's settings mean for cutting passages when indexing."""
+    return ChunkSettings(max_tokens=settings.retrieval.chunk_tokens)
 
 
 class SettingsStore(Protocol):

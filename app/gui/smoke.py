@@ -70,6 +70,7 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
     from PySide6.QtWidgets import QApplication
 
     from app.core.engine import Engine
+    from app.core.settings import ModelSection, Settings
     from app.gui.window import MainWindow
 
     started = time.monotonic()
@@ -77,7 +78,7 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
     platform = app.platformName()
     library = Path(tempfile.mkdtemp(prefix="footnotes-smoke-"))
     settings = QSettings(str(library / "settings.ini"), QSettings.Format.IniFormat)
-    engine = Engine(library / "library", model=model, backend=backend)
+    engine = Engine(library / "library", Settings(model=ModelSection(model, backend)))
     window = MainWindow(engine, settings, warm_model=True)
     window.show()
     _wait(app, lambda: window.isVisible() and window.windowHandle().isExposed(), 60, "the window to be shown")

@@ -409,7 +409,7 @@ def window_start(
     preferences = load_settings(saved)
     collections = Collections(default_collections_dir(), Path(preferences.library))
     if library is not None:
-        preferences.library = str(library)
+        preferences = replace(preferences, library=str(library))
     try:
         settings = preferences if flags is None else settings_from_args(flags, preferences)
     except ValueError as exc:
