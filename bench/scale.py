@@ -58,7 +58,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from indexer.embedder import Embedder
 from indexer.loaders import load
-from indexer.store import FileFacts, LibraryStore, Store, keywords, open_store, search
+from indexer.store import FileFacts, LibraryStore, Store, keywords, open_store
+from indexer.store.sqlite import search
 from indexer.types import Chunk, Hit, Page
 from rag.retriever import CONTENT_ONLY, RetrievalSettings, Retriever
 
@@ -233,7 +234,7 @@ def open_kind(folder: Path, kind: str, kept: Path, store_class: type[Store]) -> 
     for old in folder.glob("vectors.g*.faiss"):
         old.unlink()
     store = store_class(folder, index_kind=kind)
-    target = store._vector_path(store.generation, kind)
+    target = store.vector_cache.path(store.generation, kind)
     if kept.exists():
         shutil.copy(kept, target)
         store.vectors()
@@ -372,7 +373,7 @@ def main() -> None:
         "--splits",
         type=int,
         nargs="+",
-        help="keyword split thresholds to compare (store.search.SPLIT_POSTINGS; 0: never split)",
+        help="keyword split thresholds to compare (indexer.store.sqlite.search.SPLIT_POSTINGS; 0: never split)",
     )
     parser.add_argument("--postgres", action="store_true", help="also a PostgreSQL + pgvector library (pgserver)")
     args = parser.parse_args()

@@ -68,7 +68,7 @@ class TextEmbedder(Protocol):
     """What the indexer, the retriever and the answerer use of an embedder (local or a server)."""
 
     name: str
-    """Its identity, recorded by the library (see `indexer.store.Store.bind_embedder`)."""
+    """Its identity, recorded by the library (see `indexer.store.LibraryStore.bind_embedder`)."""
     dim: int
     max_tokens: int
     device: str

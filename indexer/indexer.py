@@ -9,6 +9,9 @@ transaction; a cancel or a kill leaves the library before or after any file, nev
 
 An unchanged library costs a hash per file: the embedding model and the parser process are started
 only when a file needs reading, and the vector index is loaded only when something is written.
+
+What a run tells as it goes and at its end (`IndexProgress`, `IndexReport`) is in `indexer.report`,
+importable from here too.
 """
 
 from __future__ import annotations
@@ -41,89 +44,28 @@ from indexer.reading import (
     WithAttachments,
     with_kinds,
 )
+from indexer.report import IndexProgress, IndexReport, KeptRoot, ProgressCallback
 from indexer.sandbox import SandboxedLoader, SandboxSettings
 from indexer.scan import FileIssue, ScanSettings, scan
-from indexer.store import LibraryStore, Store
+from indexer.store import LibraryStore
 from indexer.types import Chunk, IssueKind, Page
+
+__all__ = [
+    "EMBED_BATCH",
+    "SAVE_EVERY_SECONDS",
+    "IndexProgress",
+    "IndexReport",
+    "Indexer",
+    "KeptRoot",
+    "ProgressCallback",
+    "forget",
+]
 
 EMBED_BATCH = 32
 """Chunks per call to the embedder. Measured on the Debian FAQ's 306 chunks (2 cores, CPU): 8, 16, 32 and 64
 embed at the same rate within noise, since sentence-transformers sorts a call's texts by length; 32 keeps
 progress steps short and the first batch early."""
 SAVE_EVERY_SECONDS = 60.0
-
-
-@dataclass
-class IndexProgress:
-    """A snapshot of a run for a progress bar; sent after every file and every embedded batch."""
-
-    files_total: int = 0
-    files_done: int = 0
-    chunks_embedded: int = 0
-    current_file: str = ""
-    pages_read: int = 0
-    """Pages of the current file parsed and chunked so far; its first chunks are embedded while it grows."""
-
-
-@dataclass
-class IndexReport:
-    """What a run did."""
-
-    indexed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    reused: list[str] = field(default_factory=list)
-    reclassified: list[str] = field(default_factory=list)
-    """Unchanged files whose chunks' kinds (content, toc, index...) were set anew, without re-embedding."""
-    removed: list[str] = field(default_factory=list)
-    failed: list[FileIssue] = field(default_factory=list)
-    skipped: list[FileIssue] = field(default_factory=list)
-    partial: list[FileIssue] = field(default_factory=list)
-    """Indexed files the loader passed over part of, one issue per note (`Document.notes`)."""
-    missing: list[str] = field(default_factory=list)
-    """Folders and files to index that were not found; what the library holds under them is kept."""
-    empty: list[str] = field(default_factory=list)
-    """Folders to index that are there but hold no file at all (the mount point of a drive not mounted
-    looks so): what the library holds under them is kept, as for a missing one."""
-    unreadable: list[str] = field(default_factory=list)
-    """Folders under those indexed that the system would not list (permissions, a share's I/O error): what
-    the library holds under them is kept, as for a missing one."""
-    kept: list[str] = field(default_factory=list)
-    """Documents kept because the folder or file they lie under was not found, could not be listed, or is
-    an empty folder (an unplugged drive, a share not mounted, a colleague's folder in a shared library):
-    only `forget` (``footnotes forget``, the window's *Remove from the library*) removes them."""
-    chunks_embedded: int = 0
-    pages: int = 0
-    seconds: float = 0.0
-    embed_seconds: float = 0.0
-    cancelled: bool = False
-
-    def kept_roots(self) -> list[KeptRoot]:
-        """The folders and files whose documents this run kept without seeing them (`missing`, `empty`,
-        `unreadable`), each with why and how many of `kept` lie under it: what the CLI and the window say."""
-        whys = (("not found", self.missing), ("empty folder", self.empty), ("unreadable folder", self.unreadable))
-        return [
-            KeptRoot(path, why, sum(lies_under(d, path) for d in self.kept)) for why, paths in whys for path in paths
-        ]
-
-
-@dataclass(frozen=True)
-class KeptRoot:
-    """A folder or file a run could not see whose documents stay in the library (`IndexReport.kept_roots`)."""
-
-    path: str
-    why: str
-    """"not found", "empty folder" or "unreadable folder"."""
-    documents: int
-    """How many documents of the library lie under it (kept)."""
-
-    @property
-    def worth_saying(self) -> bool:
-        """Whether a report names it: it kept documents, or was not there at all (an empty or unreadable
-        folder that held nothing says nothing)."""
-        return self.documents > 0 or self.why == "not found"
-
-
-ProgressCallback = Callable[[IndexProgress], None]
 
 
 @dataclass
@@ -169,15 +111,15 @@ def forget(store: LibraryStore, paths: list[Path]) -> list[str]:
 
 
 class Indexer:
-    """Indexes files and folders into a `Store` with an `Embedder`.
+    """Indexes files and folders into a library (`LibraryStore`) with an `Embedder`.
 
     `embedder` is the embedder, or a function that makes one (`Engine.embedder`): then it is called only
     when a file needs reading, so re-indexing an unchanged library never loads the model. The library's
-    embedder is checked (`Store.bind_embedder`) when the embedder is given, or else when it is made."""
+    embedder is checked (`LibraryStore.bind_embedder`) when the embedder is given, or else when it is made."""
 
     def __init__(
         self,
-        store: Store,
+        store: LibraryStore,
         embedder: Embedder | Callable[[], Embedder],
         chunking: ChunkSettings | None = None,
         scanning: ScanSettings | None = None,

@@ -19,7 +19,7 @@ from indexer.loaders import LoadError
 from indexer.pagekind import PAGEKIND_VERSION, classify_chunks
 from indexer.sandbox import SandboxedLoader
 from indexer.scan import FileIssue, content_hash
-from indexer.store import FileFacts, Store
+from indexer.store import FileFacts, LibraryStore
 from indexer.types import Chunk, Document, IssueKind, Page
 
 STREAM_PAGES = 16
@@ -109,7 +109,7 @@ DONE = object()
 class FileReader:
     """Turns a path into work for the writer: unchanged, reusable, loaded and chunked, or failed."""
 
-    store: Store
+    store: LibraryStore
     make_chunker: Callable[[], Chunker]
     loader: SandboxedLoader
     force: bool

@@ -16,7 +16,7 @@ the common embedding models and of llama.cpp's default batch; what passes a serv
 server (llama.cpp, TEI with --auto-truncate) or refused with a message that says so.
 
 The library records this embedder as ``<model> @ <url>`` with its dimension, so a library built through
-one server is never searched with another model's vectors (see `indexer.store.Store.bind_embedder`).
+one server is never searched with another model's vectors (see `indexer.store.LibraryStore.bind_embedder`).
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class RemoteEmbedder:
         self.model = self._choose_model(server.model.strip())
         self.url = f"{parts.scheme}://{self._client.host}{self._client.base}"
         self.name = f"{self.model} @ {self.url}"
-        """What the library records: the model and where it runs (see `indexer.store.Store.bind_embedder`)."""
+        """What the library records: the model and where it runs (see `indexer.store.LibraryStore.bind_embedder`)."""
         self.device = f"server {self._client.host}"
         self.max_tokens = ESTIMATED_WINDOW
         self.dim = 0

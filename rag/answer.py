@@ -18,7 +18,7 @@ import numpy as np
 
 from indexer.embedder import Embedder
 from indexer.pagekind import CONTENT
-from indexer.store import Store
+from indexer.store import LibraryStore
 from indexer.types import Hit
 from llm.base import Generator, Message
 from rag.citations import Checker, Checking, CitedAnswer, JudgeFn, cite, judge_of, passage_sentences
@@ -128,7 +128,7 @@ class Found:
 
 
 def find(
-    store: Store,
+    store: LibraryStore,
     embedder: Embedder,
     retriever: Retriever,
     relevance_floor: float,
@@ -150,7 +150,9 @@ def find(
     return Found(query, vector, best[0].score if best else 0.0, resident, hits)
 
 
-def _resident(store: Store, query_vector: np.ndarray, conversation: Conversation | None, floor: float) -> list[Hit]:
+def _resident(
+    store: LibraryStore, query_vector: np.ndarray, conversation: Conversation | None, floor: float
+) -> list[Hit]:
     """Passages of the previous turn that are still relevant to the new query, best first."""
     if not conversation or not conversation.turns:
         return []
@@ -184,7 +186,7 @@ class Answerer:
 
     def __init__(
         self,
-        store: Store,
+        store: LibraryStore,
         embedder: Embedder,
         generator: Generator,
         settings: AnswerSettings | None = None,

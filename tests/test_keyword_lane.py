@@ -106,7 +106,7 @@ def test_keyword_search_reads_beside_a_writer_holding_the_lock(tmp_path: Path) -
 def test_a_keyword_search_split_across_threads_finds_what_one_search_finds(tmp_path: Path, monkeypatch) -> None:
     """A search over many postings is split into ranges of chunk ids searched at once (`SPLIT_POSTINGS`);
     the merged list must be the one search's: same chunks, same BM25 scores, same order."""
-    from indexer.store import search
+    from indexer.store.sqlite import search
 
     # each chunk a different length, so no two share a score: "lantern" 1-3 times, "beacon" in every fifth
     pages = [
@@ -137,7 +137,7 @@ def test_threads_search_sqlite_side_by_side_and_open_libraries_are_left_alone(tm
     """SQLite's memory statistics (one mutex every allocation of every thread takes) are off once the store
     is imported, so a split search's threads run at once; turning them off again while a library is
     open must not shut SQLite down under it."""
-    from indexer.store import parallel_sqlite
+    from indexer.store.sqlite import parallel_sqlite
 
     lib = parallel_sqlite._library()
     assert lib is not None and parallel_sqlite.PARALLEL  # Debian's and python.org's Linux builds

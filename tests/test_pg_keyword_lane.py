@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from conftest import new_database
 
-from indexer.pgstore import PgStore
 from indexer.store import FileFacts, StoreError, keywords
+from indexer.store.postgres import PgStore
 from indexer.types import Chunk, Page
 
 THINGS = ["cat", "key", "map", "pen", "hat", "cup", "jar", "box", "mug", "fan", "rug", "bag"]

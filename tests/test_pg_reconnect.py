@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from conftest import new_database
 
-from indexer.pgstore import PgStore
 from indexer.store import FileFacts, StoreError
+from indexer.store.postgres import PgStore
 from indexer.types import Chunk, Page
 
 

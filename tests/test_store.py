@@ -119,7 +119,7 @@ def test_check_reports_a_damaged_catalogue(store: Store, tmp_path: Path) -> None
 
 
 def test_auto_index_switches_to_ivf_past_the_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import indexer.store.vector_cache as store_module  # where the threshold is read
+    import indexer.store.sqlite.vector_cache as store_module  # where the threshold is read
 
     monkeypatch.setattr(store_module, "AUTO_IVF_CHUNKS", 10)
     store = Store(tmp_path / "auto")

@@ -292,7 +292,7 @@ def test_the_cli_indexes_and_searches_a_library_on_postgresql(
 def test_a_database_url_without_psycopg_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """On an installation without the optional driver, a ``postgresql://`` location is one sentence that
     says what to install, not an ImportError's traceback."""
-    for name in [m for m in sys.modules if m == "psycopg" or m.startswith(("psycopg.", "indexer.pgstore"))]:
+    for name in [m for m in sys.modules if m == "psycopg" or m.startswith(("psycopg.", "indexer.store.postgres"))]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "psycopg", None)  # what Python does for a package that is not installed
     with pytest.raises(StoreError, match=r"needs its driver, psycopg 3, which is not installed: pip install"):

@@ -11,7 +11,7 @@ from indexer.loaders.epub import load_epub
 from indexer.loaders.errors import LoadError
 from indexer.loaders.html import load_html
 from indexer.loaders.image import load_image
-from indexer.loaders.mail import is_mailbox_file, load_eml, load_mbox
+from indexer.loaders.mail import AnyFile, is_mailbox_file, load_eml, load_mbox
 from indexer.loaders.opendoc import load_odt
 from indexer.loaders.pdf import load_pdf, stream_pdf
 from indexer.loaders.sheets import load_ods, load_xlsx
@@ -20,6 +20,17 @@ from indexer.loaders.text import load_text
 from indexer.types import Document, IssueKind, Page
 
 Loader = Callable[[Path], Document]
+
+
+def _load_eml(path: Path) -> Document:
+    """A message, its attachments read by this registry."""
+    return load_eml(path, _ANY_FILE)
+
+
+def _load_mbox(path: Path) -> Document:
+    """A mailbox, its messages' attachments read by this registry."""
+    return load_mbox(path, _ANY_FILE)
+
 
 _TEXT_SUFFIXES = (".txt", ".text", ".md", ".markdown", ".rst", ".org", ".log", ".csv", ".tex")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -34,8 +45,8 @@ LOADERS: dict[str, Loader] = {
     ".xlsx": load_xlsx,
     ".ods": load_ods,
     ".odt": load_odt,
-    ".eml": load_eml,
-    ".mbox": load_mbox,
+    ".eml": _load_eml,
+    ".mbox": _load_mbox,
     **{suffix: load_text for suffix in _TEXT_SUFFIXES},
     **{suffix: load_image for suffix in _IMAGE_SUFFIXES},
 }
@@ -43,7 +54,7 @@ LOADERS: dict[str, Loader] = {
 
 def _loader_for(path: Path) -> Loader | None:
     """The loader by extension; a mail export folder's ``Name.mbox/mbox`` file is a mailbox."""
-    return load_mbox if is_mailbox_file(path) else LOADERS.get(path.suffix.lower())
+    return _load_mbox if is_mailbox_file(path) else LOADERS.get(path.suffix.lower())
 
 
 def is_supported(path: Path) -> bool:
@@ -88,5 +99,8 @@ def stream(path: Path, password: str | None = None) -> Iterator[Page | Document]
     except Exception as exc:
         raise LoadError(IssueKind.CORRUPT, f"could not parse the file ({type(exc).__name__}: {exc})") from exc
 
+
+_ANY_FILE = AnyFile(is_supported, load)
+"""The registry as mail's loaders read attachments (`indexer.loaders.mail.AnyFile`): mail does not import it."""
 
 __all__ = ["LOADERS", "LoadError", "is_supported", "load", "stream"]

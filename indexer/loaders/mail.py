@@ -5,6 +5,9 @@ its body (plain text preferred, else HTML reduced to its visible text). Each att
 Footnotes reads is written to a private temporary file and loaded by the loader for its type, and is
 returned as an `Attachment` under a virtual path (`indexer.attachments`); one that cannot be read
 carries its reason instead, so the message and the other attachments still index.
+
+The loaders' registry (`indexer.loaders`), which holds this module's loaders, is the one that loads the
+attachments: it hands itself in (`AnyFile`), so that this module does not import its own package.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import mailbox
 import mimetypes
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email import policy
 from email.message import EmailMessage
@@ -30,6 +34,16 @@ _HEADERS = ("From", "To", "Cc", "Date", "Subject")
 _SUBJECT_LIMIT = 60
 _PARSE_ERRORS = (ValueError, IndexError, TypeError, AttributeError, LookupError)
 """What the standard library's mail parsing raises on damaged headers and parts."""
+
+
+@dataclass(frozen=True)
+class AnyFile:
+    """How a message's attachments are read: by the registry of every loader (`indexer.loaders`)."""
+
+    is_supported: Callable[[Path], bool]
+    """Whether Footnotes reads a file of this name's type."""
+    load: Callable[[Path], Document]
+    """The file loaded by the loader for its type (`LoadError` when it cannot be)."""
 
 
 @dataclass
@@ -56,25 +70,25 @@ def is_mail_export_extra(path: Path) -> bool:
     return path.name != "mbox" and path.parent.suffix.lower() == ".mbox" and (path.parent / "mbox").is_file()
 
 
-def load_eml(path: Path) -> Document:
-    """Load one message as one page, labelled ``message “Subject”``, with its attachments."""
-    message = _read(_parse(path.read_bytes()), path, "")
+def load_eml(path: Path, files: AnyFile) -> Document:
+    """Load one message as one page, labelled ``message “Subject”``, with its attachments (read by `files`)."""
+    message = _read(_parse(path.read_bytes()), path, "", files)
     if not message.has_body and not message.attachments:
         raise LoadError(IssueKind.EMPTY, "the message has no text and no attachments")
     page = Page(number=1, text=message.text, label=f"message “{message.subject}”")
     return Document(path=path, pages=[page], extractor="email", notes=message.notes, attachments=message.attachments)
 
 
-def load_mbox(path: Path) -> Document:
+def load_mbox(path: Path, files: AnyFile) -> Document:
     """Load a mailbox, one page per message labelled ``message N “Subject” (From, date)``, with the
-    attachments of every message."""
+    attachments of every message (read by `files`)."""
     box = mailbox.mbox(path, create=False)
     try:
         pages: list[Page] = []
         attachments: list[Attachment] = []
         notes: list[str] = []
         for number, key in enumerate(box.keys(), start=1):
-            message = _read(_parse(box.get_bytes(key)), path, f"{number}.")
+            message = _read(_parse(box.get_bytes(key)), path, f"{number}.", files)
             attachments += message.attachments
             notes += message.notes
             if message.has_body or message.attachments:
@@ -100,9 +114,9 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _read(message: EmailMessage, container: Path, place: str) -> _Message:
-    """The page text, label parts and attachments of one message; `place` prefixes the attachments'
-    places (``14.`` for message 14 of a mailbox)."""
+def _read(message: EmailMessage, container: Path, place: str, files: AnyFile) -> _Message:
+    """The page text, label parts and attachments (read by `files`) of one message; `place` prefixes the
+    attachments' places (``14.`` for message 14 of a mailbox)."""
     body_part = _body_part(message)
     body = _text_of(body_part) if body_part is not None else ""
     leaves = [p for p in _leaves(message) if p is not body_part and _is_attachment(p)]
@@ -119,12 +133,13 @@ def _read(message: EmailMessage, container: Path, place: str) -> _Message:
     )
     with tempfile.TemporaryDirectory(prefix="footnotes-mail-") as folder:
         for n, (part, name) in enumerate(zip(leaves, names, strict=True), start=1):
-            readable = _readable_name(part, name)
+            readable = _readable_name(part, name, files.is_supported)
             if readable is None:
                 result.notes.append(f"attachment '{name}' passed over: its file type is not supported")
                 continue
             scratch = Path(folder) / f"{n}{Path(readable).suffix.lower()}"
-            result.attachments += _load_attachment(part, attachment_path(container, f"{place}{n}", readable), scratch)
+            virtual = attachment_path(container, f"{place}{n}", readable)
+            result.attachments += _load_attachment(part, virtual, scratch, files.load)
     return result
 
 
@@ -232,21 +247,20 @@ def _suffix_for(part: EmailMessage) -> str:
     return mimetypes.guess_extension(part.get_content_type()) or ""
 
 
-def _readable_name(part: EmailMessage, name: str) -> str | None:
+def _readable_name(part: EmailMessage, name: str, is_supported: Callable[[Path], bool]) -> str | None:
     """The attachment's name with an extension Footnotes reads (its content type's when its own name has
     none: ``scan`` sent as a PDF becomes ``scan.pdf``), or None when Footnotes reads no file of its type."""
-    from indexer.loaders import is_supported  # the registry imports this module
-
     if is_supported(Path(name)):
         return name
     implied = _suffix_for(part)
     return name + implied if implied and is_supported(Path(name + implied)) else None
 
 
-def _load_attachment(part: EmailMessage, virtual: Path, scratch: Path) -> list[Attachment]:
-    """The attachment, written to `scratch`, loaded by the loader for its type, and any it carries in turn."""
-    from indexer.loaders import load  # the registry imports this module
-
+def _load_attachment(
+    part: EmailMessage, virtual: Path, scratch: Path, load: Callable[[Path], Document]
+) -> list[Attachment]:
+    """The attachment, written to `scratch`, loaded by `load` (the loader for its type), and any it carries
+    in turn."""
     data = _payload(part)
     if data is None:
         return [

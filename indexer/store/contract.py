@@ -1,10 +1,10 @@
 """The store contract: what the indexer, the retriever, scopes, the engine, the CLI and the MCP server
 call on a library, whichever backend holds it.
 
-Two backends implement it: `indexer.store.Store` (a SQLite catalogue plus a FAISS cache in a folder) and
-`indexer.pgstore.PgStore` (PostgreSQL with pgvector, for a team's shared library). Both keep the same
-promise: a document is written (or removed) in one transaction, so a reader or a killed run sees it
-whole or not at all. `open_store` picks the backend a location names."""
+Two backends implement it: `indexer.store.sqlite.Store` (a SQLite catalogue plus a FAISS cache in a
+folder) and `indexer.store.postgres.PgStore` (PostgreSQL with pgvector, for a team's shared library). Both
+keep the same promise: a document is written (or removed) in one transaction, so a reader or a killed run
+sees it whole or not at all. `open_store` picks the backend a location names."""
 
 from __future__ import annotations
 

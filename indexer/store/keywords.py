@@ -7,7 +7,10 @@ of the chunks, against 5 to 10 for a rare word), so it is left out. What is comm
 library, not taken from a list of English stop words: in a small library "how" and "what" are rare
 enough to matter (on the Debian FAQ, 306 chunks, a fixed stop list cost page-strict hit@1: paraphrase
 set 77.8 % to 70.4 %, public set 93.3 % to 91.7 %; leaving out the words in a third of its chunks cost
-nothing), while in a large one "the" is in every chunk."""
+nothing), while in a large one "the" is in every chunk.
+
+Both backends search by this rule, each counting a word's chunks its own way: SQLite in its FTS5 index
+(`indexer.store.sqlite.search.WordCounts`), PostgreSQL from its statistics (`indexer.store.postgres.keywords`)."""
 
 from __future__ import annotations
 

@@ -17,16 +17,17 @@ def is_database_url(location: str | Path) -> bool:
 
 def open_store(location: str | Path, index_kind: str | None = None) -> LibraryStore:
     """The library at `location`: a PostgreSQL store for a ``postgresql://`` URL, else the SQLite store of
-    that folder. `index_kind` (flat, hnsw, auto) applies to a folder; a database always uses pgvector's HNSW."""
+    that folder. `index_kind` (flat, hnsw, auto) applies to a folder; a database always uses pgvector's HNSW.
+    Each backend is imported here, when first opened."""
     if is_database_url(location):
         try:
-            from indexer.pgstore import PgStore  # imports psycopg, an optional dependency
+            from indexer.store.postgres import PgStore  # imports psycopg, an optional dependency
         except ImportError as exc:
             raise StoreError(
                 "a shared library on PostgreSQL needs its driver, psycopg 3, which is not installed: "
                 "pip install -e '.[postgres]' in the Footnotes folder (or pip install 'psycopg[binary]')"
             ) from exc
         return PgStore(str(location).strip())
-    from indexer.store import Store
+    from indexer.store.sqlite import Store
 
     return Store(Path(location).expanduser(), index_kind=index_kind)

@@ -1,4 +1,4 @@
-"""The plain records a `Store` takes and returns."""
+"""The plain records a store (of either backend) takes and returns."""
 
 from __future__ import annotations
 

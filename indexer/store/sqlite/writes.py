@@ -1,4 +1,4 @@
-"""Catalogue writes: each document goes in (or out) in one transaction, mirrored in the vector index."""
+"""Catalogue writes: each document goes in (or out) in one transaction, mirrored in the vector cache."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ import numpy as np
 from indexer.attachments import lies_under
 from indexer.pagekind import KINDS
 from indexer.store.records import FileFacts
-from indexer.store.vector_cache import VectorCache
+from indexer.store.sqlite.base import StoreBase
+from indexer.store.sqlite.vector_cache import VectorCache
 from indexer.types import Chunk, Page
 
 
-class CatalogueWrites(VectorCache):
-    """Adds, replaces and removes documents; each change is atomic and bumps the generation."""
+class CatalogueWrites(StoreBase):
+    """Adds, replaces and removes documents; each change is atomic and bumps the generation, and the store's
+    vector cache follows it."""
+
+    vector_cache: VectorCache
 
     def add_roots(self, paths: list[Path]) -> None:
         """Remember folders and files the user indexed, so a bare `index` refreshes them."""
@@ -36,7 +40,7 @@ class CatalogueWrites(VectorCache):
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk is required")
         with self._lock:
-            vectors_index = self._current_vectors()
+            vectors_index = self.vector_cache.current()
             with self._change():
                 old_ids = self._delete_document(facts.path) or []
                 doc_id = self._insert_document(facts, "indexed", None, extractor, len(pages), None, pagekind_version)
@@ -61,7 +65,7 @@ class CatalogueWrites(VectorCache):
                         ),
                     )
                     new_ids.append(cursor.lastrowid)
-            self._apply_to_vectors(
+            self.vector_cache.apply(
                 vectors_index, np.array(old_ids, dtype=np.int64), np.array(new_ids, dtype=np.int64), vectors
             )
             return doc_id
@@ -82,18 +86,18 @@ class CatalogueWrites(VectorCache):
     def record_failure(self, facts: FileFacts, reason: str, kind: str = "") -> None:
         """Record that a file could not be indexed, dropping any chunks an earlier version had."""
         with self._lock:
-            vectors_index = self._current_vectors()
+            vectors_index = self.vector_cache.current()
             with self._change():
                 old_ids = self._delete_document(facts.path) or []
                 self._insert_document(facts, "failed", reason, None, 0, kind or None)
-            self._apply_to_vectors(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
+            self.vector_cache.apply(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
 
     def remove_documents(self, paths: list[str]) -> int:
         """Remove documents (and their chunks) by path; returns how many existed."""
         if not paths:
             return 0
         with self._lock:
-            vectors_index = self._current_vectors()
+            vectors_index = self.vector_cache.current()
             removed, old_ids = 0, []
             with self._change():
                 for path in paths:
@@ -101,7 +105,7 @@ class CatalogueWrites(VectorCache):
                     if ids is not None:
                         removed += 1
                         old_ids.extend(ids)
-            self._apply_to_vectors(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
+            self.vector_cache.apply(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
             return removed
 
     def remove_roots(self, paths: list[Path]) -> list[str]:
@@ -110,7 +114,7 @@ class CatalogueWrites(VectorCache):
         if not paths:
             return []
         with self._lock:
-            vectors_index = self._current_vectors()
+            vectors_index = self.vector_cache.current()
             removed: list[str] = []
             old_ids: list[int] = []
             with self._change(chunks=False):  # a new generation only when documents go (below)
@@ -131,7 +135,7 @@ class CatalogueWrites(VectorCache):
                     )
                 if removed:
                     self._set_meta("generation", str(self.generation + 1))
-            self._apply_to_vectors(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
+            self.vector_cache.apply(vectors_index, np.array(old_ids, dtype=np.int64), np.zeros(0, np.int64), None)
             return removed
 
     def _insert_document(

@@ -1,38 +1,31 @@
-"""Reads and searches of a library on PostgreSQL: catalogue rows, pgvector nearest neighbours and
-full-text (tsvector) keyword search. Each read is one statement, so it sees whole documents only.
+"""Reads and searches of a library on PostgreSQL: catalogue rows (the reads both backends share, in
+PostgreSQL's dialect), pgvector nearest neighbours and full-text (tsvector) keyword search. Each read is one
+statement, so it sees whole documents only.
 
 The keyword search runs on a read connection of its thread's own (`PgReads._reader`), not on the store's
 connection behind its lock: the retriever's keyword lane then searches while the dense lane does, and
 neither a writer holding the lock holds it up nor its open transaction shows through (as the SQLite
-store's `_reader`)."""
+store's keyword lane, `indexer.store.sqlite.search`)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import psycopg
 
-from indexer.attachments import attachment_prefix, is_within
-from indexer.pgstore.keywords import STATE_SQL, LexemeCounts, searches_every_word, tsquery_term
 from indexer.pgurl import redacted
 from indexer.store.errors import StoreError
 from indexer.store.keywords import MAX_TERMS, keyword_terms, query_words
-from indexer.store.records import DocumentRecord
-from indexer.types import Chunk, Hit, Page
+from indexer.store.postgres.keywords import STATE_SQL, LexemeCounts, searches_every_word, tsquery_term
+from indexer.store.reads import CHUNK_COLUMNS, CatalogueReads, Dialect, chunk_of
+from indexer.types import Hit
 
 T = TypeVar("T")
 
-_DOC_SELECT = """
-    SELECT d.id, d.path, d.content_hash, d.size, d.mtime, d.status, d.error, d.error_kind, d.extractor,
-           d.page_count, (SELECT count(*) FROM footnotes_chunks c WHERE c.doc_id = d.id), d.pagekind_version
-    FROM footnotes_documents d
-"""
-_CHUNK_COLUMNS = "c.id, c.doc_id, c.page, c.char_start, c.char_end, c.text, d.path, c.kind, c.location"
 _MAX_EF_SEARCH = 1000
 """pgvector's ceiling for ``hnsw.ef_search``."""
 EF_SEARCH = 350
@@ -64,9 +57,35 @@ def parse_vector(text: str) -> np.ndarray:
     return np.array(text[1:-1].split(","), dtype=np.float32) if len(text) > 2 else np.zeros(0, np.float32)
 
 
-class PgReads:
-    """Catalogue reads and dense search over the store's connection, under its lock; keyword search on
-    each thread's own read connection."""
+class PostgresDialect(Dialect):
+    """The catalogue's SQL in PostgreSQL: ``%s`` placeholders, ``footnotes_`` tables, pgvector's text form."""
+
+    mark = "%s"
+    prefix = "footnotes_"
+    path_order = 'd.path COLLATE "C"'
+    vector_column = "embedding::text"
+
+    def ids_in(self, column: str, ids: list[int]) -> tuple[str, list[Any]]:
+        """``column = ANY(%s)``: the ids as one array parameter."""
+        return f"{column} = ANY(%s)", [list(ids)]
+
+    def starts_with(self, column: str, prefix: str) -> tuple[str, list[Any]]:
+        """``starts_with``, which compares bytes, whatever the database's collation."""
+        return f"starts_with({column}, %s)", [prefix]
+
+    def vector(self, value: str) -> np.ndarray:
+        """pgvector's text form as a float32 array."""
+        return parse_vector(value)
+
+
+POSTGRES = PostgresDialect()
+
+
+class PgReads(CatalogueReads):
+    """Catalogue reads (`indexer.store.reads`, in PostgreSQL's dialect) and dense search over the store's
+    connection, under its lock; keyword search on each thread's own read connection."""
+
+    dialect = POSTGRES
 
     url: str
     _conn: psycopg.Connection
@@ -135,9 +154,11 @@ class PgReads:
                 conn.close()
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Every row of one statement on the store's connection (`_read`)."""
         return self._read(lambda conn: conn.execute(sql, params).fetchall())
 
     def _row(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        """The first row of one statement on the store's connection (`_read`), or None."""
         return self._read(lambda conn: conn.execute(sql, params).fetchone())
 
     def _read(self, read: Callable[[psycopg.Connection], T]) -> T:
@@ -161,101 +182,6 @@ class PgReads:
             raise self._closed_error()
         self._conn.close()
         self._conn = connect(self.url)
-
-    def roots(self) -> list[Path]:
-        """Folders and files indexed before."""
-        return [Path(r[0]) for r in self._rows("SELECT path FROM footnotes_roots ORDER BY path")]
-
-    def chunk_count(self) -> int:
-        """How many chunks the library holds."""
-        return int(self._row("SELECT count(*) FROM footnotes_chunks")[0])
-
-    def documents(self) -> list[DocumentRecord]:
-        """Every document in the catalogue, by path (each with its chunk count, from the same snapshot)."""
-        return [DocumentRecord(*r) for r in self._rows(_DOC_SELECT + ' ORDER BY d.path COLLATE "C"')]
-
-    def document(self, path: str) -> DocumentRecord | None:
-        """The catalogue row of one path, if any."""
-        row = self._row(_DOC_SELECT + " WHERE d.path = %s", (path,))
-        return DocumentRecord(*row) if row else None
-
-    def indexed_with_hash(self, content_hash: str) -> DocumentRecord | None:
-        """An indexed document with this content, whose chunks and vectors can be reused."""
-        row = self._row(_DOC_SELECT + " WHERE d.content_hash = %s AND d.status = 'indexed' LIMIT 1", (content_hash,))
-        return DocumentRecord(*row) if row else None
-
-    def attachments_of(self, container: str) -> list[DocumentRecord]:
-        """The documents stored as attachments of a file, nested ones too, by path."""
-        prefix = attachment_prefix(container)
-        rows = self._rows(_DOC_SELECT + ' WHERE starts_with(d.path, %s) ORDER BY d.path COLLATE "C"', (prefix,))
-        return [DocumentRecord(*row) for row in rows if is_within(row[1], container)]
-
-    def pages(self, doc_id: int) -> list[Page]:
-        """The stored pages of a document, located."""
-        sql = "SELECT number, text, label, first_line, line_kind FROM footnotes_pages WHERE doc_id = %s ORDER BY number"
-        return [Page(*row) for row in self._rows(sql, (doc_id,))]
-
-    def page(self, doc_id: int, number: int) -> Page | None:
-        """One stored page with its location fields, or None."""
-        row = self._row(
-            "SELECT number, text, label, first_line, line_kind FROM footnotes_pages WHERE doc_id = %s AND number = %s",
-            (doc_id, number),
-        )
-        return Page(*row) if row else None
-
-    def page_text(self, doc_id: int, number: int) -> str | None:
-        """The stored text of one page, or None."""
-        row = self._row("SELECT text FROM footnotes_pages WHERE doc_id = %s AND number = %s", (doc_id, number))
-        return row[0] if row else None
-
-    def chunk_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
-        """The stored vectors of chunks by id."""
-        if not ids:
-            return {}
-        rows = self._rows("SELECT id, embedding::text FROM footnotes_chunks WHERE id = ANY(%s)", (list(ids),))
-        return {i: parse_vector(text) for i, text in rows}
-
-    def document_chunks(self, doc_id: int) -> tuple[list[Chunk], np.ndarray]:
-        """A document's chunks and their vectors, in chunk order."""
-        rows = self._rows(
-            "SELECT id, page, char_start, char_end, text, kind, location, embedding::text FROM footnotes_chunks"
-            " WHERE doc_id = %s ORDER BY id",
-            (doc_id,),
-        )
-        chunks = [
-            Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i, kind=k, location=w)
-            for i, p, s, e, t, k, w, _ in rows
-        ]
-        dim = self.embedder[1] if self.embedder else 0
-        vectors = np.stack([parse_vector(r[7]) for r in rows]) if rows else np.zeros((0, dim), np.float32)
-        return chunks, vectors
-
-    def chunks_of(self, doc_id: int) -> list[Chunk]:
-        """A document's chunks in chunk order, without their vectors."""
-        rows = self._rows(
-            "SELECT id, page, char_start, char_end, text, kind, location FROM footnotes_chunks"
-            " WHERE doc_id = %s ORDER BY id",
-            (doc_id,),
-        )
-        return [
-            Chunk(doc_id=doc_id, page=p, char_start=s, char_end=e, text=t, id=i, kind=k, location=w)
-            for i, p, s, e, t, k, w in rows
-        ]
-
-    def chunks_by_id(self, ids: list[int]) -> dict[int, Chunk]:
-        """Chunks (with their document's path) by chunk id."""
-        if not ids:
-            return {}
-        rows = self._rows(
-            f"SELECT {_CHUNK_COLUMNS} FROM footnotes_chunks c JOIN footnotes_documents d ON d.id = c.doc_id"
-            " WHERE c.id = ANY(%s)",
-            (list(ids),),
-        )
-        return {r[0]: _chunk(r) for r in rows}
-
-    def has_kind(self, kind: str) -> bool:
-        """True when at least one chunk is of this kind."""
-        return self._row("SELECT 1 FROM footnotes_chunks WHERE kind = %s LIMIT 1", (kind,)) is not None
 
     @property
     def embedder(self) -> tuple[str, int] | None:
@@ -281,7 +207,7 @@ class PgReads:
         where, params = _filters(kinds, documents)
         literal = vector_literal(query_vector)
         sql = (
-            f"SELECT {_CHUNK_COLUMNS}, 1 - (c.embedding <=> %s::vector) FROM footnotes_chunks c"
+            f"SELECT {CHUNK_COLUMNS}, 1 - (c.embedding <=> %s::vector) FROM footnotes_chunks c"
             f" JOIN footnotes_documents d ON d.id = c.doc_id {where} ORDER BY c.embedding <=> %s::vector LIMIT %s"
         )
         setting = (
@@ -295,7 +221,7 @@ class PgReads:
                 conn.execute(f"SET LOCAL {setting}")
                 return conn.execute(sql, [literal, *params, literal, k]).fetchall()
 
-        return [Hit(_chunk(r), float(r[9])) for r in self._read(search)]
+        return [Hit(chunk_of(r), float(r[9])) for r in self._read(search)]
 
     def search_keyword(
         self, query: str, k: int, kinds: Collection[str] | None = None, documents: Collection[int] | None = None
@@ -303,7 +229,7 @@ class PgReads:
         """Chunks matching any searched word of the query by its English stem ("installing" matches
         "installed"), ranked by ``ts_rank`` (higher is better); only chunks of `kinds` and `documents` when
         given. The words searched: in a library of some 30 000 chunks or more, its rare ones within a
-        budget of postings (`keyword_terms`, as the SQLite store; counts from `indexer.pgstore.keywords`);
+        budget of postings (`keyword_terms`, as the SQLite store; counts from `indexer.store.postgres.keywords`);
         in a smaller one, or one not yet analyzed, every word (its 16 longest), stop words aside.
 
         Runs on this thread's own read connection (`_reader`), so it neither waits for nor holds up the
@@ -348,13 +274,13 @@ class PgReads:
             # the best k first, from the chunks alone, then their documents: joined before the LIMIT, the
             # planner could walk every chunk in document order (a merge join) to rank a few thousand
             sql = (
-                f"SELECT {_CHUNK_COLUMNS}, r.rank FROM (SELECT c.id, ts_rank(c.tsv, q) AS rank"
+                f"SELECT {CHUNK_COLUMNS}, r.rank FROM (SELECT c.id, ts_rank(c.tsv, q) AS rank"
                 f" FROM footnotes_chunks c, {tsquery} q {where} c.tsv @@ q ORDER BY rank DESC, c.id LIMIT %s) r"
                 " JOIN footnotes_chunks c ON c.id = r.id JOIN footnotes_documents d ON d.id = c.doc_id"
                 " ORDER BY r.rank DESC, c.id"
             )
             rows = conn.execute(sql, [text, *params, k]).fetchall()
-        return [Hit(_chunk(r), float(r[9])) for r in rows]
+        return [Hit(chunk_of(r), float(r[9])) for r in rows]
 
 
 def _filters(kinds: Collection[str] | None, documents: Collection[int] | None) -> tuple[str, list[Any]]:
@@ -367,17 +293,3 @@ def _filters(kinds: Collection[str] | None, documents: Collection[int] | None) -
         clauses.append("c.doc_id = ANY(%s)")
         params.append(sorted(set(documents)))
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-def _chunk(row: tuple) -> Chunk:
-    return Chunk(
-        id=row[0],
-        doc_id=row[1],
-        page=row[2],
-        char_start=row[3],
-        char_end=row[4],
-        text=row[5],
-        path=row[6],
-        kind=row[7],
-        location=row[8],
-    )

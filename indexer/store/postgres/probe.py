@@ -1,5 +1,5 @@
 """A look at a PostgreSQL server before a library is opened on it (``footnotes doctor``): does it answer,
-which version, and does it have pgvector. Nothing is created, unlike `indexer.pgstore.PgStore`, which
+which version, and does it have pgvector. Nothing is created, unlike `indexer.store.postgres.PgStore`, which
 creates its tables (and the extension, where the user may) when it opens."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from indexer.pgstore import redacted
+from indexer.pgurl import redacted
 from indexer.store.errors import StoreError
 
 TIMEOUT = 5

@@ -6,12 +6,15 @@ import sqlite3
 
 from indexer.pagekind import KINDS
 from indexer.store.records import StoreStats
-from indexer.store.vector_cache import VectorCache
+from indexer.store.sqlite.base import StoreBase
+from indexer.store.sqlite.vector_cache import VectorCache
 from indexer.vectors import VectorIndex
 
 
-class Health(VectorCache):
-    """Counts for `footnotes status` and the check behind `footnotes check`."""
+class Health(StoreBase):
+    """Counts for `footnotes status` and the check behind `footnotes check` (of the saved vector index too)."""
+
+    vector_cache: VectorCache
 
     def stats(self) -> StoreStats:
         """Counts, embedder and size on disk."""
@@ -23,7 +26,7 @@ class Health(VectorCache):
         embedder = self.embedder
         chunks = self.chunk_count()
         kind = self.index_kind
-        shown_kind = f"auto ({self.effective_index_kind(chunks)} now)" if kind == "auto" else kind
+        shown_kind = f"auto ({self.vector_cache.effective_kind(chunks)} now)" if kind == "auto" else kind
         size = sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
         return StoreStats(
             self.folder,
@@ -71,11 +74,11 @@ class Health(VectorCache):
                 if count:
                     problems.append(f"{count} {label}")
             chunk_ids = {r[0] for r in self._conn.execute("SELECT id FROM chunks")}
-            kind = self.effective_index_kind(len(chunk_ids))
-            saved = self._vector_path(self.generation, kind)
+            kind = self.vector_cache.effective_kind(len(chunk_ids))
+            saved = self.vector_cache.path(self.generation, kind)
             if saved.exists() and self.embedder:
                 try:
-                    on_disk = VectorIndex.load(saved, self.embedder[1], kind, self._exact_vectors)
+                    on_disk = VectorIndex.load(saved, self.embedder[1], kind, self.vector_cache.exact_vectors)
                     ids = set(on_disk.ids().tolist())
                     if ids != chunk_ids:
                         problems.append(

@@ -1,4 +1,4 @@
-"""Which words of a question the PostgreSQL keyword lane searches: the SQLite store's rule
+"""Which words of a question the PostgreSQL keyword lane searches: the rule both backends share
 (`indexer.store.keywords.keyword_terms`: the question's rare words, the rarest first, within a budget of
 postings), applied to the English stems the tsvector column holds, with each stem's chunk count
 estimated cheaply.

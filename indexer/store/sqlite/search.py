@@ -1,4 +1,8 @@
-"""Search of the chunks: dense (the vector index) and keyword (the FTS5 index, BM25)."""
+"""Search of a SQLite store's chunks: dense (the vector cache's index) and keyword (the FTS5 index, BM25).
+
+The keyword lane reads on connections of its own (`Search._reader`, one a thread) and splits a large
+search across threads (`Search._top_rows`): the state for both is this part's, opened on first use and
+closed with the store."""
 
 from __future__ import annotations
 
@@ -13,15 +17,28 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from indexer.store.keywords import count_limit, keyword_terms, query_words
-from indexer.store.parallel_sqlite import PARALLEL
-from indexer.store.reads import CatalogueReads, read_chunks
-from indexer.store.schema import CATALOGUE
-from indexer.store.vector_cache import VectorCache
+from indexer.store.reads import chunk_of, chunks_query
+from indexer.store.sqlite.base import SQLITE, StoreBase
+from indexer.store.sqlite.parallel_sqlite import PARALLEL
+from indexer.store.sqlite.schema import CATALOGUE
+from indexer.store.sqlite.vector_cache import VectorCache
 from indexer.types import Hit
 
 
-class Search(VectorCache, CatalogueReads):
-    """Dense and keyword search, optionally limited to chunk kinds and documents."""
+class Search:
+    """Dense and keyword search of one store's catalogue, optionally limited to chunk kinds and documents."""
+
+    def __init__(self, catalogue: StoreBase, vectors: VectorCache) -> None:
+        self._catalogue = catalogue
+        self._vectors = vectors
+        self._readers = threading.local()
+        """Each thread's read connection (`_reader`), for searches that run beside the store's lock."""
+        self._reader_conns: list[sqlite3.Connection] = []
+        """Every read connection opened, to be closed with the store."""
+        self.keyword_pool: ThreadPoolExecutor | None = None
+        """The threads that search parts of a split keyword search (`_top_rows`), once needed."""
+        self._counted: WordCounts | None = None
+        """How common the words searched for are in the current generation (`WordCounts`)."""
 
     def search_dense(
         self,
@@ -33,15 +50,16 @@ class Search(VectorCache, CatalogueReads):
         """Nearest chunks to a query vector by inner product (cosine on unit vectors); only chunks of
         `kinds` when given, asking the vector index for more until k of them are found or none is left;
         only chunks of the `documents` (ids) when given, searched among exactly their chunk ids."""
-        index = self.vectors()
+        index = self._vectors.index()
+        chunks_by_id = self._catalogue.chunks_by_id
         if documents is not None:
             found = index.search(query_vector, k, among=self._chunk_ids_of(documents, kinds))
-            chunks = self.chunks_by_id([i for i, _ in found])
+            chunks = chunks_by_id([i for i, _ in found])
             return [Hit(chunks[i], score) for i, score in found if i in chunks]
         fetch = k if kinds is None else min(len(index), 2 * k)
         while True:
             found = index.search(query_vector, fetch)
-            chunks = self.chunks_by_id([i for i, _ in found])
+            chunks = chunks_by_id([i for i, _ in found])
             hits = [
                 Hit(chunks[i], score)
                 for i, score in found
@@ -58,8 +76,7 @@ class Search(VectorCache, CatalogueReads):
         if kinds is not None:
             sql += " AND kind IN (SELECT value FROM json_each(?))"
             params.append(json.dumps(sorted(kinds)))
-        with self._lock:
-            rows = self._conn.execute(sql, params).fetchall()
+        rows = self._catalogue._rows(sql, params)
         return np.array([r[0] for r in rows], dtype=np.int64)
 
     def search_keyword(
@@ -124,9 +141,9 @@ class Search(VectorCache, CatalogueReads):
         """The threads that search the other ranges of a split keyword search (started on first use,
         shut down with the store)."""
         with _POOL_LOCK:  # not the store's lock, which a long write may hold
-            if self._keyword_pool is None:
-                self._keyword_pool = ThreadPoolExecutor(MAX_PARTS - 1, thread_name_prefix="footnotes-keyword")
-            return self._keyword_pool
+            if self.keyword_pool is None:
+                self.keyword_pool = ThreadPoolExecutor(MAX_PARTS - 1, thread_name_prefix="footnotes-keyword")
+            return self.keyword_pool
 
     def _word_counts(self, conn: sqlite3.Connection) -> WordCounts:
         """The word counts of the catalogue's current generation (`conn` reads it), new when it changed."""
@@ -145,11 +162,22 @@ class Search(VectorCache, CatalogueReads):
         store. WAL lets it read while another connection writes; it sees committed documents only."""
         conn = getattr(self._readers, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.folder / CATALOGUE, check_same_thread=False, isolation_level=None, timeout=30)
+            folder = self._catalogue.folder
+            conn = sqlite3.connect(folder / CATALOGUE, check_same_thread=False, isolation_level=None, timeout=30)
             conn.execute("PRAGMA query_only = ON")
             self._readers.conn = conn
             self._reader_conns.append(conn)  # atomic; not under the store's lock, which a writer may hold
         return conn
+
+    def close(self) -> None:
+        """Stop the split searches' threads, then close every thread's read connection."""
+        pool, self.keyword_pool = self.keyword_pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)  # before the connections its threads search on are closed
+        with self._catalogue._lock:
+            for reader in self._reader_conns:
+                reader.close()
+            self._reader_conns.clear()
 
 
 _TOP_SQL = "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts) LIMIT ?"
@@ -214,5 +242,6 @@ def _scoped_rows(
 
 def _hits(conn: sqlite3.Connection, rows: list[tuple[int, float]], kinds: Collection[str] | None) -> list[Hit]:
     """The rows' chunks (of `kinds` when given) as hits scored -bm25, in the rows' order; one query."""
-    chunks = read_chunks(conn, [r[0] for r in rows])
+    ids = [r[0] for r in rows]
+    chunks = {row[0]: chunk_of(row) for row in conn.execute(*chunks_query(SQLITE, ids))} if ids else {}
     return [Hit(chunks[i], -score) for i, score in rows if i in chunks and (kinds is None or chunks[i].kind in kinds)]

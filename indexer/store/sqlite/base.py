@@ -1,41 +1,67 @@
-"""What every part of a `Store` shares: its folder, connection and lock, the meta table, and the one
-way to change the catalogue (`_change`, a transaction)."""
+"""What the SQLite store and its parts share: its folder, connection and lock, the meta table, the one way
+to change the catalogue (`_change`, a transaction), and the catalogue reads in SQLite's dialect."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from indexer.store.errors import StoreError, explain_write_error
-from indexer.vectors import VectorIndex
-
-if TYPE_CHECKING:
-    from indexer.store.search import WordCounts
+from indexer.store.reads import CatalogueReads, Dialect
 
 
-class StoreBase:
-    """The state and helpers the store's parts (reads, writes, vector cache, search, health) build on."""
+class SqliteDialect(Dialect):
+    """The catalogue's SQL in SQLite: ``?`` placeholders, unprefixed tables, vectors as float32 blobs."""
 
+    mark = "?"
+    prefix = ""
+    path_order = "d.path"
+    vector_column = "embedding"
+
+    def ids_in(self, column: str, ids: list[int]) -> tuple[str, list[Any]]:
+        """``column IN (?, ?, ...)``, one placeholder an id."""
+        return f"{column} IN ({','.join('?' * len(ids))})", list(ids)
+
+    def starts_with(self, column: str, prefix: str) -> tuple[str, list[Any]]:
+        """A range of the column's index: from `prefix` to the first text past every one that has it."""
+        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return f"{column} >= ? AND {column} < ?", [prefix, after]
+
+    def vector(self, value: bytes) -> np.ndarray:
+        """A float32 blob as an array (read-only: a view of the blob)."""
+        return np.frombuffer(value, dtype=np.float32)
+
+    def matrix(self, values: list[bytes]) -> np.ndarray:
+        """Blobs joined and read as one matrix, without a copy per row."""
+        return np.frombuffer(b"".join(values), dtype=np.float32).reshape(len(values), -1)
+
+
+SQLITE = SqliteDialect()
+
+
+class StoreBase(CatalogueReads):
+    """The state and helpers the store and its parts (writes, health, the vector cache, the searches) build on."""
+
+    dialect = SQLITE
     folder: Path
     _conn: sqlite3.Connection
     _lock: threading.RLock
-    _vectors: VectorIndex | None
-    _vectors_generation: int
-    _readers: threading.local
-    """Each thread's read connection (`Search._reader`), for searches that run beside the lock."""
-    _reader_conns: list[sqlite3.Connection]
-    """Every read connection opened, to be closed with the store."""
-    _keyword_pool: ThreadPoolExecutor | None
-    """The threads that search parts of a split keyword search (`Search._top_rows`), once needed."""
-    _counted: WordCounts | None
-    """How common the words searched for are in the current generation (`search.WordCounts`)."""
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Every row of one statement on the store's connection, under its lock."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _row(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        """The first row of one statement on the store's connection, under its lock, or None."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
 
     # -- meta -------------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
@@ -60,17 +86,6 @@ class StoreBase:
         """(name, dimension) of the model that built the library, if any."""
         name, dim = self._meta("embedder_name"), self._meta("embedder_dim")
         return (name, int(dim)) if name and dim else None
-
-    def chunk_count(self) -> int:
-        """How many chunks the library holds."""
-        with self._lock:
-            return int(self._conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
-
-    def _stack(self, blobs: list[bytes]) -> np.ndarray:
-        dim = self.embedder[1] if self.embedder else 0
-        if not blobs:
-            return np.zeros((0, dim), dtype=np.float32)
-        return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
 
     @contextmanager
     def _change(self, chunks: bool = True) -> Iterator[None]:

@@ -18,10 +18,10 @@ import psycopg
 
 from indexer.attachments import lies_under
 from indexer.pagekind import KINDS
-from indexer.pgstore.reads import PgReads, connect, vector_literal
-from indexer.pgstore.schema import SCHEMA_LOCK, SCHEMA_VERSION, TABLES, vector_index_statements
 from indexer.pgurl import redacted
 from indexer.store.errors import StoreError, embedder_mismatch
+from indexer.store.postgres.reads import PgReads, connect, vector_literal
+from indexer.store.postgres.schema import SCHEMA_LOCK, SCHEMA_VERSION, TABLES, vector_index_statements
 from indexer.store.records import FileFacts, StoreStats
 from indexer.types import Chunk, Page
 
