@@ -17,10 +17,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from app.cli.library import store_url
 from app.cli.parser import build_parser
 from app.core.errors import NO_WINDOW, Interrupted, UsageError, describe, exit_code, is_user_error
 from app.core.logs import log_file, setup_logging
+from app.core.options import store_url
 
 __all__ = ["main"]
 
@@ -38,7 +38,7 @@ def _fail(exc: BaseException) -> int:
 
 def _open_window(args: argparse.Namespace) -> int:
     """The window, after checking that Qt can open one here (Qt's own failure is an abort that names no fix).
-    ``--store`` and the other settings flags apply to this run of the window (see `app.gui.window.window_start`)."""
+    ``--store`` and the other settings flags apply to this run of the window (see `app.gui.launch.window_start`)."""
     from app.core.platform_check import window_problem
 
     setup_logging("gui")  # what run_app logs to; a refusal below is logged there too
@@ -50,7 +50,7 @@ def _open_window(args: argparse.Namespace) -> int:
     if problem:
         print(f"footnotes: {problem}", file=sys.stderr)
         return NO_WINDOW
-    from app.gui.window import run_app
+    from app.gui.launch import run_app
 
     library = Path(args.library).expanduser() if args.library else None
     try:

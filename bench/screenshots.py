@@ -98,8 +98,8 @@ def recorded_answer(window: MainWindow) -> CitedAnswer:
 def generated_answer(app: QApplication, window: MainWindow) -> CitedAnswer | None:
     """Ask the question through the window and the model, as a user would."""
     window.query.setText(QUESTION)
-    window.ask()
-    wait_until(app, lambda: not window.answering)
+    window.answers.ask()
+    wait_until(app, lambda: not window.answers.answering)
     return window.chat.turns[-1].answer
 
 
@@ -122,18 +122,20 @@ def main() -> None:
         settle(app)
         save(window, args.out, "empty")
 
-        window.index_paths([ROOT / "assets" / "sample"])
-        wait_until(app, lambda: (window.progress.maximum() > 0 and window.progress.value() >= 1) or not window.busy)
-        if window.busy:  # paused after the first file, so both shots show the same moment
-            window.toggle_pause()
-            wait_until(app, lambda: window._index_job is None or window._index_job.holding)
+        window.indexing.index_paths([ROOT / "assets" / "sample"])
+        wait_until(
+            app, lambda: (window.progress.maximum() > 0 and window.progress.value() >= 1) or not window.indexing.busy
+        )
+        if window.indexing.busy:  # paused after the first file, so both shots show the same moment
+            window.indexing.toggle_pause()
+            wait_until(app, lambda: window.indexing._index_job is None or window.indexing._index_job.holding)
             for choice in ("light", "dark"):
                 apply_theme(app, choice)
                 settle(app)
                 save(window, args.out, f"indexing-{choice}")
             apply_theme(app, "light")
-            window.toggle_pause()
-        wait_until(app, lambda: not window.busy)
+            window.indexing.toggle_pause()
+        wait_until(app, lambda: not window.indexing.busy)
 
         answer = generated_answer(app, window) if args.generate else recorded_answer(window)
         pdf_citations = [n for n in answer.cited if answer.sources[n].path.endswith(".pdf")] if answer else []
@@ -142,8 +144,8 @@ def main() -> None:
             settle(app)
             save(window, args.out, f"chat-{choice}")
         if pdf_citations:
-            window.open_citation(len(window.chat.turns) - 1, pdf_citations[-1])
-            wait_until(app, lambda: not window.opening_source)  # the page is read and drawn off the GUI thread
+            window.answers.open_citation(len(window.chat.turns) - 1, pdf_citations[-1])
+            wait_until(app, lambda: not window.answers.opening_source)  # the page is read and drawn off the GUI thread
             for choice in ("light", "dark"):
                 apply_theme(app, choice)
                 settle(app)

@@ -47,7 +47,12 @@ class PassageBudget:
 
 
 class ContextOverflow(Exception):
-    """Even the system prompt, the question and the answer reserve do not fit the window."""
+    """Even the system prompt, the question and the answer reserve do not fit the window (`window`
+    tokens)."""
+
+    def __init__(self, message: str, window: int) -> None:
+        super().__init__(message)
+        self.window = window
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,8 @@ def _fixed_tokens(generator: Generator, system: str, question: str, answer_reser
     fixed = _rendered_tokens(generator, [Message("system", system), Message("user", question_message(question, []))])
     if fixed + answer_reserve > window:
         raise ContextOverflow(
-            f"the question needs {fixed} tokens and the answer {answer_reserve}, more than the {window}-token window"
+            f"the question needs {fixed} tokens and the answer {answer_reserve}, more than the {window}-token window",
+            window,
         )
     return fixed
 

@@ -237,7 +237,9 @@ def test_a_wrong_password_exits_6(
 
 
 def test_a_context_overflow_says_what_to_do() -> None:
-    overflow = ContextOverflow("the question needs 4000 tokens and the answer 384, more than the 4096-token window")
+    overflow = ContextOverflow(
+        "the question needs 4000 tokens and the answer 384, more than the 4096-token window", 4096
+    )
     assert exit_code(overflow) == 5
     assert describe(overflow) == (
         "the question and the answer reserve do not fit the model's 4096-token window; "

@@ -34,8 +34,8 @@ def window(qtbot: QtBot, tmp_path: Path) -> MainWindow:
     shown.show()
     shown.activateWindow()
     qtbot.waitActive(shown)
-    shown.index_paths([docs])
-    qtbot.waitUntil(lambda: not shown.busy and not shown.listing, timeout=120_000)
+    shown.indexing.index_paths([docs])
+    qtbot.waitUntil(lambda: not shown.indexing.busy and not shown.indexing.listing, timeout=120_000)
     return shown
 
 
@@ -54,8 +54,8 @@ def test_every_action_is_reachable_by_keyboard(qtbot: QtBot, window: MainWindow,
     assert _focused() is window.query
     QTest.keyClicks(window.query, "How long is the warranty of the Zephyr-9 kettle?")
     _key(window.query, Qt.Key.Key_Return)
-    assert window.answering and window.stop_action.isEnabled()
-    qtbot.waitUntil(lambda: not window.answering, timeout=600_000)
+    assert window.answers.answering and window.menus.stop_action.isEnabled()
+    qtbot.waitUntil(lambda: not window.answers.answering, timeout=600_000)
     answer = window.chat.turns[-1].answer
     assert answer is not None and answer.cited, window.chat.toPlainText()
 
@@ -63,25 +63,25 @@ def test_every_action_is_reachable_by_keyboard(qtbot: QtBot, window: MainWindow,
     _key(window.chat, Qt.Key.Key_L, CTRL)
     QTest.keyClicks(window.query, "Describe the kettle in detail.")
     _key(window.query, Qt.Key.Key_Return)
-    job = window._answer_job
-    assert window.answering and job is not None
+    job = window.answers._answer_job
+    assert window.answers.answering and job is not None
     _key(window.query, Qt.Key.Key_Escape)
     assert job.cancel.is_set()
-    qtbot.waitUntil(lambda: not window.answering, timeout=60_000)
-    assert not window.stop_action.isEnabled()
+    qtbot.waitUntil(lambda: not window.answers.answering, timeout=60_000)
+    assert not window.menus.stop_action.isEnabled()
 
     # F8 / Shift+F8 (and Ctrl+] / Ctrl+[) walk the citations, opening each source.
-    with qtbot.waitSignal(window.source_shown, timeout=30_000):
+    with qtbot.waitSignal(window.answers.source_shown, timeout=30_000):
         _key(window.query, Qt.Key.Key_F8)
-    first = window._citation
-    assert first == window.citations()[0] and window.viewer.highlighted_text
-    with qtbot.waitSignal(window.source_shown, timeout=30_000):
+    first = window.answers._citation
+    assert first == window.answers.citations()[0] and window.viewer.highlighted_text
+    with qtbot.waitSignal(window.answers.source_shown, timeout=30_000):
         _key(window.query, Qt.Key.Key_BracketRight, CTRL)
-    cited = window.citations()
-    assert window._citation == cited[1 % len(cited)]
-    with qtbot.waitSignal(window.source_shown, timeout=30_000):
+    cited = window.answers.citations()
+    assert window.answers._citation == cited[1 % len(cited)]
+    with qtbot.waitSignal(window.answers.source_shown, timeout=30_000):
         _key(window.query, Qt.Key.Key_F8, SHIFT)
-    assert window._citation == first
+    assert window.answers._citation == first
 
     # Ctrl+F finds in the source; Enter goes to the match; Esc closes the bar.
     source = window.viewer.text_view.toPlainText()
@@ -97,7 +97,7 @@ def test_every_action_is_reachable_by_keyboard(qtbot: QtBot, window: MainWindow,
     # Ctrl+E exports: the file name is typed into the save dialog, Enter saves.
     target = tmp_path / "answer.md"
     _key(window.chat, Qt.Key.Key_E, CTRL)
-    dialog = window.export_dialog
+    dialog = window.answers.export_dialog
     assert isinstance(dialog, QFileDialog)
     qtbot.waitUntil(lambda: isinstance(_focused(), QLineEdit), timeout=5_000)
     name_box = _focused()
@@ -175,4 +175,4 @@ def test_shortcuts_start_a_chat_open_settings_and_add_a_folder(qtbot: QtBot, win
     # Ctrl+O: choose a folder to add; Esc cancels, nothing is indexed.
     seen = _closing_the_modal_dialog(qtbot)
     _key(window.chat, Qt.Key.Key_O, CTRL)
-    assert seen == ["QFileDialog"] and not window.busy
+    assert seen == ["QFileDialog"] and not window.indexing.busy

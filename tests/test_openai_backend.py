@@ -266,11 +266,11 @@ def test_the_status_bar_says_where_questions_go(qtbot: QtBot, tmp_path: Path) ->
     assert window.server_label.text() == "Answers from qwen2.5 at 127.0.0.1:11434 (local server)"
     remote = ServerSettings("http://gpu-box.lan:8000/v1", "m", allow_remote=True)
     engine.apply(_server_settings("server", remote))
-    window.show_server()
+    window.model.show_server()
     assert window.server_label.text() == "Questions and passages are sent to gpu-box.lan:8000 (remote server)"
     assert "color" in window.server_label.styleSheet()
     engine.apply(_server_settings("auto", local))
-    window.show_server()
+    window.model.show_server()
     assert not window.server_label.isVisible()  # in-process: nothing leaves
 
 

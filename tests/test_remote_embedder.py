@@ -229,9 +229,9 @@ def test_the_status_bar_says_where_embeddings_are_computed(qtbot: QtBot, tmp_pat
     assert window.embedder_label.isVisible()
     assert window.embedder_label.text() == f"Embeddings from bge-m3 at {closed[7:-3]} (local server)"
     engine.apply(replace(engine.settings, embedder=EmbedderSection("http://gpu-box.lan:8000/v1", "", True)))
-    window.show_server()
+    window.model.show_server()
     assert window.embedder_label.text() == "Passages are sent to gpu-box.lan:8000 to be embedded (remote server)"
     assert "color" in window.embedder_label.styleSheet()
     engine.apply(replace(engine.settings, embedder=EmbedderSection()))
-    window.show_server()
+    window.model.show_server()
     assert not window.embedder_label.isVisible()  # the bundled model, in this process

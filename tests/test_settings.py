@@ -220,7 +220,7 @@ def test_the_window_saves_its_engine_settings_on_close(qtbot: QtBot, tmp_path: P
 def test_the_window_runs_on_the_store_given_on_its_command_line_without_saving_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.gui.window import window_start
+    from app.gui.launch import window_start
 
     monkeypatch.setenv("FOOTNOTES_COLLECTIONS", str(tmp_path / "collections"))
     saved = _ini(tmp_path)
@@ -258,7 +258,7 @@ def test_the_window_reopens_a_collection_renamed_on_the_command_line(
     """The window remembers the collection chosen last by name and by its library folder: renamed with
     ``footnotes collections rename`` (which knows nothing of the window's settings), it still opens next
     time, under its new name, instead of the settings' library."""
-    from app.gui.window import window_start
+    from app.gui.launch import window_start
     from app.main import main
 
     monkeypatch.setenv("FOOTNOTES_COLLECTIONS", str(tmp_path / "collections"))

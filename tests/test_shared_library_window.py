@@ -18,7 +18,8 @@ from app.core.chats import Chat, ChatStore
 from app.core.collections import database_chats_dir
 from app.core.engine import Engine, location_text
 from app.core.settings import Settings, load_settings, save_settings
-from app.gui.window import MainWindow, window_start
+from app.gui.launch import window_start
+from app.gui.window import MainWindow
 from indexer.store import DocumentRecord
 
 
@@ -56,14 +57,14 @@ def open_window(qtbot: QtBot, saved: QSettings) -> Iterator[Callable[[], MainWin
         window = MainWindow(engine, saved, plan.preferences, collections=plan.collections)
         qtbot.addWidget(window)
         window.show()
-        qtbot.waitUntil(lambda: not window.listing, timeout=30_000)
+        qtbot.waitUntil(lambda: not window.indexing.listing, timeout=30_000)
         opened.append(window)
         return window
 
     yield start
     for window in opened:
         window.close()
-        for engine in window.engines.values():
+        for engine in window.chats.engines.values():
             engine.close()
 
 
@@ -99,11 +100,11 @@ def test_a_shared_library_chosen_in_settings_opens_now_and_at_the_next_start_unt
 ) -> None:
     url = new_database(pg_server)
     window = open_window()
-    assert window.collection.name == "Default" and window.engine.folder == tmp_path / "lib"
+    assert window.chats.collection.name == "Default" and window.engine.folder == tmp_path / "lib"
 
     _accept_settings(monkeypatch, lambda settings: replace(settings, store=url))
     window.open_settings()
-    qtbot.waitUntil(lambda: not window.listing, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.indexing.listing, timeout=30_000)
     assert window.engine.store.location == location_text(url)  # open now, in this window
     assert messages == [] and load_settings(saved).store == url
     window.close()
@@ -111,13 +112,13 @@ def test_a_shared_library_chosen_in_settings_opens_now_and_at_the_next_start_unt
 
     window = open_window()
     assert window.engine.store.location == location_text(url)
-    store_entry = window.collection.name
-    window.switch_collection("Default")  # a later choice wins
-    qtbot.waitUntil(lambda: not window.listing, timeout=30_000)
+    store_entry = window.chats.collection.name
+    window.chats.switch_collection("Default")  # a later choice wins
+    qtbot.waitUntil(lambda: not window.indexing.listing, timeout=30_000)
     assert window_start(saved).location == tmp_path / "lib"
     assert store_entry in _switcher(window)  # the shared library stays in the list, to go back to
-    window.switch_collection(store_entry)
-    qtbot.waitUntil(lambda: not window.listing, timeout=30_000)
+    window.chats.switch_collection(store_entry)
+    qtbot.waitUntil(lambda: not window.indexing.listing, timeout=30_000)
     assert window.engine.store.location == location_text(url) and window_start(saved).location == url
     window.close()
     assert window_start(saved).location == url
@@ -136,7 +137,7 @@ def test_a_shared_library_that_cannot_be_opened_leaves_the_window_and_the_settin
         monkeypatch, lambda settings: replace(settings, store=url, retrieval=replace(settings.retrieval, top_k=7))
     )
     window.open_settings()
-    assert window.engine.folder == tmp_path / "lib" and window.collection.name == "Default"
+    assert window.engine.folder == tmp_path / "lib" and window.chats.collection.name == "Default"
     [warning] = messages
     assert f"cannot reach the library database at {url}" in warning and "stays on Default" in warning
     assert window.preferences.store == "" and load_settings(saved).store == ""  # Settings says what is open
@@ -175,9 +176,9 @@ def test_the_chats_of_a_shared_library_are_kept_in_the_user_data_folder_per_data
     save_settings(saved, Settings(library=str(tmp_path / "lib"), store=url))
     window = open_window()
     assert window.engine.store.location == location_text(url) and "s3cret" not in location_text(url)
-    chats = window.collection.chats
+    chats = window.chats.collection.chats
     assert chats.is_relative_to(tmp_path / "collections") and chats.is_absolute()
-    window.chat_store.save(Chat(model="light", turns=[{"question": "Who descales?", "answer": {}}]))
+    window.chats.chat_store.save(Chat(model="light", turns=[{"question": "Who descales?", "answer": {}}]))
     assert [c.title for c in ChatStore(chats).list()] == ["Who descales?"]
     assert list(work.iterdir()) == []
 
@@ -203,9 +204,9 @@ def test_the_window_names_a_shared_library_by_its_url_and_offers_no_folder_it_ha
     shown = location_text(url)
     save_settings(saved, Settings(library=str(tmp_path / "lib"), store=url))
     window = open_window()
-    assert window.collection.name == shown and window.library.collections.currentText() == shown
-    assert f"Library: {shown}\n" in window.about_text()  # not postgresql:/postgres@/… read as a path
-    assert "s3cret" not in window.about_text() + " ".join(_switcher(window))
+    assert window.chats.collection.name == shown and window.library.collections.currentText() == shown
+    assert f"Library: {shown}\n" in window.model.about_text()  # not postgresql:/postgres@/… read as a path
+    assert "s3cret" not in window.model.about_text() + " ".join(_switcher(window))
     assert not window.library.rename_action.isEnabled() and not window.library.delete_action.isEnabled()
 
     here = tmp_path / "here.txt"
@@ -215,8 +216,8 @@ def test_the_window_names_a_shared_library_by_its_url_and_offers_no_folder_it_ha
     assert _offered(qtbot, window, 0) == ["Show in folder"]
     assert _offered(qtbot, window, 1) == []  # no folder to show for a file that is not here
 
-    window.switch_collection("Default")  # a folder collection: everything as before
-    qtbot.waitUntil(lambda: not window.listing, timeout=30_000)
+    window.chats.switch_collection("Default")  # a folder collection: everything as before
+    qtbot.waitUntil(lambda: not window.indexing.listing, timeout=30_000)
     assert window.library.rename_action.isEnabled() and window.library.delete_action.isEnabled()
     window.library.show_records([_record(2, elsewhere)])
     assert _offered(qtbot, window, 0) == ["Show in folder"]

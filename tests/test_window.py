@@ -14,19 +14,17 @@ from conftest import make_pdf
 from PySide6.QtCore import QMimeData, QObject, QPoint, QSettings, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QDropEvent, QTextCursor
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from app.core.engine import Engine
-from app.core.settings import Preview, Settings
+from app.core.engine import Engine, Preview
+from app.core.settings import Settings
 from app.gui.chat_view import ChatView
 from app.gui.source_viewer import SourceViewer
 from app.gui.text_match import _skeleton
-from app.gui.window import SAMPLE_DIR, MainWindow
+from app.gui.window import MainWindow
 from indexer.types import Chunk
 from rag.citations import CitedAnswer, Evidence
 from rag.export import export
-from rag.prompt import REFUSAL
 
 KETTLE_FACT = "The Zephyr-9 kettle has a warranty of seven years."
 
@@ -36,7 +34,7 @@ def _window(qtbot: QtBot, tmp_path: Path, warm_model: bool = False) -> MainWindo
     window = MainWindow(Engine(tmp_path / "lib", Settings.preset("light")), settings, warm_model=warm_model)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: not window.listing, timeout=30_000)  # the first listing is read off the GUI thread
+    qtbot.waitUntil(lambda: not window.indexing.listing, timeout=30_000)  # the first listing is read off the GUI thread
     return window
 
 
@@ -100,11 +98,11 @@ def test_dropping_a_folder_indexes_it_while_the_window_stays_responsive(
     window = _window(qtbot, tmp_path)
     ticks: list[bool] = []  # one per timer event the GUI thread handled: was indexing running then?
     timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(window.busy))
+    timer.timeout.connect(lambda: ticks.append(window.indexing.busy))
     timer.start(50)
     _drop(window, [docs])
-    assert window.busy
-    qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
+    assert window.indexing.busy
+    qtbot.waitUntil(lambda: not window.indexing.busy, timeout=120_000)
     timer.stop()
 
     assert {(Path(r.path).name, r.status) for r in window.library.model.records} == {
@@ -117,7 +115,7 @@ def test_dropping_a_folder_indexes_it_while_the_window_stays_responsive(
     assert window.library.problems.count() == 1 and "damaged PDF" in window.library.problems.item(0).text()
     # Indexing on the GUI thread would hold the event loop until it ended: no timer event while busy.
     assert ticks.count(True) >= 10, "the event loop did not run while indexing"
-    assert str(docs) in window.watcher.directories()  # changes on disk are picked up
+    assert str(docs) in window.indexing.watcher.directories()  # changes on disk are picked up
 
     # A failed file says why in place, and "Show in folder" opens the folder holding it.
     model = window.library.model
@@ -158,11 +156,11 @@ def _choose_menu_item(text: str) -> None:
 
 def test_indexing_pauses_and_resumes_with_progress_counts_and_rate(qtbot: QtBot, tmp_path: Path, docs: Path) -> None:
     window = _window(qtbot, tmp_path)
-    window.index_paths([docs])
-    window.toggle_pause()  # held at its first progress report, before any file is written
-    job = window._index_job
-    assert window.index_paused and window.library.pause_button.text() == "Resume"
-    assert window.pause_action.isEnabled() and "Resume" in window.pause_action.text()
+    window.indexing.index_paths([docs])
+    window.indexing.toggle_pause()  # held at its first progress report, before any file is written
+    job = window.indexing._index_job
+    assert window.indexing.index_paused and window.library.pause_button.text() == "Resume"
+    assert window.menus.pause_action.isEnabled() and "Resume" in window.menus.pause_action.text()
     texts: list[str] = []
     job.signals.progress.connect(lambda _state: texts.append(window.library.progress_label.text()))
     qtbot.waitUntil(lambda: job.holding, timeout=120_000)
@@ -172,15 +170,15 @@ def test_indexing_pauses_and_resumes_with_progress_counts_and_rate(qtbot: QtBot,
 
     held = passages()
     qtbot.wait(1500)
-    assert passages() == held and job.holding and window.busy  # nothing is written while paused
-    window.toggle_pause()
-    assert not window.index_paused and window.library.pause_button.text() == "Pause"
-    qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
+    assert passages() == held and job.holding and window.indexing.busy  # nothing is written while paused
+    window.indexing.toggle_pause()
+    assert not window.indexing.index_paused and window.library.pause_button.text() == "Pause"
+    qtbot.waitUntil(lambda: not window.indexing.busy, timeout=120_000)
     assert passages() > held
     assert sum(r.status == "indexed" for r in window.library.model.records) == 3
     pace = re.compile(r"\d+ / \d+ files · \d+ passages · \d+ passages/s")
     assert any(pace.search(text) for text in texts), texts
-    assert not window.library.pause_button.isVisible() and not window.pause_action.isEnabled()
+    assert not window.library.pause_button.isVisible() and not window.menus.pause_action.isEnabled()
 
 
 def test_cancelling_a_paused_run_ends_it(qtbot: QtBot, tmp_path: Path) -> None:
@@ -189,12 +187,12 @@ def test_cancelling_a_paused_run_ends_it(qtbot: QtBot, tmp_path: Path) -> None:
     for n in range(3):
         (folder / f"note{n}.md").write_text(f"# Note {n}\nThe locker code is {n}{n}{n}.\n")
     window = _window(qtbot, tmp_path)
-    window.index_paths([folder])
+    window.indexing.index_paths([folder])
     window.library.pause_button.click()
-    job = window._index_job
+    job = window.indexing._index_job
     qtbot.waitUntil(lambda: job.holding, timeout=120_000)
     window.library.cancel_button.click()
-    qtbot.waitUntil(lambda: not window.busy, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.indexing.busy, timeout=30_000)
     assert window.status_label.text().startswith("Cancelled after indexing")
 
 
@@ -212,13 +210,13 @@ def test_a_failed_job_says_why_and_an_unexpected_one_points_to_the_log(
     assert not user.unexpected and str(missing) in user.message and "check the path" in user.message
 
     window = _window(qtbot, tmp_path)
-    window.show_failure("Indexing stopped: ", user)
+    window.status.fail("Indexing stopped: ", user)
     assert window.status_label.text() == f"Indexing stopped: {user.message}" and not window.log_button.isVisible()
 
     window.engine.store.close()  # reading the library now fails with a programming error, not a user error
     with caplog.at_level(logging.ERROR, logger="footnotes.gui"):
-        window.refresh_library()
-        qtbot.waitUntil(lambda: not window.listing, timeout=30_000)
+        window.indexing.refresh_library()
+        qtbot.waitUntil(lambda: not window.indexing.listing, timeout=30_000)
     expected = f"Something went wrong — the log is in {log_dir()}"
     assert window.status_label.text() == f"The library could not be read: {expected}"
     assert window.log_button.isVisible() and window.log_button.accessibleName() == "Open log folder"
@@ -251,21 +249,21 @@ def asked(qapp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Asked]:
         Engine(tmp / "lib", Settings.preset("light")), QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
     )
     window.show()
-    window.index_paths([_docs(tmp)])
-    _wait(lambda: not window.busy, 600)
+    window.indexing.index_paths([_docs(tmp)])
+    _wait(lambda: not window.indexing.busy, 600)
     events: list[tuple[str, object]] = []
 
     def on_evidence(evidence: list[Preview]) -> None:
         events.append(("evidence", (evidence, window.chat.turns[-1].streamed, window.chat.toPlainText())))
 
-    window.evidence_shown.connect(on_evidence)
-    window.first_token.connect(lambda: events.append(("token", window.chat.turns[-1].streamed)))
+    window.answers.evidence_shown.connect(on_evidence)
+    window.answers.first_token.connect(lambda: events.append(("token", window.chat.turns[-1].streamed)))
     window.query.setText("How long is the warranty of the Zephyr-9 kettle?")
-    window.ask()
-    assert window.answering
-    _wait(lambda: bool(window.chat.turns[-1].streamed) or not window.answering, 300)
+    window.answers.ask()
+    assert window.answers.answering
+    _wait(lambda: bool(window.chat.turns[-1].streamed) or not window.answers.answering, 300)
     streamed_early = window.chat.turns[-1].streamed  # text arrived before the answer was complete
-    _wait(lambda: not window.answering, 300)
+    _wait(lambda: not window.answers.answering, 300)
     answer = window.chat.turns[-1].answer
     assert answer is not None and answer.cited, window.chat.toPlainText()
     yield Asked(window, tmp, answer, streamed_early, events)
@@ -299,7 +297,7 @@ def test_evidence_is_on_screen_before_the_first_token(asked: Asked) -> None:
 def test_clicking_a_citation_opens_its_page_highlighted(qtbot: QtBot, asked: Asked) -> None:
     window, answer = asked.window, asked.answer
     number = next(n for n in answer.cited if Path(answer.sources[n].path).name == "kettle.pdf")
-    with qtbot.waitSignal(window.source_shown, timeout=30_000):  # the page text is read off the GUI thread
+    with qtbot.waitSignal(window.answers.source_shown, timeout=30_000):  # the page text is read off the GUI thread
         _click_citation(qtbot, window, 0, number)
     chunk = answer.sources[number]
     assert window.viewer.current_page == 2 and window.viewer.stack.currentWidget() is window.viewer.page_area
@@ -318,33 +316,33 @@ def test_the_chat_exports_with_its_sources(asked: Asked) -> None:
 def test_stop_ends_an_answer_at_once(qtbot: QtBot, asked: Asked) -> None:
     window = asked.window
     window.query.setText("Describe the Zephyr-9 kettle warranty in as much detail as you can.")
-    window.ask()
+    window.answers.ask()
     qtbot.waitUntil(lambda: len(window.chat.turns[-1].streamed) > 0, timeout=120_000)
     after_stop: list[str] = []
-    window._answer_job.signals.token.connect(after_stop.append)
-    window.stop_answer()
-    qtbot.waitUntil(lambda: not window.answering, timeout=30_000)
+    window.answers._answer_job.signals.token.connect(after_stop.append)
+    window.answers.stop_answer()
+    qtbot.waitUntil(lambda: not window.answers.answering, timeout=30_000)
     # Generation checks the cancel flag per token: at most the tokens already on their way arrive.
     assert len(after_stop) <= 3, after_stop
 
 
 def test_a_text_citation_highlights_its_exact_span(qtbot: QtBot, tmp_path: Path, docs: Path) -> None:
     window = _window(qtbot, tmp_path, warm_model=True)  # the model loads while the files are indexed
-    assert window.warming or window.engine.model_loaded
+    assert window.model.warming or window.engine.model_loaded
     assert window.model_label.text().startswith("Model:")
-    window.index_paths([docs])
-    qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
+    window.indexing.index_paths([docs])
+    qtbot.waitUntil(lambda: not window.indexing.busy, timeout=120_000)
     window.query.setText("How long should bread dough be kneaded?")
-    window.ask()  # if the warm-up is still loading, the question waits for that same load
-    qtbot.waitUntil(lambda: not window.answering, timeout=300_000)
-    qtbot.waitUntil(lambda: not window.warming, timeout=60_000)
+    window.answers.ask()  # if the warm-up is still loading, the question waits for that same load
+    qtbot.waitUntil(lambda: not window.answers.answering, timeout=300_000)
+    qtbot.waitUntil(lambda: not window.model.warming, timeout=60_000)
     assert window.model_label.text() == f"Model: {window.engine.model_description()} ready"
-    assert window.engine.model_description() in window.about_text()
+    assert window.engine.model_description() in window.model.about_text()
     answer = window.chat.turns[-1].answer
     number = next((n for n in answer.sources if Path(answer.sources[n].path).name == "recipes.md"), None)
     assert number is not None
-    with qtbot.waitSignal(window.source_shown, timeout=30_000):
-        window.open_citation(0, number)
+    with qtbot.waitSignal(window.answers.source_shown, timeout=30_000):
+        window.answers.open_citation(0, number)
     assert window.viewer.stack.currentWidget() is window.viewer.text_view
     evidence = answer.evidence_for(number)  # the supporting sentence, when a sentence cites it
     expected = evidence.text if evidence is not None else answer.sources[number].text
@@ -366,189 +364,25 @@ def test_a_citation_with_evidence_highlights_only_the_supporting_sentence(qtbot:
     assert viewer.highlighted_text == chunk.text
 
 
-def test_a_library_of_ten_thousand_files_stays_responsive(qtbot: QtBot, tmp_path: Path) -> None:
-    from indexer.store import DocumentRecord
-
-    window = _window(qtbot, tmp_path)
-    records = [
-        DocumentRecord(i, f"/archive/{i:05d}-letter.pdf", "h", 1, 0.0, "indexed", None, None, "pypdf", 3, 7)
-        for i in range(10_000)
-    ]
-    window.library.show_records(records)
-    for row in range(0, 10_000, 500):  # scroll through the whole list
-        window.library.view.scrollTo(window.library.model.index(row, 0))
-        qtbot.wait(5)
-    assert window.library.model.rowCount() == 10_000
-    assert "10000 documents" in window.library.counts.text()
-    # A model/view table: rows are data, not widgets, so the view creates no widget per file
-    # (how long showing them takes is measured in bench/ratios.py, not asserted here).
-    assert len(window.library.view.findChildren(QWidget)) < 100
-
-
-def test_an_empty_library_guides_to_the_sample_library(qtbot: QtBot, tmp_path: Path) -> None:
-    window = _window(qtbot, tmp_path)
-    assert window.guide_shown and window.guide.isVisible() and not window.chat.isVisible()
-    button = window.guide.sample_button
-    assert button.isVisible() and button.isEnabled() and button.accessibleName() == "Try the sample library"
-    assert window.guide.model_label.text() == window.model_label.text() != ""
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    assert window.busy and not button.isEnabled()
-    qtbot.waitUntil(
-        lambda: sum(r.status == "indexed" for r in window.library.model.records) == 3 and not window.busy,
-        timeout=120_000,
-    )
-    assert {Path(r.path).name for r in window.library.model.records} == {p.name for p in SAMPLE_DIR.iterdir()}
-    assert not window.guide_shown and not window.guide.isVisible() and window.chat.isVisible()
-    assert window.query.placeholderText().startswith("Try: ")
-
-    window.engine.store.remove_documents([r.path for r in window.engine.store.documents()])
-    with qtbot.waitSignal(window.library_shown, timeout=30_000):  # the listing is read off the GUI thread
-        window.refresh_library()
-    assert window.guide_shown and window.guide.isVisible() and button.isEnabled()  # emptied: the guide is back
-
-
 def test_help_menu_opens_the_log_folder_and_tells_about_the_app(qtbot: QtBot, tmp_path: Path) -> None:
     from app.core.logs import log_dir
 
     window = _window(qtbot, tmp_path)
-    assert window.help_menu.menuAction() in window.menuBar().actions()
-    texts = {a.text().replace("&", ""): a for a in window.help_menu.actions()}
-    assert texts["Open log folder"] is window.log_action and window.log_action.isEnabled()
+    assert window.menus.help_menu.menuAction() in window.menuBar().actions()
+    texts = {a.text().replace("&", ""): a for a in window.menus.help_menu.actions()}
+    assert texts["Open log folder"] is window.menus.log_action and window.menus.log_action.isEnabled()
     assert texts["About Footnotes"].isEnabled()
-    assert window.log_folder_url() == QUrl.fromLocalFile(str(log_dir()))
-    about = window.about_text()
+    assert window.status.log_folder_url() == QUrl.fromLocalFile(str(log_dir()))
+    about = window.model.about_text()
     assert "Footnotes" in about and str(window.engine.folder) in about and "light" in about
 
 
 def test_closing_while_the_model_loads_neither_waits_nor_crashes(qtbot: QtBot, tmp_path: Path) -> None:
     window = _window(qtbot, tmp_path, warm_model=True)
-    assert window.warming and "loading" in window.model_label.text()
+    assert window.model.warming and "loading" in window.model_label.text()
     window.close()
     assert not window.isVisible()
     shown = window.model_label.text()
-    qtbot.waitUntil(lambda: not window.warming, timeout=300_000)  # the load ends after the window closed
+    qtbot.waitUntil(lambda: not window.model.warming, timeout=300_000)  # the load ends after the window closed
     qtbot.wait(50)  # its signals arrive and are ignored
     assert window.model_label.text() == shown and window.engine.model_loaded
-
-
-def test_a_folder_not_found_on_refresh_is_listed_with_its_kept_documents_and_can_be_removed(
-    qtbot: QtBot, tmp_path: Path
-) -> None:
-    """A refresh that does not find a folder of the library (an unplugged drive) keeps its documents and
-    says so under the library, with a menu that removes them; back in place, the line goes."""
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    window = _window(qtbot, tmp_path)
-    notes, away = tmp_path / "notes", tmp_path / "elsewhere"
-    notes.mkdir()
-    (notes / "a.txt").write_text("The lighthouse keeper logs the fog horn every night.\n")
-    (notes / "b.txt").write_text("A second note, about the harbour master's ledger.\n")
-    window.index_paths([notes])
-    qtbot.waitUntil(lambda: not window.busy and len(window.library.model.records) == 2, timeout=120_000)
-    notes.rename(away)  # the drive is unplugged
-    window.index_paths([])  # F5 (the watcher would too)
-    qtbot.waitUntil(lambda: not window.busy and window.library.problems.count() == 1, timeout=60_000)
-    line = window.library.problems.item(0)
-    assert line.text() == "notes: not found; its 2 document(s) stay in the library (a drive not connected?)"
-    assert "1 not found or empty, their documents kept" in window.status_label.text()
-    assert len(window.library.model.records) == 2  # kept, still searched
-    assert [h.chunk.path for h in window.engine.store.search_keyword("lighthouse fog", 5)] == [str(notes / "a.txt")]
-    away.rename(notes)  # plugged in again: the next refresh has nothing to say
-    window.index_paths([])
-    qtbot.waitUntil(lambda: not window.busy, timeout=60_000)
-    assert window.library.problems.count() == 0 and window.library.problems.isHidden()
-    notes.rename(away)
-    window.index_paths([])
-    qtbot.waitUntil(lambda: not window.busy and window.library.problems.count() == 1, timeout=60_000)
-    menu = window.library.problem_menu_for(str(notes))
-    assert [a.text() for a in menu.actions()] == ["Remove “notes” from the library…"]  # nothing to show in a folder
-
-    def confirm() -> None:
-        box = QApplication.activeModalWidget()
-        assert isinstance(box, QMessageBox)
-        box.button(QMessageBox.StandardButton.Yes).click()
-
-    QTimer.singleShot(0, confirm)
-    menu.actions()[0].trigger()
-    qtbot.waitUntil(lambda: not window.library.model.records, timeout=30_000)
-    assert window.library.problems.count() == 0 and window.library.problems.isHidden()
-    assert str(notes) not in window.library.roots
-    assert (away / "a.txt").exists()
-
-
-def test_a_withheld_draft_is_revealed_on_request(qtbot: QtBot) -> None:
-    chat = ChatView()
-    qtbot.addWidget(chat)
-    chat.resize(700, 500)
-    chat.show()
-    draft = "The Zephyr-9 kettle is guaranteed for ninety years."
-    chat.start_turn("How long is the kettle guaranteed?")
-    chat.finish_turn(CitedAnswer("How long is the kettle guaranteed?", REFUSAL, {}, [], refused=True, withheld=draft))
-    assert REFUSAL in chat.toPlainText() and "Show the unsupported draft" in chat.toPlainText()
-    assert draft not in chat.toPlainText()
-    _click_link(chat, "draft:0")
-    shown = chat.toPlainText()
-    assert draft in shown and "Unsupported draft" in shown and "Hide the draft" in shown
-    _click_link(chat, "draft:0")
-    assert draft not in chat.toPlainText()
-
-
-def test_a_folder_removed_in_the_window_leaves_the_library_and_its_files_stay(qtbot: QtBot, tmp_path: Path) -> None:
-    """A document's menu offers to remove the folder it was added with; confirmed, the folder's documents
-    leave the library (listing, watcher, search) on a worker, and the files on disk stay."""
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    window = _window(qtbot, tmp_path)
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "a.txt").write_text("The lighthouse keeper logs the fog horn every night.\n")
-    (notes / "b.txt").write_text("A second note, about the harbour master's ledger.\n")
-    window.index_paths([notes, SAMPLE_DIR / "travel-log.txt"])
-    qtbot.waitUntil(lambda: not window.busy and len(window.library.model.records) == 3, timeout=120_000)
-    qtbot.waitUntil(lambda: str(notes) in window.watcher.directories(), timeout=10_000)
-    record = next(r for r in window.library.model.records if r.path == str(notes / "a.txt"))
-    window.library.select_paths((record.path,))  # asking about it: the scope goes with the file
-    assert window.scope.files == (record.path,)
-    [remove] = [a for a in window.library.menu_for(record).actions() if a.text().startswith("Remove")]
-    assert remove.text() == "Remove “notes” from the library…"
-    texts: list[str] = []
-
-    def confirm() -> None:
-        box = QApplication.activeModalWidget()
-        assert isinstance(box, QMessageBox)
-        texts.extend([box.text(), box.informativeText()])
-        box.button(QMessageBox.StandardButton.Yes).click()
-
-    QTimer.singleShot(0, confirm)
-    remove.trigger()  # the dialog opens; `confirm` answers Yes
-    assert texts[0] == f"Remove {notes} from the library?" and texts[1].startswith("Its 2 document(s) leave")
-    qtbot.waitUntil(lambda: len(window.library.model.records) == 1, timeout=30_000)
-    assert [Path(r.path).name for r in window.library.model.records] == ["travel-log.txt"]
-    assert str(notes) not in window.library.roots and str(notes) not in window.watcher.directories()
-    assert window.engine.store.search_keyword("lighthouse fog horn", 5) == []
-    assert (notes / "a.txt").exists() and (notes / "b.txt").exists()  # the files themselves are untouched
-    assert window.status_label.text().startswith(f"Removed {notes} from the library (2 document(s))")
-    assert window.scope.whole and window.scope_label.text().startswith("Ask about: whole collection")
-
-
-def test_a_long_file_name_gives_way_so_the_counts_stay_in_sight(qtbot: QtBot) -> None:
-    """In a narrow library pane the file name column shrinks (its text elided in the middle) so that
-    Status, Pages and Passages stay visible, instead of a long name pushing them out of sight; in a
-    wide one every column keeps its contents' width."""
-    from app.gui.library_panel import LibraryPanel
-    from indexer.store import DocumentRecord
-
-    panel = LibraryPanel()
-    qtbot.addWidget(panel)
-    panel.resize(320, 400)
-    panel.show()
-    name = "quarterly-report-of-the-harbour-master-to-the-lighthouse-board-2026-final-version.pdf"
-    record = DocumentRecord(1, f"/docs/{name}", "h", 1, 0.0, "indexed", None, None, "pdf", 12, 345)
-    panel.show_records([record])
-    view, header = panel.view, panel.view.horizontalHeader()
-    last = panel.model.columnCount() - 1
-    assert header.sectionViewportPosition(last) + header.sectionSizeHint(last) <= view.viewport().width()
-    assert header.sectionSize(0) < view.sizeHintForColumn(0)  # the name gave way
-    qtbot.waitUntil(lambda: view.horizontalScrollBar().maximum() == 0, timeout=5_000)  # nothing to scroll to
-    panel.resize(1000, 400)  # room for everything: the name at its full width
-    qtbot.waitUntil(lambda: header.sectionSize(0) >= view.sizeHintForColumn(0), timeout=5_000)

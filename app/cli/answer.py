@@ -1,5 +1,5 @@
-"""The `footnotes` commands that answer: ask, chat, and mcp (the library served to another assistant);
-each runs with the `Settings` its flags describe."""
+"""The `footnotes` commands that answer: ask and chat, through the Engine, each run with the `Settings`
+its flags describe."""
 
 from __future__ import annotations
 
@@ -7,32 +7,20 @@ import argparse
 import json
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 
-from app.cli.library import library_location, load_embedder, open_store, parse_scope, user_settings
-from app.core.engine import Engine
-from app.core.errors import (
-    ContextTooSmall,
-    LibraryMissing,
-    ModelProblem,
-    UsageError,
-    context_overflow_message,
-    describe,
-)
+from app.core.engine import AnswerEvents, Engine
+from app.core.errors import ContextTooSmall, ModelProblem, context_overflow_message
 from app.core.logs import debug_logging, redact
-from app.core.settings import Settings
+from app.core.options import checked_model, open_engine, parse_scope, user_settings
 from indexer.attachments import display_name
-from indexer.store import CATALOGUE, Store
 from llm.base import Generator
-from llm.bundled import PRESETS
-from llm.loader import load_generator, pick_backend
-from llm.openai_backend import ServerError, check_url
-from rag.answer import Answerer, AnswerSettings, Conversation
+from llm.openai_backend import ServerError
 from rag.citations import CitedAnswer
 from rag.context import ContextOverflow, ContextPlan
 from rag.export import export
-from rag.retriever import RetrievalSettings
 from rag.scope import Scope
 
 logger = logging.getLogger("footnotes.cli")
@@ -42,44 +30,28 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _load_model(settings: Settings) -> Generator:
-    """The generator asked for, with each way it can fail turned into a user error of its kind."""
-    if settings.model.backend == "server":
-        return _connect_server(settings)
-    spec = _checked_model(settings)  # checks the options before a slow load
+def _engine(args: argparse.Namespace) -> Engine:
+    """The Engine over the command's library with its model loaded, each way the model can fail turned
+    into a user error of its kind (its options checked before the slow load)."""
+    settings = user_settings(args)
+    engine = open_engine(args, settings)
+    spec = checked_model(settings)
+    engine.embedder(_say)  # the library refuses another embedder than its own before the model loads
+    started = time.perf_counter()
     try:
-        return load_generator(spec, settings.model.backend, settings.model.device, status=_say)
-    except (ValueError, OSError) as exc:
-        name = Path(spec).name
-        raise ModelProblem(f"cannot load the model {name}: {exc}; give a GGUF file or a model folder") from exc
-
-
-def _connect_server(settings: Settings) -> Generator:
-    """The model server the ``--server-*`` options name; one that cannot be used is a model problem."""
-    try:
-        return load_generator(backend="server", server=settings.server.connection(), status=_say)
+        generator = engine.answerer(_say).generator
     except ServerError as exc:
         raise ModelProblem(str(exc)) from exc
-
-
-def _answerer(args: argparse.Namespace, settings: Settings, store: Store) -> Answerer:
-    started = time.perf_counter()
-    generator = _load_model(settings)
+    except (ValueError, OSError) as exc:
+        raise ModelProblem(
+            f"cannot load the model {Path(spec).name}: {exc}; give a GGUF file or a model folder"
+        ) from exc
     print(f"Model ready in {time.perf_counter() - started:.0f} s.", file=sys.stderr, flush=True)
     logger.info("model ready in %.1f s: %s", time.perf_counter() - started, generator.describe())
-    embedder = load_embedder(args)
-    store.bind_embedder(embedder.name, embedder.dim)
-    answer_settings = AnswerSettings(retrieval=RetrievalSettings(top_k=settings.retrieval.top_k))
-    return Answerer(store, embedder, generator, answer_settings)
+    return engine
 
 
-def _answer(
-    answerer: Answerer,
-    question: str,
-    conversation: Conversation | None,
-    args: argparse.Namespace,
-    scope: Scope | None = None,
-) -> CitedAnswer:
+def _answer(engine: Engine, question: str, args: argparse.Namespace, scope: Scope | None = None) -> CitedAnswer:
     def show_plan(plan: ContextPlan | None) -> None:
         if args.show_context and plan is not None:
             print(plan.describe(), file=sys.stderr, flush=True)
@@ -91,11 +63,11 @@ def _answer(
         print(token, end="", flush=True)
 
     try:
-        on_token = None if args.json else stream
-        answer = answerer.ask(question, conversation, on_token=on_token, on_plan=show_plan, scope=scope)
+        events = AnswerEvents(plan=show_plan, token=None if args.json else stream)
+        answer = engine.ask(question, events, threading.Event(), scope)
     except ContextOverflow as exc:
-        raise ContextTooSmall(context_overflow_message(answerer.generator.context_window)) from exc
-    _log_answer(answerer.generator, question, answer)
+        raise ContextTooSmall(context_overflow_message(exc.window)) from exc
+    _log_answer(engine.answerer(_say).generator, question, answer)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
@@ -148,11 +120,11 @@ def _print_sources(answer: CitedAnswer) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question with citations."""
-    settings = user_settings(args)
-    with open_store(args) as store:
-        scope = parse_scope(args, store)
-        answerer = _answerer(args, settings, store)
-        answer = _answer(answerer, args.question, None, args, scope)
+    engine = _engine(args)
+    try:
+        answer = _answer(engine, args.question, args, parse_scope(args, engine.store))
+    finally:
+        engine.close()
     if args.export:
         print(f"Exported to {export([answer], Path(args.export))}", file=sys.stderr)
     return 0
@@ -160,10 +132,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """A small REPL with follow-up questions; an empty line or EOF ends it."""
-    settings = user_settings(args)
-    with open_store(args) as store:
-        answerer = _answerer(args, settings, store)
-        conversation = Conversation()
+    engine = _engine(args)
+    try:
         while True:
             try:
                 question = input("\nyou> ").strip()
@@ -171,42 +141,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 break
             if not question or question in ("exit", "quit"):
                 break
-            _answer(answerer, question, conversation, args)
-    if args.export and conversation.turns:
-        print(f"Exported to {export([t.answer for t in conversation.turns], Path(args.export))}", file=sys.stderr)
+            _answer(engine, question, args)
+    finally:
+        engine.close()
+    answers = [turn.answer for turn in engine.conversation.turns]
+    if args.export and answers:
+        print(f"Exported to {export(answers, Path(args.export))}", file=sys.stderr)
     return 0
-
-
-def _checked_model(settings: Settings) -> str:
-    """The model asked for, with its path and backend options checked now (the model itself loads later);
-    for a model server, its URL (the server is asked when the model is first needed)."""
-    model = settings.model
-    if model.backend == "server":
-        try:
-            check_url(settings.server.connection())
-        except ServerError as exc:
-            raise ModelProblem(str(exc)) from exc
-        return settings.server.model
-    spec = model.name
-    path = Path(PRESETS[spec].filename) if spec in PRESETS else Path(spec).expanduser()
-    if spec not in PRESETS and not path.exists():
-        raise ModelProblem(
-            f"no model at {path}; give --model {' or '.join(PRESETS)}, a local GGUF file or a model folder"
-        )
-    try:
-        pick_backend(path, model.backend, model.device)
-    except ValueError as exc:
-        raise UsageError(describe(exc)) from exc
-    return spec
-
-
-def cmd_mcp(args: argparse.Namespace) -> int:
-    """Serve the library over the Model Context Protocol on stdin and stdout until the client closes."""
-    from app.mcp.server import serve
-
-    settings = user_settings(args)
-    folder = library_location(args)
-    if isinstance(folder, Path) and not (folder / CATALOGUE).exists():
-        raise LibraryMissing(f"no library at {folder}; index something first: footnotes index PATH")
-    _checked_model(settings)
-    return serve(Engine.from_settings(settings, folder))

@@ -1,5 +1,5 @@
-"""The `footnotes` commands over the library itself: index, forget, unlock, status, search, check,
-collections, doctor; and the helpers every command uses to find the library, open its store and load the embedder."""
+"""The `footnotes` commands over the library itself: index, forget, unlock, status, search (through the
+Engine), check, collections, doctor."""
 
 from __future__ import annotations
 
@@ -10,29 +10,29 @@ import shlex
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
-from app.core.collections import CollectionError, Collections, default_collections_dir
+from app.core.collections import CollectionError
 from app.core.embedders import load_embedder as embedder_for
 from app.core.engine import passage
-from app.core.errors import FileProblem, Interrupted, LibraryMissing, Locked, UsageError
+from app.core.errors import FileProblem, Interrupted, Locked, UsageError
 from app.core.logs import debug_logging, redact
-from app.core.settings import ARG_PREFIX, Settings, settings_from_args
+from app.core.options import (
+    collections_of_user,
+    library_location,
+    open_engine,
+    open_store,
+    parse_scope,
+    user_settings,
+)
 from indexer.attachments import display_name, lies_under
 from indexer.chunker import ChunkSettings
 from indexer.embedder import TextEmbedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport, forget
-from indexer.library import default_library_dir
 from indexer.scan import FileIssue, ScanSettings
-from indexer.store import CATALOGUE, LibraryStore, is_database_url
 from indexer.store import open_store as open_library
 from indexer.types import Hit, IssueKind
-from rag.retriever import RetrievalSettings, Retriever
-from rag.scope import Scope
 
 logger = logging.getLogger("footnotes.cli")
 
@@ -45,62 +45,9 @@ KIND_LABELS = {
 }
 
 
-def user_settings(args: argparse.Namespace) -> Settings:
-    """The settings a command runs with: its ``--preset`` (else the defaults) with its settings flags on top."""
-    preset = getattr(args, "preset", None)
-    try:
-        return settings_from_args(args, Settings.preset(preset) if preset else Settings())
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-
-
-def library_folder(args: argparse.Namespace) -> Path:
-    if getattr(args, "collection", None):
-        if args.library:
-            raise UsageError("give --library or --collection, not both")
-        try:
-            return _collections().get(args.collection).library
-        except CollectionError as exc:
-            raise UsageError(str(exc)) from exc
-    return Path(args.library).expanduser() if args.library else default_library_dir()
-
-
-def library_location(args: argparse.Namespace) -> Path | str:
-    """The library a command works on: the ``--store`` URL (a shared library on PostgreSQL) when given,
-    else the folder of ``--library`` or ``--collection``."""
-    return store_url(args) or library_folder(args)
-
-
-def store_url(args: argparse.Namespace) -> str:
-    """The ``--store`` URL, checked: a ``postgresql://`` URL, not given beside ``--library`` or
-    ``--collection``; empty when not given."""
-    url = getattr(args, f"{ARG_PREFIX}store", "").strip()
-    if not url:
-        return ""
-    if getattr(args, "library", None) or getattr(args, "collection", None):
-        raise UsageError("give --store or --library/--collection, not both")
-    if not is_database_url(url):
-        raise UsageError(f"--store takes a postgresql:// URL, not {url!r}")
-    return url
-
-
-def _collections() -> Collections:
-    return Collections(default_collections_dir(), default_library_dir())
-
-
-def parse_scope(args: argparse.Namespace, store: LibraryStore) -> Scope | None:
-    """The ``--scope`` paths as a Scope, refused when the library holds nothing under them."""
-    if not getattr(args, "scope", None):
-        return None
-    scope = Scope.of_paths([Path(p) for p in args.scope])
-    if not scope.document_ids(store):
-        raise UsageError(f"the library holds no indexed file under {', '.join(args.scope)}; check --scope")
-    return scope
-
-
 def cmd_collections(args: argparse.Namespace) -> int:
     """List, create, rename or delete collections (a delete needs --yes)."""
-    collections = _collections()
+    collections = collections_of_user()
     wanted = {"list": 0, "create": 1, "rename": 2, "delete": 1}[args.action]
     if len(args.names) != wanted:
         raise UsageError(f"collections {args.action} takes {wanted} name(s), not {len(args.names)}")
@@ -122,14 +69,6 @@ def cmd_collections(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_store(args: argparse.Namespace, must_exist: bool = True, index_kind: str | None = None) -> LibraryStore:
-    """The command's library (`library_location`); a missing library folder is refused when `must_exist`."""
-    location = library_location(args)
-    if must_exist and isinstance(location, Path) and not (location / CATALOGUE).exists():
-        raise LibraryMissing(f"no library at {location}; index something first: footnotes index PATH")
-    return open_library(location, index_kind=index_kind)
-
-
 def _discard_index(location: Path | str) -> None:
     """Empty the library for ``--reindex``: its catalogue and vector files, or its database tables."""
     if isinstance(location, str):
@@ -140,11 +79,14 @@ def _discard_index(location: Path | str) -> None:
         file.unlink()
 
 
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def load_embedder(args: argparse.Namespace) -> TextEmbedder:
     """The embedder the options name: ``--embedder-url`` (a server), else ``--embedder`` or the bundled model."""
     section = user_settings(args).embedder
-    saying = f"Connecting to embeddings server {section.url}…" if section.is_remote else "Loading the embedder…"
-    print(saying, file=sys.stderr, flush=True)
+    _say(f"Connecting to embeddings server {section.url}…" if section.is_remote else "Loading the embedder…")
     return embedder_for(section, Path(args.embedder) if args.embedder else None)
 
 
@@ -330,27 +272,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lazy_embed(args: argparse.Namespace, store: LibraryStore) -> Callable[[Sequence[str]], np.ndarray]:
-    """An embed function that loads the embedder (and binds it to the library) on its first call only,
-    so keyword search never waits for the model."""
-    loaded: list[TextEmbedder] = []
-
-    def embed(texts: Sequence[str]) -> np.ndarray:
-        if not loaded:
-            embedder = load_embedder(args)
-            store.bind_embedder(embedder.name, embedder.dim)
-            loaded.append(embedder)
-        return loaded[0].embed(texts)
-
-    return embed
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     """Print the passages the answering retriever finds for a query (hybrid, dense or keyword)."""
     top_k = user_settings(args).retrieval.top_k
-    with open_store(args) as store:
-        retriever = Retriever(store, _lazy_embed(args, store), RetrievalSettings(top_k=top_k, mode=args.mode))
-        hits = retriever.retrieve(args.query, include_noncontent=True, scope=parse_scope(args, store))
+    engine = open_engine(args)
+    try:
+        scope = parse_scope(args, engine.store)
+        hits = engine.search(args.query, scope=scope, mode=args.mode, include_noncontent=True, status=_say)
+    finally:
+        engine.close()
     logger.info(
         "search %s (%s, top %d): %d hit(s)",
         redact(args.query, debug_logging(), "query"),

@@ -11,6 +11,7 @@ cannot work without) is missing, else 0.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -28,7 +29,8 @@ from app.core.logs import log_dir, log_file
 from app.core.settings import EmbedderSection
 from indexer.embedder import EmbedderError
 from indexer.remote_embedder import choose_model, listed_models
-from indexer.store import CATALOGUE, Store, StoreError
+from indexer.store import LibraryStore, StoreError
+from indexer.store.sqlite import CATALOGUE, Store
 from llm.bundled import PRESETS, BundledModel, default_preset, model_cache_dir
 
 logger = logging.getLogger("footnotes.doctor")
@@ -271,7 +273,6 @@ def check_qt() -> list[Finding]:
     """PySide6, the platform the window would use, and the system libraries its plugin lacks."""
     if importlib.util.find_spec("PySide6") is None:
         return [Finding(MISSING, "Qt", "PySide6 is not installed; reinstall Footnotes", essential=True)]
-    import PySide6
 
     from app.core.platform_check import apt_install_line, current_platform, missing_qt_libraries
 
@@ -279,7 +280,13 @@ def check_qt() -> list[Finding]:
     display = _display()
     can_show = chosen in HEADLESS_PLATFORMS or bool(display)
     source = "QT_QPA_PLATFORM" if os.environ.get("QT_QPA_PLATFORM") else (display or "no display")
-    findings = [Finding(OK if can_show else WARN, "Qt", f"PySide6 {PySide6.__version__}; platform {chosen} ({source})")]
+    findings = [
+        Finding(
+            OK if can_show else WARN,
+            "Qt",
+            f"PySide6 {importlib.metadata.version('PySide6')}; platform {chosen} ({source})",
+        )
+    ]
     if not can_show:
         findings.append(Finding(WARN, "Qt", "DISPLAY and WAYLAND_DISPLAY are unset: the window cannot open here"))
     for name in dict.fromkeys([chosen, "xcb"]):
@@ -363,8 +370,8 @@ def check_store(url: str) -> list[Finding]:
     if importlib.util.find_spec("psycopg") is None:
         detail = "psycopg is not installed, so a library on PostgreSQL cannot be opened; pip install -e '.[postgres]'"
         return [Finding(MISSING, "Library", detail, essential=True)]
-    from indexer.pgstore import redacted
-    from indexer.pgstore.probe import probe
+    from indexer.pgurl import redacted
+    from indexer.store.postgres.probe import probe
 
     try:
         facts = probe(url)
@@ -386,7 +393,7 @@ def check_store(url: str) -> list[Finding]:
     return findings
 
 
-def _stale_documents(store: Store) -> int:
+def _stale_documents(store: LibraryStore) -> int:
     """Documents whose file is gone, or whose size or modification time differ from what was indexed."""
     stale = 0
     for doc in store.documents():

@@ -9,12 +9,14 @@ model, only for the small embedder.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from app.core.embedders import load_embedder
-from app.core.settings import EmbedderSection, Settings, answer_settings, chunk_settings
+from app.core.settings import EmbedderSection, Settings
 from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
 from indexer.embedder import TextEmbedder
@@ -25,10 +27,10 @@ from indexer.text_units import content_words, sentence_spans
 from indexer.types import Chunk, Hit, Page
 from llm.loader import llama_arrived, load_generator
 from llm.openai_backend import ServerSettings
-from rag.answer import Answerer, Conversation, Prepared, Turn, find
+from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn, find
 from rag.citations import Checking, CitedAnswer
 from rag.context import ContextPlan
-from rag.retriever import Retriever
+from rag.retriever import RetrievalSettings, Retriever
 from rag.scope import Scope
 
 Status = Callable[[str], None]
@@ -147,13 +149,26 @@ def previews_of(hits: list[Hit], question: str) -> list[Preview]:
     return [Preview(number, hit.chunk, best_sentence(hit.chunk.text, question)) for number, hit in enumerate(hits, 1)]
 
 
+def answer_settings(settings: Settings) -> AnswerSettings:
+    """What the user's settings mean for answering (retrieval included): the one place they are mapped to
+    the core's `AnswerSettings`; everything the user cannot set keeps the core's default."""
+    return AnswerSettings(retrieval=RetrievalSettings(top_k=settings.retrieval.top_k))
+
+
+def chunk_settings(settings: Settings) -> ChunkSettings:
+    """What the user's settings mean for cutting passages when indexing."""
+    return ChunkSettings(max_tokens=settings.retrieval.chunk_tokens)
+
+
 class Engine:
     """The library at `location` (a folder or a ``postgresql://`` URL) and its models, run with the user's
     `settings` (the frozen `Settings`, taken whole: `apply` changes them); what every front end needs."""
 
-    def __init__(self, location: Path | str, settings: Settings | None = None) -> None:
+    def __init__(self, location: Path | str, settings: Settings | None = None, *, embedder_folder: Path | None = None):
         self.store: LibraryStore = open_store(location)
         self.settings = settings or Settings()
+        self.embedder_folder = embedder_folder
+        """A local sentence-transformers folder to embed with instead of the settings' (``--embedder``)."""
         self._answering = answer_settings(self.settings)
         self.conversation = Conversation()
         self._embedder: TextEmbedder | None = None
@@ -218,13 +233,17 @@ class Engine:
         answerer.settings = self._answering
         answerer.retriever.settings = self._answering.retrieval
 
-    def embedder(self) -> TextEmbedder:
+    def embedder(self, status: Status = _ignore) -> TextEmbedder:
         """Load the embedder the settings name on first use (seconds; a server is asked for its model and
         dimension); later calls return it at once. The library refuses one it was not built with
         (`EmbedderMismatch`), so no question is answered with another model's vectors."""
         with self._embedder_lock:
             if self._embedder is None:
-                self._embedder = load_embedder(self.embedding)
+                section = self.embedding
+                status(
+                    f"Connecting to embeddings server {section.url}…" if section.is_remote else "Loading the embedder…"
+                )
+                self._embedder = load_embedder(section, self.embedder_folder)
             embedder = self._embedder
         self.store.bind_embedder(embedder.name, embedder.dim)
         return embedder
@@ -320,11 +339,28 @@ class Engine:
         self.conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))
         return answer
 
-    def search(self, query: str, top_k: int | None = None, scope: Scope | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        top_k: int | None = None,
+        scope: Scope | None = None,
+        mode: str | None = None,
+        include_noncontent: bool = False,
+        status: Status = _ignore,
+    ) -> list[Hit]:
         """The passages the retriever would give the model (`top_k` of them instead of the setting's, if
-        given; from the documents in `scope` when given)."""
-        settings = self._answering.retrieval if top_k is None else replace(self._answering.retrieval, top_k=top_k)
-        return Retriever(self.store, self.embedder().embed, settings).retrieve(query, scope=scope)
+        given; from the documents in `scope` when given; `mode` ``dense`` or ``keyword`` for one lane only,
+        and then only ``dense`` and ``hybrid`` load the embedder; `include_noncontent`: contents and index
+        pages too)."""
+        settings = self._answering.retrieval
+        settings = replace(settings, top_k=top_k or settings.top_k, mode=mode or settings.mode)
+
+        def embed(texts: Sequence[str]) -> np.ndarray:
+            return self.embedder(status).embed(texts)
+
+        return Retriever(self.store, embed, settings).retrieve(
+            query, include_noncontent=include_noncontent, scope=scope
+        )
 
     def documents(self) -> list[DocumentRecord]:
         """The documents the library has indexed (not those that failed), by path."""

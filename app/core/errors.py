@@ -151,7 +151,7 @@ def exit_code(exc: BaseException) -> int:
 def describe(exc: BaseException) -> str:
     """One line: what happened; what to do."""
     if isinstance(exc, ContextOverflow):
-        return context_overflow_message(_window_of(str(exc)))
+        return context_overflow_message(exc.window)
     if isinstance(exc, OSError) and not isinstance(exc, CliError):
         message = _describe_os_error(exc)
     else:
@@ -183,11 +183,6 @@ def context_overflow_message(window: int | None) -> str:
         f"the question and the answer reserve do not fit the model's {size}; "
         "ask a shorter question or choose a model with a larger context"
     )
-
-
-def _window_of(message: str) -> int | None:
-    found = re.search(r"(\d+)-token window", message)
-    return int(found.group(1)) if found else None
 
 
 def _describe_os_error(exc: OSError) -> str:

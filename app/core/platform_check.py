@@ -11,6 +11,7 @@ Tesseract and its English data for scanned pages (optional: never a reason to fa
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -66,9 +67,9 @@ SONAME_PACKAGES = {
 
 def qt_dir() -> Path:
     """The Qt folder inside the installed PySide6."""
-    import PySide6
-
-    return Path(PySide6.__file__).resolve().parent / "Qt"
+    spec = importlib.util.find_spec("PySide6")  # the package's folder, without loading Qt
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin).resolve().parent / "Qt"
 
 
 def _plugin(platform: str) -> Path | None:

@@ -24,7 +24,6 @@ from llm.bundled import PRESETS, default_preset
 from llm.device import DEVICES
 from llm.loader import BACKENDS
 from llm.openai_backend import DEFAULT_URL, ServerSettings
-from rag.answer import AnswerSettings
 from rag.retriever import RetrievalSettings
 
 GROUP = "settings"
@@ -258,17 +257,6 @@ PRESETS_VALUES: dict[str, dict[str, Any]] = {
 }
 """Named presets, one per bundled model: the model and how many passages it reads. The 0.5B light model
 keeps to fewer passages better; chunk size is left alone (changing it means re-indexing)."""
-
-
-def answer_settings(settings: Settings) -> AnswerSettings:
-    """What the user's settings mean for answering (retrieval included): the one place they are mapped to
-    the core's `AnswerSettings`; everything the user cannot set keeps the core's default."""
-    return AnswerSettings(retrieval=RetrievalSettings(top_k=settings.retrieval.top_k))
-
-
-def chunk_settings(settings: Settings) -> ChunkSettings:
-    """What the user's settings mean for cutting passages when indexing."""
-    return ChunkSettings(max_tokens=settings.retrieval.chunk_tokens)
 
 
 class SettingsStore(Protocol):

@@ -52,8 +52,8 @@ def _screenshot(app, window, path: Path) -> None:
 def _ask(app, window, question: str, timeout: float):
     """Ask one question in the window and wait for its checked answer."""
     window.query.setText(question)
-    window.ask()
-    _wait(app, lambda: not window.answering, timeout, f"the answer to '{question}'")
+    window.answers.ask()
+    _wait(app, lambda: not window.answers.answering, timeout, f"the answer to '{question}'")
     if len(window.chat.answers) < len(window.chat.turns):
         raise SystemExit(f"smoke: no answer came back to '{question}'")
     return window.chat.answers[-1]
@@ -84,13 +84,14 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
     _wait(app, lambda: window.isVisible() and window.windowHandle().isExposed(), 60, "the window to be shown")
     print(f"smoke: window shown on Qt platform '{platform}' in {time.monotonic() - started:.1f} s", flush=True)
     _screenshot(app, window, out / "window.png")
-    if not window.guide_shown:
+    if not window.indexing.guide_shown:
         raise SystemExit("smoke: the first-run guide is not shown on an empty library")
 
-    window.try_sample()
-    _wait(app, lambda: not window.busy and window.library.model.rowCount() >= 3, timeout, "the sample to be indexed")
+    window.indexing.try_sample()
+    indexed = lambda: not window.indexing.busy and window.library.model.rowCount() >= 3  # noqa: E731
+    _wait(app, indexed, timeout, "the sample to be indexed")
     print(f"smoke: sample library indexed ({window.library.model.rowCount()} documents)", flush=True)
-    _wait(app, lambda: not window.warming, timeout, "the model to load")
+    _wait(app, lambda: not window.model.warming, timeout, "the model to load")
 
     asked = time.monotonic()
     answer = _ask(app, window, QUESTION, timeout)
@@ -109,8 +110,8 @@ def run(out: Path, model: str, backend: str, timeout: float) -> dict:
     print(f"smoke: {answer.text}", flush=True)
     _screenshot(app, window, out / "answer.png")
     if answer.cited:
-        window.open_citation(len(answers) - 1, answer.cited[0])
-        _wait(app, lambda: not window.opening_source, 30, "the source to open")  # read off the GUI thread
+        window.answers.open_citation(len(answers) - 1, answer.cited[0])
+        _wait(app, lambda: not window.answers.opening_source, 30, "the source to open")  # read off the GUI thread
         _screenshot(app, window, out / "source.png")
     other = _ask(app, window, IN_OTHER_WORDS, timeout)
     seen["in_other_words"] = {

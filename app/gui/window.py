@@ -5,24 +5,24 @@ only show what those calls report through typed signals. While the library is em
 a first-run guide (add files, or try the bundled sample library); the model loads in the background
 from the start; and each answer first shows the passages it is read from, then streams in beneath them.
 
-`MainWindow` assembles the widgets and the parts of its behaviour, each in a file of its own:
-`window_indexing` (adding files, indexing with progress and pause, the library listing),
-`window_answers` (asking, streaming, citations and sources, export), `window_chats` (saved chats,
-scope, collections) and `window_actions` (menus, shortcuts, accessibility, model status, Help).
+`MainWindow` builds the widgets and composes the controllers that own the behaviour, each given its
+widgets and the Engine, each owning its jobs' state, telling the others through signals:
+`IndexingController` (adding files, indexing with progress and pause, the library listing, watching
+folders), `AnswerController` (asking, streaming, citations and sources, export), `ChatsController`
+(saved chats, scope, collections and their engines), `ModelController` (warm-up, model and server
+status); `build_menus` makes the menus over them. The window itself keeps the layout, the saved state,
+the settings and closing.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
+import itertools
 import logging
-import os
-import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QFileSystemWatcher, QSettings, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -38,48 +38,36 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.chats import Chat, ChatStore
-from app.core.collections import Collection, Collections, default_collections_dir, remember_choice, remembered
+from app.core.collections import Collections, default_collections_dir, remember_choice
 from app.core.engine import Engine
-from app.core.errors import UsageError
-from app.core.logs import setup_logging
-from app.core.settings import ARG_PREFIX, Settings, SettingsStore, load_settings, save_settings, settings_from_args
+from app.core.settings import Settings, save_settings
+from app.gui.a11y import describe_control
+from app.gui.answers import AnswerController
 from app.gui.chat_list import ChatList
 from app.gui.chat_view import ChatView
+from app.gui.chats import ChatsController
 from app.gui.context_meter import ContextMeter
 from app.gui.find_bar import FindBar
 from app.gui.first_run import FirstRunGuide
+from app.gui.indexing import SAMPLE_DIR, SAMPLE_QUESTION, IndexingController
 from app.gui.library_panel import LibraryPanel
+from app.gui.menus import WindowActions, build_menus
+from app.gui.model_status import ModelController
 from app.gui.settings_dialog import SettingsDialog
 from app.gui.source_viewer import SourceViewer
+from app.gui.status_line import StatusLine
 from app.gui.theme import apply_theme
-from app.gui.window_actions import ActionsMixin
-from app.gui.window_answers import AnswersMixin
-from app.gui.window_chats import ChatsMixin
-from app.gui.window_indexing import SAMPLE_DIR, SAMPLE_QUESTION, IndexingMixin, IndexPace
-from app.gui.workers import AnswerJob, IndexJob, Job
 from indexer.store import is_database_url
-from rag.scope import Scope
 
-__all__ = ["SAMPLE_DIR", "SAMPLE_QUESTION", "WATCH_DEBOUNCE_MS", "MainWindow", "WindowStart", "run_app", "window_start"]
+__all__ = ["SAMPLE_DIR", "SAMPLE_QUESTION", "MainWindow"]
 
-WATCH_DEBOUNCE_MS = 2000
 log = logging.getLogger("footnotes.gui")
 
 
-class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """The main window over one `Engine` per collection (the given one first, the others opened when
     switched to and kept open); with `warm_model`, the model starts loading at once. Without
     `collections`, they live in a ``collections`` folder beside the engine's library."""
-
-    evidence_shown = Signal(list)
-    """The passages (`Preview`s) of the answer being written, emitted once they are on screen."""
-    first_token = Signal()
-    """Emitted when an answer's first token is on screen."""
-    library_shown = Signal()
-    """Emitted when a listing of the library (read off the GUI thread) is on screen."""
-    source_shown = Signal()
-    """Emitted when a citation's passage is on screen in the source viewer."""
 
     def __init__(
         self,
@@ -90,7 +78,12 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         collections: Collections | None = None,
     ) -> None:
         super().__init__()
-        self._init_state(engine, settings, preferences, warm_model, collections)
+        self.settings = settings or QSettings("Footnotes", "Footnotes")
+        self.preferences = preferences or engine.current_settings()
+        if collections is None and is_database_url(engine.location):  # no folder to keep them beside
+            collections = Collections(default_collections_dir(), Path(self.preferences.library))
+        collections = collections or Collections(engine.folder.parent / "collections", engine.folder)
+        self._warm_model = warm_model
         self.setWindowTitle("Footnotes")
         self.setAcceptDrops(True)
         self.resize(1400, 860)
@@ -98,76 +91,23 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         self._build_centre()
         self._build_splitters()
         self._build_status_bar()
-        self._build_watcher()
-        self._build_menus()
+        self._compose(engine, collections)
         self._describe_controls()
         self._set_tab_order()
-        self._show_collections()
-        self.refresh_library()
+        self.chats.show_collections()
+        self.indexing.refresh_library()
         self._restore_state()
-        self._show_scope()
-        self._show_model_state()
+        self.chats.show_scope()
+        self.model.show_state()
+        self.model.show_server()
         if warm_model:
-            self.start_model_warmup()
+            self.model.start_warmup()
 
     # -- construction, step by step ---------------------------------------------------------
-    def _init_state(
-        self,
-        engine: Engine,
-        settings: QSettings | None,
-        preferences: Settings | None,
-        warm_model: bool,
-        collections: Collections | None,
-    ) -> None:
-        """The engine, collection, chats, scope and the jobs' bookkeeping (no widgets yet)."""
-        self.engine = engine
-        folder = engine.folder
-        self.settings = settings or QSettings("Footnotes", "Footnotes")
-        self.preferences = preferences or engine.current_settings()
-        if collections is None and is_database_url(engine.location):  # no folder to keep them beside
-            collections = Collections(default_collections_dir(), Path(self.preferences.library))
-        self.collections = collections or Collections(folder.parent / "collections", folder)
-        self.collection = self._collection_at(engine.location)
-        self.engines: dict[Path, Engine] = {folder: engine}
-        self.chat_store = ChatStore(self.collection.chats)
-        self.current_chat: Chat | None = None
-        self.scope = Scope()
-        self._asked_scope = self.scope
-        self._index_job: IndexJob | None = None
-        self._answer_job: AnswerJob | None = None
-        self._listing_job: Job | None = None
-        self._forget_jobs: list[Job] = []
-        self._source_job: Job | None = None
-        self._citation: tuple[int, int] | None = None
-        self._pace = IndexPace(0.0)
-        self._files_shown = 0
-        self._started = 0.0
-        self._status_message = ""
-        self._warm_job: Job | None = None
-        self._warm_model = warm_model
-        self._closing = False
-        self._indexing_sample = False
-        self.export_dialog = None
-
     def _build_side_panels(self) -> None:
         """The library and chat list (left) and the source viewer with its find bar (right)."""
         self.library = LibraryPanel()
-        self.library.add_files.connect(self._choose_files)
-        self.library.add_folder.connect(self._choose_folder)
-        self.library.unlock.connect(self.unlock_document)
-        self.library.forget.connect(self._ask_forget)
-        self.library.collection_chosen.connect(self.switch_collection)
-        self.library.new_collection.connect(self._ask_new_collection)
-        self.library.rename_collection.connect(self._ask_rename_collection)
-        self.library.delete_collection.connect(self._ask_delete_collection)
-        self.library.selection_changed.connect(self._scope_from_selection)
-        self.library.pause_clicked.connect(self.toggle_pause)
-        self.library.cancel_clicked.connect(self.cancel_indexing)
         self.chat_list = ChatList()
-        self.chat_list.chosen.connect(self.open_chat)
-        self.chat_list.new_chat.connect(self.new_chat)
-        self.chat_list.rename_chat.connect(self._ask_rename_chat)
-        self.chat_list.delete_chat.connect(self._ask_delete_chat)
         self.viewer = SourceViewer()
         self.find_bar = FindBar(self.viewer.text_view)
         self.source_column = QWidget()
@@ -182,22 +122,14 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         self.scope_label.setAccessibleName("Ask about")
         self.scope_label.setStyleSheet("color: gray")
         self.chat = ChatView()
-        self.chat.citation_clicked.connect(self.open_citation)
-        self.chat.contradiction_clicked.connect(self.open_contradiction)
         self.guide = FirstRunGuide()
-        self.guide.add_files.connect(self._choose_files)
-        self.guide.add_folder.connect(self._choose_folder)
-        self.guide.try_sample.connect(self.try_sample)
         self.centre_stack = QStackedWidget()
         self.centre_stack.addWidget(self.guide)
         self.centre_stack.addWidget(self.chat)
         self.query = QLineEdit(placeholderText="Ask a question about your files…")
-        self.query.returnPressed.connect(self.ask)
         self.send_button = QPushButton("Send")
         self.send_button.setDefault(True)
-        self.send_button.clicked.connect(self.ask)
         self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(self.stop_answer)
         self.stop_button.setEnabled(False)
         self.meter = ContextMeter()
         self.meter_label = QLabel()
@@ -229,14 +161,10 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         self.progress.setMaximumWidth(240)
         self.progress.hide()
         self.pause_button = QPushButton("Pause")
-        self.pause_button.clicked.connect(self.toggle_pause)
         self.pause_button.hide()
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_indexing)
         self.cancel_button.hide()
         self.log_button = QPushButton("Open log folder")
-        self.log_button.clicked.connect(self.open_log_folder)
-        self.log_button.clicked.connect(self.log_button.hide)
         self.log_button.hide()
         self.model_label = QLabel()
         self.model_label.setAccessibleName("Model status")
@@ -250,17 +178,164 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
             bar.addPermanentWidget(widget)
         bar.addPermanentWidget(self.server_label)
         bar.addPermanentWidget(self.embedder_label)
-        self.show_server()
+        self.status = StatusLine(self.status_label, self.log_button)  # the log button opens the log folder
 
-    def _build_watcher(self) -> None:
-        """Watch the library's folders (debounced re-index) and tick the seconds while an answer waits."""
-        self.watcher = QFileSystemWatcher(self)
-        self.watcher.directoryChanged.connect(self._schedule_refresh)
-        self.watcher.fileChanged.connect(self._schedule_refresh)
-        self._refresh_timer = QTimer(self, singleShot=True, interval=WATCH_DEBOUNCE_MS)
-        self._refresh_timer.timeout.connect(self._refresh_from_disk)
-        self._tick = QTimer(self, interval=1000)
-        self._tick.timeout.connect(self._show_elapsed)
+    def _compose(self, engine: Engine, collections: Collections) -> None:
+        """The controllers over the widgets, wired to the widgets' signals and to each other's."""
+        status = self.status
+        self.model = ModelController(engine, self.model_label, self.server_label, self.embedder_label, self.guide)
+        self.indexing = indexing = IndexingController(
+            engine,
+            self.library,
+            self.guide,
+            (self.centre_stack, self.chat),
+            (self.progress, self.pause_button, self.cancel_button),
+            status,
+        )
+        self.answers = answers = AnswerController(
+            engine,
+            self.chat,
+            self.query,
+            (self.send_button, self.stop_button),
+            (self.meter, self.meter_label),
+            self.viewer,
+            self.centre_stack,
+            status,
+        )
+        views = (self.chat_list, self.chat, self.library, self.scope_label)
+        meter = (self.meter, self.meter_label)
+        self.chats = chats = ChatsController(engine, collections, self.settings, self.preferences, views, meter, status)
+        # the widgets
+        for source in (self.library, self.guide):
+            source.add_files.connect(indexing.choose_files)
+            source.add_folder.connect(indexing.choose_folder)
+        self.guide.try_sample.connect(indexing.try_sample)
+        self.library.unlock.connect(indexing.unlock_document)
+        self.library.forget.connect(indexing.ask_forget)
+        self.library.pause_clicked.connect(indexing.toggle_pause)
+        self.library.cancel_clicked.connect(indexing.cancel_indexing)
+        self.pause_button.clicked.connect(indexing.toggle_pause)
+        self.cancel_button.clicked.connect(indexing.cancel_indexing)
+        self.library.collection_chosen.connect(chats.switch_collection)
+        self.library.new_collection.connect(chats.ask_new_collection)
+        self.library.rename_collection.connect(chats.ask_rename_collection)
+        self.library.delete_collection.connect(chats.ask_delete_collection)
+        self.library.selection_changed.connect(chats.scope_from_selection)
+        self.chat_list.chosen.connect(chats.open_chat)
+        self.chat_list.new_chat.connect(chats.new_chat)
+        self.chat_list.rename_chat.connect(chats.ask_rename_chat)
+        self.chat_list.delete_chat.connect(chats.ask_delete_chat)
+        self.chat.citation_clicked.connect(answers.open_citation)
+        self.chat.contradiction_clicked.connect(answers.open_contradiction)
+        self.query.returnPressed.connect(answers.ask)
+        self.send_button.clicked.connect(answers.ask)
+        self.stop_button.clicked.connect(answers.stop_answer)
+        # the controllers, to each other
+        indexing.busy_changed.connect(chats.set_busy)
+        indexing.listed.connect(chats.prune_scope)
+        indexing.sample_ready.connect(self._suggest)
+        answers.answering_changed.connect(chats.set_answering)
+        answers.answered.connect(chats.remember)
+        answers.model_used.connect(self.model.show_state)
+        chats.scope_changed.connect(answers.set_scope)
+        chats.new_chat_started.connect(answers.reset)
+        chats.engine_changed.connect(self._show_engine)
+        for controller in (self.model, indexing, answers, chats):
+            controller.setParent(self)  # gone with the window: a job ending later reaches none of them
+        own = WindowActions(self.open_settings, self.focus_question, self.open_log_folder, self.show_about)
+        self.menus = build_menus(self, own, answers, indexing, chats, self.find_bar)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of the collection shown."""
+        return self.chats.engine
+
+    def _show_engine(self, engine: Engine) -> None:
+        """Another collection is shown: every controller works on its engine from now on."""
+        self.answers.set_engine(engine)
+        self.indexing.set_engine(engine)
+        self.model.set_engine(engine)
+
+    def _suggest(self, question: str) -> None:
+        """The sample library is indexed: suggest a question about it."""
+        self.query.setPlaceholderText(f"Try: {question}")
+        self.query.setFocus()
+
+    def focus_question(self) -> None:
+        """Put the cursor in the question box, its text selected."""
+        self.query.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.query.selectAll()
+
+    def _describe_controls(self) -> None:
+        """Accessible names and descriptions of the controls the window's parts leave unnamed."""
+        for widget, name, description in (
+            (self.query, "Question", "Type a question about your files; Enter asks it"),
+            (self.send_button, "Ask", "Ask the question (Enter)"),
+            (self.stop_button, "Stop", "Stop generating the answer (Esc)"),
+            (self.chat, "Conversation", "Questions and answers; F8 and Shift+F8 open the next and previous citation"),
+            (self.chat_list.search, "Search chats", "Show only the chats whose text contains these words"),
+            (self.chat_list.list, "Chats", "Saved chats, newest first; Enter opens one"),
+            (self.viewer.open_button, "Open in system viewer", "Open the cited file in its own application"),
+            (self.viewer.text_view, "Source text", "The cited page's text, the passage highlighted; Ctrl+F finds"),
+            (self.viewer.page_area, "Source page", "The cited PDF page, the passage highlighted"),
+            (self.pause_button, "Pause indexing", "Hold indexing after this batch; press again to resume"),
+            (self.cancel_button, "Cancel indexing", "Stop indexing; files finished so far stay indexed"),
+            (self.log_button, "Open log folder", "Show the folder with Footnotes' log, for a bug report"),
+        ):
+            describe_control(widget, name, description)
+        chat_buttons = {"New": "Start a new chat", "Rename…": "Rename the chosen chat", "Delete…": "Delete it"}
+        for button in self.chat_list.findChildren(QPushButton):
+            text = button.text()
+            describe_control(button, f"{text.rstrip('…')} chat", chat_buttons.get(text, text))
+        self.chat.setTabChangesFocus(True)  # Tab leaves the conversation; F8 walks its citations
+        self.viewer.text_view.setTabChangesFocus(True)
+
+    def _set_tab_order(self) -> None:
+        """Tab follows the layout: library, chats, conversation, question, source, status bar."""
+        library, chats, guide, viewer = self.library, self.chat_list, self.guide, self.viewer
+        chat_buttons = chats.findChildren(QPushButton)
+        order: list[QWidget] = [
+            library.collections,
+            *[w for w in library.findChildren(QWidget) if w.accessibleName() == "Manage collections"],
+            library.view,
+            library.pause_button,
+            library.cancel_button,
+            library.problems,
+            library.files_button,
+            library.folder_button,
+            chats.search,
+            chats.list,
+            *chat_buttons,
+            guide.files_button,
+            guide.folder_button,
+            guide.sample_button,
+            self.chat,
+            self.query,
+            self.send_button,
+            self.stop_button,
+            viewer.open_button,
+            viewer.page_area,
+            viewer.text_view,
+            self.find_bar.field,
+            self.find_bar.next_button,
+            self.find_bar.close_button,
+            self.pause_button,
+            self.cancel_button,
+            self.log_button,
+        ]
+        for first, second in itertools.pairwise(order):
+            self.setTabOrder(first, second)
+
+    # -- drag and drop --------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.indexing.index_paths(paths)
 
     # -- saved state ------------------------------------------------------------------------
     def _restore_state(self) -> None:
@@ -270,24 +345,7 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         splitter = self.settings.value("window/splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
-        self._adopt_saved_chat()
-        chats = self.chat_store.list()
-        self.chat_list.show_store(self.chat_store)
-        if chats:
-            self.open_chat(chats[0].id)
-
-    def _adopt_saved_chat(self) -> None:
-        """Turn the conversation saved by a Footnotes without a chat list into the collection's first chat."""
-        key = f"chat/{self.engine.folder}"
-        saved = self.settings.value(key)
-        if isinstance(saved, str) and saved:
-            try:
-                turns = [{"question": t["question"], "answer": t["answer"]} for t in json.loads(saved)]
-            except (ValueError, KeyError, TypeError):
-                turns = []
-            if turns:
-                self.chat_store.save(Chat(model=self.engine.model, turns=turns))
-        self.settings.remove(key)
+        self.chats.open_saved()
 
     def _save_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -306,28 +364,28 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         """Use and save edited settings: a new library (folder or shared library URL) opens now and becomes
         the one the next start opens; a new chunk size offers to re-index."""
         old = self.preferences
-        self.preferences = new
+        self.preferences = self.chats.preferences = new
         if new.library_location() != old.library_location():
-            new = self.preferences = self._open_settings_library(old)
+            new = self.preferences = self.chats.preferences = self._open_settings_library(old)
         elif new.library != old.library and new.store.strip():
             QMessageBox.information(
                 self, "Footnotes", "The shared library stays open: the library folder is used when its URL is empty."
             )
         self.engine.apply(new)
         save_settings(self.settings, new)
-        self.show_server()
-        self._show_collections()
+        self.model.show_server()
+        self.chats.show_collections()
         if new.appearance.theme != old.appearance.theme:
             apply_theme(QApplication.instance(), new.appearance.theme)
         if (new.model, new.server) != (old.model, old.server):
             if self._warm_model:
-                self.start_model_warmup()
+                self.model.start_warmup()
             else:
-                self._show_model_state()
+                self.model.show_state()
         if new.retrieval.chunk_tokens != old.retrieval.chunk_tokens and self.engine.documents():
             answer = QMessageBox.question(self, "Footnotes", "Re-index the library with the new chunk size now?")
             if answer == QMessageBox.StandardButton.Yes:
-                self.index_paths([], force=True)
+                self.indexing.index_paths([], force=True)
 
     def _open_settings_library(self, old: Settings) -> Settings:
         """Open the library the edited settings (`self.preferences`) name, in place of the one shown, and
@@ -338,40 +396,43 @@ class MainWindow(IndexingMixin, AnswersMixin, ChatsMixin, ActionsMixin, QMainWin
         store = new.store.strip()
         if store and not is_database_url(store):
             problem = f"A shared library URL starts with postgresql://, not {store!r}."
-        elif self.busy or self.answering:
+        elif self.indexing.busy or self.answers.answering:
             remember_choice(self.settings, None)
             QMessageBox.information(
                 self, "Footnotes", "The new library opens at the next start (indexing or an answer is running)."
             )
             return new
         else:
-            problem = self.open_library(self._settings_collection(), new.library_location())
+            problem = self.chats.open_library(self.chats.settings_collection(), new.library_location())
             if problem is None:
                 remember_choice(self.settings, None)
                 return new
         QMessageBox.warning(
             self,
             "Footnotes",
-            f"{problem}\n\nThe window stays on {self.collection.name}, and the library setting is unchanged.",
+            f"{problem}\n\nThe window stays on {self.chats.collection.name}, and the library setting is unchanged.",
         )
         return replace(new, library=old.library, store=old.store)
-
-    def _remember_choice(self, collection: Collection) -> None:
-        """The user chose `collection`: the next start opens it (see `remember_choice`)."""
-        registered = collection in self.collections.list()
-        remember_choice(self.settings, collection if registered else None)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop work safely (the current file finishes or is cancelled whole), save state, close.
 
         A model still loading in the background is not waited for: its result is ignored."""
-        self._closing = True
-        for job in (self._index_job, self._answer_job):
-            if job is not None:
-                job.cancel.set()  # a paused indexing run ends too: it waits on cancel as well
+        self.model.closing = True
+        self.indexing.cancel()
+        self.answers.close()
         QThreadPool.globalInstance().waitForDone(60_000)
         self._save_state()
         super().closeEvent(event)
+
+    # -- help -----------------------------------------------------------------------------
+    def open_log_folder(self) -> None:
+        """Show the log folder in the system's file manager."""
+        self.status.open_log_folder()
+
+    def show_about(self) -> None:
+        """The About box."""
+        QMessageBox.about(self, "About Footnotes", self.model.about_text())
 
 
 def _row(*widgets: QWidget) -> QHBoxLayout:
@@ -380,83 +441,3 @@ def _row(*widgets: QWidget) -> QHBoxLayout:
     for number, widget in enumerate(widgets):
         row.addWidget(widget, 1 if number == 0 else 0)
     return row
-
-
-@dataclass(frozen=True)
-class WindowStart:
-    """What the window opens with (see `window_start`)."""
-
-    preferences: Settings
-    """The saved settings, with ``--library`` in them: what the Settings dialog edits and closing saves."""
-    settings: Settings
-    """`preferences` with the command line's settings flags (``--store``) on top: what this run uses."""
-    location: Path | str
-    """The library the window opens on: a folder or a ``postgresql://`` URL."""
-    collections: Collections
-
-
-def window_start(
-    saved: SettingsStore,
-    library: Path | None = None,
-    collection: str | None = None,
-    flags: argparse.Namespace | None = None,
-) -> WindowStart:
-    """The window's settings and library: ``--library`` or ``--store`` when given, else ``--collection`` or
-    the collection the user chose last (`remember_choice`), else the saved library (or store). The settings
-    flags in `flags` (``--store``) apply to this run only and are not saved, as for the commands;
-    ``--library`` goes into the saved settings, as it always has (the window saves them when it closes),
-    and, like ``--collection``, counts as a choice for the next start."""
-    preferences = load_settings(saved)
-    collections = Collections(default_collections_dir(), Path(preferences.library))
-    if library is not None:
-        preferences = replace(preferences, library=str(library))
-    try:
-        settings = preferences if flags is None else settings_from_args(flags, preferences)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
-    store = getattr(flags, f"{ARG_PREFIX}store", "").strip()
-    if collection:
-        chosen = next((c for c in collections.list() if c.name == collection), None)
-        if chosen is None:
-            raise UsageError(f"there is no collection named '{collection}'")
-    else:
-        chosen = remembered(saved, collections.list())
-    if library is not None or collection:
-        remember_choice(saved, None if library is not None else chosen)
-    location = library or store or (chosen.library if chosen else settings.library_location())
-    return WindowStart(preferences, settings, location, collections)
-
-
-def run_app(
-    library: Path | None = None,
-    warm_model: bool = True,
-    collection: str | None = None,
-    flags: argparse.Namespace | None = None,
-) -> int:
-    """Open the window on the given library, store or collection (else the one open last time) and run the
-    event loop; `flags`: the parsed command line, whose settings flags apply to this run (`window_start`).
-    With `warm_model`, the model loads in the background from the start."""
-    setup_logging("gui")
-    app = QApplication.instance() or QApplication(sys.argv)
-    app.setApplicationName("Footnotes")
-    app.setOrganizationName("Footnotes")
-    settings = QSettings("Footnotes", "Footnotes")
-    try:
-        start = window_start(settings, library, collection, flags)
-    except UsageError as exc:
-        print(f"footnotes: error: {exc}", file=sys.stderr)
-        return 2
-    apply_theme(app, start.settings.appearance.theme)  # light or dark as chosen, or as the system is (and follows it)
-    engine = Engine.from_settings(start.settings, start.location)
-    window = MainWindow(engine, settings, start.preferences, warm_model=warm_model, collections=start.collections)
-    window.show()
-    code = app.exec()
-    if window.warming:
-        # The window is closed and its state saved, but a model load cannot be interrupted and the
-        # interpreter would wait for it on exit; model caches are written atomically, so just leave.
-        log.info("exiting while the model was still loading")
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code

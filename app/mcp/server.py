@@ -15,6 +15,7 @@ messages go to the log (`app.core.logs`).
 
 from __future__ import annotations
 
+import argparse
 import logging
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from mcp.types import Resource as ResourceInfo
 from app.core.engine import AnswerEvents, Engine, Passage, best_sentence, passage
 from app.core.errors import USER_ERRORS, describe, is_user_error
 from app.core.logs import app_version, debug_logging, redact
+from app.core.options import checked_model, open_engine, user_settings
 from indexer.attachments import display_name
 from indexer.store import DocumentRecord
 from indexer.types import Page
@@ -228,3 +230,12 @@ def serve(engine: Engine) -> int:
     FootnotesServer(engine).run("stdio")
     logger.info("mcp server stopped")
     return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """``footnotes mcp``: serve the library over the Model Context Protocol on stdin and stdout until the
+    client closes."""
+    settings = user_settings(args)
+    engine = open_engine(args, settings)
+    checked_model(settings)
+    return serve(engine)
