@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel, QLineEdit, QPushButton, QStackedWidget
+from shiboken6 import isValid
 
 from app.core.engine import Engine, Preview
 from app.gui.chat_view import ChatView
@@ -255,7 +256,7 @@ class AnswerController(QObject):
     def _show_source(
         self, job: Job, chunk: Chunk, page_text: str | None, focus: object, failure: Failure | None = None
     ) -> None:
-        if job is not self._source_job:
+        if job is not self._source_job or not isValid(self.viewer):  # superseded, or the window is gone
             return
         self._source_job = None
         if failure is not None:

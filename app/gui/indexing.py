@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStackedWidget,
 )
+from shiboken6 import isValid
 
 from app.core.engine import Engine
 from app.gui.chat_view import ChatView
@@ -185,6 +186,8 @@ class IndexingController(QObject):
         job.start()
 
     def _on_forgotten(self, job: Job, root: str, removed: list[str]) -> None:
+        if not isValid(self.library):  # the window is gone: its widgets with it
+            return
         self._forget_jobs.remove(job)
         self.library.drop_problems_under(root)
         if root in self.watcher.directories() + self.watcher.files():
@@ -253,6 +256,8 @@ class IndexingController(QObject):
             self.status.say("Indexing paused (the current batch finishes first); press Resume to go on.")
 
     def _on_index_progress(self, state: IndexProgress) -> None:
+        if not isValid(self.library):  # the window is gone: its widgets with it
+            return
         if state.files_done != self._files_shown:
             self._files_shown = state.files_done
             self.refresh_library(watch=False)  # files appear as they finish
@@ -266,6 +271,8 @@ class IndexingController(QObject):
         self.status.say(f"{held}Indexing {current} · {pace}")
 
     def _on_indexed(self, result: IndexResult) -> None:
+        if not isValid(self.library):  # the window is gone: its widgets with it
+            return
         report = result.report
         done = len(report.indexed) + len(report.reused)
         problems = report.failed + report.skipped + report.partial
@@ -284,6 +291,8 @@ class IndexingController(QObject):
             self.sample_ready.emit(SAMPLE_QUESTION)
 
     def _on_index_failed(self, failure: Failure) -> None:
+        if not isValid(self.library):  # the window is gone: its widgets with it
+            return
         self._end_indexing()
         self.status.fail("Indexing stopped: ", failure)
         self.refresh_library()
@@ -322,12 +331,16 @@ class IndexingController(QObject):
         job.start()
 
     def _on_listing(self, job: Job, engine: object, listing: Listing, watch: bool) -> None:
+        if not isValid(self.library):  # the window is gone: its widgets with it
+            return
         if job is not self._listing_job or engine is not self.engine:  # superseded, or another collection
             return
         self._listing_job = None
         self._show_listing(listing, watch)
 
     def _on_listing_failed(self, job: Job, failure: Failure) -> None:
+        if not isValid(self.library):  # the window is gone: its widgets with it
+            return
         if job is self._listing_job:
             self._listing_job = None
             self.status.fail("The library could not be read: ", failure)
