@@ -181,3 +181,24 @@ def test_a_long_file_name_gives_way_so_the_counts_stay_in_sight(qtbot: QtBot) ->
     qtbot.waitUntil(lambda: view.horizontalScrollBar().maximum() == 0, timeout=5_000)  # nothing to scroll to
     panel.resize(1000, 400)  # room for everything: the name at its full width
     qtbot.waitUntil(lambda: header.sectionSize(0) >= view.sizeHintForColumn(0), timeout=5_000)
+
+
+def test_a_listing_that_arrives_after_its_window_is_gone_reaches_nothing(qtbot: QtBot, tmp_path: Path) -> None:
+    """A job's signals die with the controller that started it: a listing read off the GUI thread that ends
+    after the window was deleted does not reach its deleted library view (seen in CI's test order)."""
+    import shiboken6
+    from PySide6.QtCore import QSettings, QThreadPool
+
+    from app.core.engine import Engine
+    from app.core.settings import Settings
+    from app.gui.window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(Engine(tmp_path / "lib", Settings.preset("light")), settings)
+    shown: list[object] = []
+    window.indexing.library_shown.connect(lambda: shown.append(True))
+    assert window.indexing.listing  # the first listing is on its way
+    shiboken6.delete(window)
+    QThreadPool.globalInstance().waitForDone(30_000)
+    qtbot.wait(200)  # what the worker sent is delivered now, or dropped: an error here fails the test
+    assert shown == []

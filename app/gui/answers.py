@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel, QLineEdit, QPushButton, QStackedWidget
-from shiboken6 import isValid
 
 from app.core.engine import Engine, Preview
 from app.gui.chat_view import ChatView
@@ -94,7 +93,7 @@ class AnswerController(QObject):
         self.centre_stack.setCurrentWidget(self.chat)  # even on an empty library, the answer is shown
         self.chat.start_turn(question)
         self._asked_scope = self.scope
-        job = AnswerJob(self.engine, question, self.scope)
+        job = AnswerJob(self.engine, question, self.scope, owner=self)
         job.signals.evidence.connect(self._on_evidence)
         job.signals.plan.connect(self._on_plan)
         job.signals.status.connect(self._on_answer_status)
@@ -110,11 +109,6 @@ class AnswerController(QObject):
         self.stop_button.setEnabled(True)
         job.start()
         self.answering_changed.emit(True)
-
-    def close(self) -> None:
-        """The window closes: stop the answer and ignore a source page still on its way."""
-        self._source_job = None
-        self.stop_answer()
 
     def stop_answer(self) -> None:
         """Stop generating; the text so far stays."""
@@ -246,7 +240,7 @@ class AnswerController(QObject):
         assert answer is not None
         self._citation = (turn, number)
         chunk, engine = answer.sources[number], self.engine
-        job = Job(lambda _report, _cancel: engine.page_text(chunk))
+        job = Job(lambda _report, _cancel: engine.page_text(chunk), owner=self)
         job.signals.done.connect(lambda page_text: self._show_source(job, chunk, page_text, focus))
         job.signals.failed.connect(lambda failure: self._show_source(job, chunk, None, focus, failure))
         self._source_job = job  # a later click supersedes this one
@@ -256,7 +250,7 @@ class AnswerController(QObject):
     def _show_source(
         self, job: Job, chunk: Chunk, page_text: str | None, focus: object, failure: Failure | None = None
     ) -> None:
-        if job is not self._source_job or not isValid(self.viewer):  # superseded, or the window is gone
+        if job is not self._source_job:
             return
         self._source_job = None
         if failure is not None:

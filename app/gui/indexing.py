@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStackedWidget,
 )
-from shiboken6 import isValid
 
 from app.core.engine import Engine
 from app.gui.chat_view import ChatView
@@ -119,9 +118,7 @@ class IndexingController(QObject):
         self.refresh_library()
 
     def cancel(self) -> None:
-        """The window closes: stop the run (the current file finishes or is cancelled whole) and ignore a
-        listing still on its way (its widgets are going)."""
-        self._listing_job = None
+        """Stop the run (the window closes): the current file finishes or is cancelled whole."""
         if self._index_job is not None:
             self._index_job.cancel.set()  # a paused run ends too: it waits on cancel as well
 
@@ -179,15 +176,13 @@ class IndexingController(QObject):
             self.status.say("Indexing is running: cancel it or let it finish, then remove the folder.")
             return
         engine = self.engine
-        job = Job(lambda _report, _cancel: forget(engine.store, [Path(root)]))
+        job = Job(lambda _report, _cancel: forget(engine.store, [Path(root)]), owner=self)
         job.signals.done.connect(lambda removed: self._on_forgotten(job, root, removed))
         job.signals.failed.connect(lambda failure: self._on_forget_failed(job, failure))
         self._forget_jobs.append(job)  # a job must outlive its run
         job.start()
 
     def _on_forgotten(self, job: Job, root: str, removed: list[str]) -> None:
-        if not isValid(self.library):  # the window is gone: its widgets with it
-            return
         self._forget_jobs.remove(job)
         self.library.drop_problems_under(root)
         if root in self.watcher.directories() + self.watcher.files():
@@ -206,7 +201,7 @@ class IndexingController(QObject):
         if self.busy:
             self.status.say("Indexing is already running; try again when it has finished.")
             return
-        job = IndexJob(self.engine, paths, force=force, passwords=passwords)
+        job = IndexJob(self.engine, paths, force=force, passwords=passwords, owner=self)
         job.signals.progress.connect(self._on_index_progress)
         job.signals.paused.connect(self._on_index_paused)
         job.signals.done.connect(self._on_indexed)
@@ -256,8 +251,6 @@ class IndexingController(QObject):
             self.status.say("Indexing paused (the current batch finishes first); press Resume to go on.")
 
     def _on_index_progress(self, state: IndexProgress) -> None:
-        if not isValid(self.library):  # the window is gone: its widgets with it
-            return
         if state.files_done != self._files_shown:
             self._files_shown = state.files_done
             self.refresh_library(watch=False)  # files appear as they finish
@@ -271,8 +264,6 @@ class IndexingController(QObject):
         self.status.say(f"{held}Indexing {current} · {pace}")
 
     def _on_indexed(self, result: IndexResult) -> None:
-        if not isValid(self.library):  # the window is gone: its widgets with it
-            return
         report = result.report
         done = len(report.indexed) + len(report.reused)
         problems = report.failed + report.skipped + report.partial
@@ -291,8 +282,6 @@ class IndexingController(QObject):
             self.sample_ready.emit(SAMPLE_QUESTION)
 
     def _on_index_failed(self, failure: Failure) -> None:
-        if not isValid(self.library):  # the window is gone: its widgets with it
-            return
         self._end_indexing()
         self.status.fail("Indexing stopped: ", failure)
         self.refresh_library()
@@ -324,23 +313,19 @@ class IndexingController(QObject):
         """Reload the document list (read on a worker; `library_shown` says when it is on screen) and,
         with `watch`, watch the indexed folders for changes."""
         engine = self.engine
-        job = Job(lambda _report, _cancel: read_listing(engine))
+        job = Job(lambda _report, _cancel: read_listing(engine), owner=self)
         job.signals.done.connect(lambda listing: self._on_listing(job, engine, listing, watch))
         job.signals.failed.connect(lambda failure: self._on_listing_failed(job, failure))
         self._listing_job = job  # a newer listing supersedes an older one still on its way
         job.start()
 
     def _on_listing(self, job: Job, engine: object, listing: Listing, watch: bool) -> None:
-        if not isValid(self.library):  # the window is gone: its widgets with it
-            return
         if job is not self._listing_job or engine is not self.engine:  # superseded, or another collection
             return
         self._listing_job = None
         self._show_listing(listing, watch)
 
     def _on_listing_failed(self, job: Job, failure: Failure) -> None:
-        if not isValid(self.library):  # the window is gone: its widgets with it
-            return
         if job is self._listing_job:
             self._listing_job = None
             self.status.fail("The library could not be read: ", failure)

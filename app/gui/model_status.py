@@ -53,7 +53,7 @@ class ModelController(QObject):
             self.show_state()
             return
         engine = self.engine  # the job must not reach the window, which may be gone when it ends
-        job = Job(lambda report, _cancel: engine.warm(report))
+        job = Job(lambda report, _cancel: engine.warm(report), owner=self)
         job.signals.progress.connect(self._on_progress)
         job.signals.done.connect(self._on_ready)
         job.signals.failed.connect(self._on_failed)

@@ -420,7 +420,7 @@ class MainWindow(QMainWindow):
         A model still loading in the background is not waited for: its result is ignored."""
         self.model.closing = True
         self.indexing.cancel()
-        self.answers.close()
+        self.answers.stop_answer()
         QThreadPool.globalInstance().waitForDone(60_000)
         self._save_state()
         super().closeEvent(event)

@@ -5,6 +5,9 @@ sends `token(str)`, `evidence(list)`, `plan`, `status(str)`; indexing sends `pro
 any job ends with `done(result)` or `failed(Failure)`. A failure is classified on the worker thread:
 a user error keeps its one-line message, anything else is logged with its traceback.
 
+A job given an `owner` (the controller that started it) delivers its signals only while the owner lives: a
+job that ends after its window is gone reaches nothing of it (`relay`).
+
 Jobs the window waits for when it closes (indexing, answers) run on Qt's global pool; a job that may
 outlive the window and cannot be cancelled (loading the model at start-up) runs on `background_pool()`,
 which closing the window does not wait for.
@@ -30,6 +33,8 @@ from rag.scope import Scope
 
 log = logging.getLogger("footnotes.gui")
 PAUSE_POLL_SECONDS = 0.1
+_STARTED: set[Worker] = set()
+"""Jobs queued or running: the pool holds only their C++ side."""
 
 
 @dataclass(frozen=True)
@@ -59,14 +64,26 @@ class JobSignals(QObject):
     failed = Signal(Failure)
 
 
+def relay(emitter: QObject, owner: QObject) -> QObject:
+    """A copy of `emitter` (same signal class) that is `owner`'s child and re-emits each of its signals:
+    what `emitter` sends after `owner` is deleted is dropped with the copy, and `emitter` itself, which a
+    worker thread may still emit on, stays alive."""
+    copy = type(emitter)(owner)
+    for name, member in vars(type(emitter)).items():
+        if isinstance(member, Signal):
+            getattr(emitter, name).connect(getattr(copy, name))
+    return copy
+
+
 class Worker(QRunnable):
     """Runs `work()` on a pool and ends with `signals.done(result)` or `signals.failed(Failure)`;
-    subclasses give `signals` their typed events and honour `cancel`."""
+    subclasses emit their typed events on `emitter` and honour `cancel`. Connect to `signals`: the same
+    signals, delivered only while `owner` (when given) lives."""
 
-    signals: Any
-
-    def __init__(self) -> None:
+    def __init__(self, emitter: QObject, owner: QObject | None = None) -> None:
         super().__init__()
+        self.emitter: Any = emitter
+        self.signals: Any = relay(emitter, owner) if owner is not None else emitter
         self.setAutoDelete(False)
         self.cancel = threading.Event()
         self.running = False
@@ -82,14 +99,19 @@ class Worker(QRunnable):
             result = self.work()
         except Exception as exc:  # noqa: BLE001 - shown to the user rather than lost in a thread
             self.running = False
-            self.signals.failed.emit(failure_of(exc))
+            self.emitter.failed.emit(failure_of(exc))
             return
-        self.running = False
-        self.signals.done.emit(result)
+        else:
+            self.running = False
+            self.emitter.done.emit(result)
+        finally:
+            _STARTED.discard(self)
 
     def start(self, pool: QThreadPool | None = None) -> Worker:
-        """Queue the job on `pool` (default: Qt's global pool)."""
+        """Queue the job on `pool` (default: Qt's global pool); it is kept until its work has returned,
+        also when whoever started it is gone (its `emitter` must outlive the emits)."""
         self.running = True
+        _STARTED.add(self)
         (pool or QThreadPool.globalInstance()).start(self)
         return self
 
@@ -97,14 +119,15 @@ class Worker(QRunnable):
 class Job(Worker):
     """Simple work: `work(report_progress, cancel)`, reporting any object through `signals.progress`."""
 
-    def __init__(self, work: Callable[[Callable[[Any], None], threading.Event], Any]) -> None:
-        super().__init__()
-        self.signals = JobSignals()
+    def __init__(
+        self, work: Callable[[Callable[[Any], None], threading.Event], Any], owner: QObject | None = None
+    ) -> None:
+        super().__init__(JobSignals(), owner)
         self._work = work
 
     def work(self) -> Any:
         """Run the callable given."""
-        return self._work(self.signals.progress.emit, self.cancel)
+        return self._work(self.emitter.progress.emit, self.cancel)
 
 
 class AnswerSignals(QObject):
@@ -127,14 +150,13 @@ class AnswerSignals(QObject):
 class AnswerJob(Worker):
     """Answer `question` with `engine` (within `scope`, unless it is the whole collection)."""
 
-    def __init__(self, engine: Engine, question: str, scope: Scope) -> None:
-        super().__init__()
-        self.signals = AnswerSignals()
+    def __init__(self, engine: Engine, question: str, scope: Scope, owner: QObject | None = None) -> None:
+        super().__init__(AnswerSignals(), owner)
         self.engine, self.question, self.scope = engine, question, scope
 
     def work(self) -> Any:
         """Ask, emitting each event as it happens."""
-        signals, question = self.signals, self.question
+        signals, question = self.emitter, self.question
         events = AnswerEvents(
             status=signals.status.emit,
             retrieved=lambda hits: signals.evidence.emit(previews_of(hits, question)),
@@ -183,10 +205,14 @@ class IndexJob(Worker):
     write, so a paused run holds no lock."""
 
     def __init__(
-        self, engine: Engine, paths: list[Path], force: bool = False, passwords: dict[str, str] | None = None
+        self,
+        engine: Engine,
+        paths: list[Path],
+        force: bool = False,
+        passwords: dict[str, str] | None = None,
+        owner: QObject | None = None,
     ) -> None:
-        super().__init__()
-        self.signals = IndexSignals()
+        super().__init__(IndexSignals(), owner)
         self.engine, self.paths, self.force, self.passwords = engine, paths, force, passwords
         self._running = threading.Event()
         self._running.set()
@@ -205,12 +231,12 @@ class IndexJob(Worker):
     def pause(self) -> None:
         """Hold the run at its next progress report."""
         self._running.clear()
-        self.signals.paused.emit(True)
+        self.emitter.paused.emit(True)
 
     def resume(self) -> None:
         """Let a held run go on."""
         self._running.set()
-        self.signals.paused.emit(False)
+        self.emitter.paused.emit(False)
 
     def work(self) -> Any:
         """Index, then read the listing to show."""
@@ -219,7 +245,7 @@ class IndexJob(Worker):
 
     def _report(self, state: IndexProgress) -> None:
         # A copy: the indexer goes on changing its snapshot while the GUI thread reads this one.
-        self.signals.progress.emit(replace(state))
+        self.emitter.progress.emit(replace(state))
         if self._running.is_set():
             return
         self._holding.set()
