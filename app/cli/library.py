@@ -85,9 +85,7 @@ def _say(message: str) -> None:
 
 def load_embedder(args: argparse.Namespace) -> TextEmbedder:
     """The embedder the options name: ``--embedder-url`` (a server), else ``--embedder`` or the bundled model."""
-    section = user_settings(args).embedder
-    _say(f"Connecting to embeddings server {section.url}…" if section.is_remote else "Loading the embedder…")
-    return embedder_for(section, Path(args.embedder) if args.embedder else None)
+    return embedder_for(user_settings(args).embedder, Path(args.embedder) if args.embedder else None, _say)
 
 
 def cmd_index(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ may not import). The window, the CLI and the MCP server all load it here."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from app.core.settings import EmbedderSection
@@ -20,9 +21,14 @@ def embedding_server(section: EmbedderSection) -> EmbeddingServer | None:
     return EmbeddingServer(url, section.model.strip(), section.allow_remote, api_key(url))
 
 
-def load_embedder(section: EmbedderSection, folder: Path | None = None) -> TextEmbedder:
+def load_embedder(
+    section: EmbedderSection, folder: Path | None = None, status: Callable[[str], None] | None = None
+) -> TextEmbedder:
     """The server's embedder when the section names one, else the local model in `folder` (default: the
-    bundled one); both at once is refused, as it is ambiguous which one the library should remember."""
+    bundled one); both at once is refused, as it is ambiguous which one the library should remember.
+    `status` hears what it does (connecting to the server, or loading the model)."""
+    if status is not None:
+        status(f"Connecting to embeddings server {section.url}…" if section.is_remote else "Loading the embedder…")
     server = embedding_server(section)
     if server is None:
         return Embedder(folder)

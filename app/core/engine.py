@@ -239,11 +239,7 @@ class Engine:
         (`EmbedderMismatch`), so no question is answered with another model's vectors."""
         with self._embedder_lock:
             if self._embedder is None:
-                section = self.embedding
-                status(
-                    f"Connecting to embeddings server {section.url}…" if section.is_remote else "Loading the embedder…"
-                )
-                self._embedder = load_embedder(section, self.embedder_folder)
+                self._embedder = load_embedder(self.embedding, self.embedder_folder, status)
             embedder = self._embedder
         self.store.bind_embedder(embedder.name, embedder.dim)
         return embedder

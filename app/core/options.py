@@ -75,18 +75,22 @@ def parse_scope(args: argparse.Namespace, store: LibraryStore) -> Scope | None:
 
 def open_store(args: argparse.Namespace, must_exist: bool = True, index_kind: str | None = None) -> LibraryStore:
     """The command's library (`library_location`); a missing library folder is refused when `must_exist`."""
-    location = library_location(args)
-    if must_exist and isinstance(location, Path) and not (location / CATALOGUE).exists():
-        raise LibraryMissing(f"no library at {location}; index something first: footnotes index PATH")
+    location = _existing_library(args) if must_exist else library_location(args)
     return open_library(location, index_kind=index_kind)
+
+
+def _existing_library(args: argparse.Namespace) -> Path | str:
+    """`library_location`, refused when it is a folder without a library."""
+    location = library_location(args)
+    if isinstance(location, Path) and not (location / CATALOGUE).exists():
+        raise LibraryMissing(f"no library at {location}; index something first: footnotes index PATH")
+    return location
 
 
 def open_engine(args: argparse.Namespace, settings: Settings | None = None) -> Engine:
     """The Engine over the command's library (`library_location`, which must exist), run with `settings`
     (default: `user_settings`) and the ``--embedder`` folder when given."""
-    location = library_location(args)
-    if isinstance(location, Path) and not (location / CATALOGUE).exists():
-        raise LibraryMissing(f"no library at {location}; index something first: footnotes index PATH")
+    location = _existing_library(args)
     folder = getattr(args, "embedder", None)
     return Engine(location, settings or user_settings(args), embedder_folder=Path(folder) if folder else None)
 
