@@ -203,6 +203,7 @@ def run_side(label: str, code: Path, job_file: Path, folder: Path) -> dict:
     """Run this file as a worker with the code at `code` (PYTHONPATH and cwd there); its stderr is echoed."""
     script = folder / "answer_bench_worker.py"  # a copy outside both trees: its folder lands on sys.path
     shutil.copyfile(__file__, script)
+    shutil.copyfile(HERE / "answer_figures.py", folder / "answer_figures.py")  # what the copy imports
     out_file = folder / f"{label}.json"
     env = {**os.environ, "PYTHONPATH": str(code), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, str(script), "--worker", "--code", str(code), "--job", str(job_file)]
