@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from app.core.engine import Engine, previews_of  # noqa: E402
+from app.core.engine import Engine  # noqa: E402
+from app.core.passages import previews_of  # noqa: E402
 from app.core.settings import ModelSection, Settings  # noqa: E402
 from app.gui.settings_dialog import SettingsDialog  # noqa: E402
 from app.gui.theme import apply_theme  # noqa: E402

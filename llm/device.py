@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from usererrors import InvalidValue, Todo
+
 DEVICES = ("auto", "cuda", "mps", "cpu")
 
 
@@ -23,7 +25,10 @@ def choose_device(requested: str = "auto") -> str:
     if requested == "auto":
         return available[0]
     if requested not in available:
-        raise ValueError(f"device '{requested}' is not available here (found: {', '.join(available)})")
+        raise InvalidValue(
+            f"device '{requested}' is not available here (found: {', '.join(available)})",
+            Todo("choose one of those (--device)", "choose one of those in Settings (Model)"),
+        )
     return requested
 
 

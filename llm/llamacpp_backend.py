@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from llm.base import Generator, Halt, Message, normalised
+from usererrors import InvalidValue
 
 
 def available() -> bool:
@@ -41,7 +42,9 @@ class LlamaCppGenerator(Generator):
         metadata = self._llm.metadata
         template = metadata.get("tokenizer.chat_template")
         if not template:
-            raise ValueError(f"{gguf.name} carries no chat template")
+            raise InvalidValue(
+                f"{gguf.name} carries no chat template", "choose the GGUF file of an instruct (chat) model"
+            )
         vocab = self._llm
         eos = vocab.detokenize([vocab.token_eos()], special=True).decode("utf-8", "replace")
         bos_id = vocab.token_bos()

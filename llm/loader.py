@@ -9,6 +9,7 @@ from llm.base import Generator
 from llm.bundled import PRESETS, BundledModelError, assemble, model_cache_dir
 from llm.device import choose_device
 from llm.openai_backend import OpenAIGenerator, ServerSettings
+from usererrors import InvalidValue, Todo
 
 BACKENDS = ("auto", "transformers", "llama.cpp", "server")
 DEFAULT_CONTEXT = 4096
@@ -29,13 +30,21 @@ def pick_backend(model: Path, backend: str, device: str) -> str:
     from llm import llamacpp_backend
 
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+        raise InvalidValue(f"unknown backend '{backend}'", f"choose one of {', '.join(BACKENDS)}")
     is_gguf = model.suffix.lower() == ".gguf"
     if backend == "llama.cpp":
         if not is_gguf:
-            raise ValueError("the llama.cpp backend runs GGUF files; this model is a folder")
+            raise InvalidValue(
+                "the llama.cpp backend runs GGUF files; this model is a folder",
+                Todo(
+                    "choose the transformers backend (--backend transformers)",
+                    "choose the transformers backend in Settings",
+                ),
+            )
         if not llamacpp_backend.available():
-            raise ValueError("llama-cpp-python is not installed (pip install 'footnotes[llama]')")
+            raise InvalidValue(
+                "llama-cpp-python is not installed", "pip install 'footnotes[llama]', or choose another backend"
+            )
         return backend
     if backend in ("transformers", "server"):
         return backend

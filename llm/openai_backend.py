@@ -23,6 +23,7 @@ from urllib.parse import SplitResult, quote
 import net
 from llm.base import Generator, Halt, Message, _cut_at_stop
 from llm.secrets import ENV_VAR, api_key
+from usererrors import Todo, UserError
 
 DEFAULT_URL = "http://127.0.0.1:11434/v1"
 FALLBACK_CONTEXT = 4096
@@ -46,9 +47,9 @@ _CONTEXT_ERROR = re.compile(r"(?:maximum context length is|context window of) (\
 _PIECES = re.compile(r"\d|\w+|[^\w\s]")
 
 
-class ServerError(ValueError):
+class ServerError(UserError, ValueError):
     """A model server that is refused, cannot be reached or rejects a request; the message is one
-    sentence for the user."""
+    sentence for the user, and says what to do about the server."""
 
 
 WORDING = net.Wording(
@@ -215,7 +216,11 @@ class OpenAIGenerator(Generator):
             )
         return ServerError(
             f"the model at {self._client.host} has a {window}-token window, smaller than the "
-            f"{self.context_window} tokens planned for; set the server context to {window} (--server-context {window})"
+            f"{self.context_window} tokens planned for",
+            Todo(
+                f"set the server context to {window} (--server-context {window})",
+                f"set the server context to {window} in Settings (Model server)",
+            ),
         )
 
     def _choose_model(self, wanted: str) -> str:

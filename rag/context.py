@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from indexer.types import Hit
 from llm.base import Generator, Message
 from rag.prompt import format_source, question_message, system_prompt
+from usererrors import InvalidValue, Todo, UserError
 
 DEFAULT_ANSWER_RESERVE = 384
 DEFAULT_PASSAGE_TOKENS = 300
@@ -38,7 +39,7 @@ class PassageBudget:
 
     def __post_init__(self) -> None:
         if self.total < 1 or self.per_passage < 1:
-            raise ValueError("passage budgets must be positive")
+            raise InvalidValue("passage budgets must be positive")
 
     def share(self, spent: int, remaining: int) -> int:
         """The budget of the next passage, when `spent` tokens are already used and `remaining` passages
@@ -46,12 +47,14 @@ class PassageBudget:
         return max(0, min(self.per_passage, (self.total - spent) // max(1, remaining)))
 
 
-class ContextOverflow(Exception):
+class ContextOverflow(UserError):
     """Even the system prompt, the question and the answer reserve do not fit the window (`window`
     tokens)."""
 
-    def __init__(self, message: str, window: int) -> None:
-        super().__init__(message)
+    advice = Todo("ask a shorter question or choose a model with a larger context")
+
+    def __init__(self, what: str, window: int) -> None:
+        super().__init__(what)
         self.window = window
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rag.citations import CitedAnswer
+from usererrors import InvalidValue
 
 FORMATS = (".md", ".html", ".pdf")
 _DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -165,5 +166,5 @@ def export(answers: Sequence[CitedAnswer], path: Path) -> Path:
     elif suffix == ".pdf":
         to_pdf(answers, path)
     else:
-        raise ValueError(f"cannot export to '{suffix}': use one of {', '.join(FORMATS)}")
+        raise InvalidValue(f"cannot export to '{suffix}'", f"use one of {', '.join(FORMATS)}")
     return path

@@ -13,7 +13,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.core.engine import Preview
+from app.core.passages import Preview
 from app.gui import theme
 from app.gui.chat_view import ChatView
 from app.gui.rich_text import markdown_html

@@ -242,7 +242,7 @@ def test_a_context_overflow_says_what_to_do() -> None:
     )
     assert exit_code(overflow) == 5
     assert describe(overflow) == (
-        "the question and the answer reserve do not fit the model's 4096-token window; "
+        "the question needs 4000 tokens and the answer 384, more than the 4096-token window; "
         "ask a shorter question or choose a model with a larger context"
     )
 

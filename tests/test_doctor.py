@@ -89,7 +89,7 @@ def test_doctor_looks_at_the_store_and_the_embeddings_server_it_is_pointed_at(
     assert _lines(out, "Embeddings") == [
         f"OK      Embeddings     server {url} is on this machine (loopback)",
         f"MISSING Embeddings     no embeddings server answers at 127.0.0.1:{embeddings} (connection refused); "
-        "start it or correct the embeddings server URL (--embedder-url)",
+        "start it or correct the embeddings server URL (in Settings, or --embedder-url)",
     ]
     [library] = _lines(out, "Library")
     shown = f"postgresql://footnotes@127.0.0.1:{store}/team"  # the password left out

@@ -3,7 +3,7 @@ the window's preview cut a passage the same way, so the sentence quoted is the s
 
 from __future__ import annotations
 
-from app.core.engine import best_sentence
+from app.core.passages import best_sentence
 from indexer.text_units import content_words, sentence_spans, stems
 from rag.citations import passage_sentences
 

@@ -16,7 +16,8 @@ from PySide6.QtGui import QDesktopServices, QDropEvent, QTextCursor
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from app.core.engine import Engine, Preview
+from app.core.engine import Engine
+from app.core.passages import Preview
 from app.core.settings import Settings
 from app.gui.chat_view import ChatView
 from app.gui.source_viewer import SourceViewer

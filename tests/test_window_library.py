@@ -4,6 +4,7 @@ they use)."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -202,3 +203,26 @@ def test_a_listing_that_arrives_after_its_window_is_gone_reaches_nothing(qtbot: 
     QThreadPool.globalInstance().waitForDone(30_000)
     qtbot.wait(200)  # what the worker sent is delivered now, or dropped: an error here fails the test
     assert shown == []
+
+
+def test_a_user_error_in_the_window_names_the_windows_menus_not_the_commands_flags(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """A library built with another embedder refuses to be indexed with this one: the window says what to do
+    with its own menus and Settings, where the command line names --reindex and --library."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "kettle.txt").write_text(KETTLE_FACT, encoding="utf-8")
+    window = _window(qtbot, tmp_path)
+    window.indexing.index_paths([folder])
+    qtbot.waitUntil(lambda: not window.indexing.busy, timeout=120_000)
+    assert window.status_label.text().startswith("Indexed 1 file")
+    with sqlite3.connect(tmp_path / "lib" / "catalogue.sqlite") as catalogue:  # as if another embedder built it
+        catalogue.execute("UPDATE meta SET value = 'another-embedder' WHERE key = 'embedder_name'")
+    (folder / "descaling.txt").write_text("Descale the kettle every month.", encoding="utf-8")
+    window.indexing.index_paths([folder])
+    qtbot.waitUntil(lambda: not window.indexing.busy, timeout=120_000)
+    shown = window.status_label.text()
+    assert "built with the embedder 'another-embedder'" in shown
+    assert "Library ▸ Re-index library" in shown and "Settings" in shown
+    assert "--" not in shown and "footnotes index" not in shown

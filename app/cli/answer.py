@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 
 from app.core.engine import AnswerEvents, Engine
-from app.core.errors import ContextTooSmall, ModelProblem, context_overflow_message
+from app.core.errors import ModelProblem
 from app.core.logs import debug_logging, redact
 from app.core.options import checked_model, open_engine, parse_scope, user_settings
 from indexer.attachments import display_name
 from llm.base import Generator
 from llm.openai_backend import ServerError
 from rag.citations import CitedAnswer
-from rag.context import ContextOverflow, ContextPlan
+from rag.context import ContextPlan
 from rag.export import export
 from rag.scope import Scope
 
@@ -62,11 +62,8 @@ def _answer(engine: Engine, question: str, args: argparse.Namespace, scope: Scop
         streamed.append(token)
         print(token, end="", flush=True)
 
-    try:
-        events = AnswerEvents(plan=show_plan, token=None if args.json else stream)
-        answer = engine.ask(question, events, threading.Event(), scope)
-    except ContextOverflow as exc:
-        raise ContextTooSmall(context_overflow_message(exc.window)) from exc
+    events = AnswerEvents(plan=show_plan, token=None if args.json else stream)
+    answer = engine.ask(question, events, threading.Event(), scope)
     _log_answer(engine.answerer(_say).generator, question, answer)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))

@@ -10,28 +10,25 @@ import shlex
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 from app.core.collections import CollectionError
-from app.core.embedders import load_embedder as embedder_for
-from app.core.engine import passage
 from app.core.errors import FileProblem, Interrupted, Locked, UsageError
 from app.core.logs import debug_logging, redact
 from app.core.options import (
     collections_of_user,
     library_location,
     open_engine,
-    open_store,
     parse_scope,
     user_settings,
 )
+from app.core.passages import passage
 from indexer.attachments import display_name, lies_under
 from indexer.chunker import ChunkSettings
-from indexer.embedder import TextEmbedder
-from indexer.indexer import Indexer, IndexProgress, IndexReport, forget
+from indexer.indexer import IndexProgress, IndexReport
 from indexer.scan import FileIssue, ScanSettings
-from indexer.store import open_store as open_library
 from indexer.types import Hit, IssueKind
 
 logger = logging.getLogger("footnotes.cli")
@@ -69,46 +66,36 @@ def cmd_collections(args: argparse.Namespace) -> int:
     return 0
 
 
-def _discard_index(location: Path | str) -> None:
-    """Empty the library for ``--reindex``: its catalogue and vector files, or its database tables."""
-    if isinstance(location, str):
-        with open_library(location) as store:
-            store.clear()  # type: ignore[attr-defined]  # a PgStore's
-        return
-    for file in list(location.glob("catalogue.sqlite*")) + list(location.glob("vectors.g*.faiss")):
-        file.unlink()
-
-
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def load_embedder(args: argparse.Namespace) -> TextEmbedder:
-    """The embedder the options name: ``--embedder-url`` (a server), else ``--embedder`` or the bundled model."""
-    return embedder_for(user_settings(args).embedder, Path(args.embedder) if args.embedder else None, _say)
+def _ignore(_progress: IndexProgress) -> None:
+    pass
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     """Index files and folders (or refresh the library's known ones)."""
-    chunk_tokens = user_settings(args).retrieval.chunk_tokens  # checked before a --reindex discards anything
-    location = library_location(args)
-    # Before --reindex discards anything, the embedder (a server, maybe) must be usable; otherwise it is
-    # loaded only when a file needs reading, so an unchanged refresh takes milliseconds.
-    embedder = load_embedder(args) if args.reindex else None
-    if args.reindex:
-        _discard_index(location)
-    with open_store(args, must_exist=False, index_kind=args.index_kind) as store:
-        if not args.paths and not store.roots():
+    settings = user_settings(args)  # checked before a --reindex discards anything
+    chunking = ChunkSettings(settings.retrieval.chunk_tokens, args.overlap_tokens)
+    with open_engine(args, settings, must_exist=False, index_kind=args.index_kind) as engine:
+        if args.reindex:
+            engine.discard_index(_say)  # the embedder (a server, maybe) loads first: one that cannot keeps the index
+        if not args.paths and not engine.roots():
             raise UsageError("nothing to index: give files or folders, e.g. footnotes index ~/Documents")
-        indexer = Indexer(
-            store,
-            embedder or (lambda: load_embedder(args)),
-            chunking=ChunkSettings(chunk_tokens, args.overlap_tokens),
-            scanning=ScanSettings(max_file_mb=args.max_file_mb),
-        )
         cancel = threading.Event()
-        report = _run_with_bar(indexer, [Path(p) for p in args.paths], cancel, quiet=args.quiet)
-        _print_report(report, store.location)
+        report = _run_with_bar(
+            lambda progress: engine.index(
+                [Path(p) for p in args.paths],
+                progress,
+                cancel,
+                chunking=chunking,
+                scanning=ScanSettings(max_file_mb=args.max_file_mb),
+                status=_say,
+            ),
+            quiet=args.quiet,
+        )
+        _print_report(report, engine.location)
     if report.cancelled:
         return 130
     if args.paths and not (report.indexed or report.reused or report.unchanged):
@@ -118,7 +105,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_with_bar(indexer: Indexer, paths: list[Path], cancel: threading.Event, quiet: bool) -> IndexReport:
+def _run_with_bar(run: Callable[[Callable[[IndexProgress], None]], IndexReport], quiet: bool) -> IndexReport:
+    """`run` with a progress bar on stderr (with `quiet`: one plain progress line per step on stdout)."""
     from tqdm import tqdm
 
     bar = tqdm(total=0, unit="file", disable=quiet, file=sys.stderr, dynamic_ncols=True)
@@ -131,7 +119,7 @@ def _run_with_bar(indexer: Indexer, paths: list[Path], cancel: threading.Event, 
             print(f"progress files={state.files_done}/{state.files_total} chunks={state.chunks_embedded}", flush=True)
 
     try:
-        return indexer.run(paths or None, progress=on_progress, cancel=cancel)
+        return run(on_progress)
     except KeyboardInterrupt:
         raise Interrupted("interrupted; the library keeps every file finished so far, rerun to resume") from None
     finally:
@@ -192,11 +180,11 @@ def cmd_forget(args: argparse.Namespace) -> int:
     """Remove folders and files from the library on purpose, whether or not they are on this computer: the
     documents under them go, and a refresh no longer looks for them (it keeps what a missing folder held)."""
     paths = [Path(p).expanduser().absolute() for p in args.paths]
-    with open_store(args) as store:
-        roots = store.roots()
-        removed = forget(store, paths)
-        remaining = store.roots()
-        location = store.location
+    with open_engine(args) as engine:
+        roots = engine.roots()
+        removed = engine.forget(paths)
+        remaining = engine.roots()
+        location = engine.location
     forgotten = [p for p in paths if any(lies_under(str(r), str(p)) for r in roots + [Path(r) for r in removed])]
     if not forgotten:
         raise UsageError(f"the library holds nothing under {', '.join(map(str, paths))}; check the path")
@@ -241,9 +229,9 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     password = (
         sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {path.name}: ")
     )
-    with open_store(args, must_exist=False) as store:
-        report = Indexer(store, load_embedder(args)).run([path], passwords={str(path): password})
-        _print_report(report, store.location)
+    with open_engine(args, must_exist=False) as engine:
+        report = engine.index([path], _ignore, threading.Event(), passwords={str(path): password}, status=_say)
+        _print_report(report, engine.location)
     if report.indexed or report.reused or report.unchanged:
         return 0
     issue = next(iter(report.failed + report.skipped), None)
@@ -255,16 +243,16 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print what the library holds."""
-    with open_store(args) as store:
-        stats = store.stats()
-        print(f"Library:    {store.location}")
+    with open_engine(args) as engine:
+        stats = engine.stats()
+        print(f"Library:    {engine.location}")
         print(f"Documents:  {stats.documents} indexed, {stats.failed} failed")
         print(f"Pages:      {stats.pages}")
         print(f"Chunks:     {stats.chunks}")
         print(f"Embedder:   {stats.embedder or '-'} ({stats.dim or '-'} dimensions)")
         print(f"Index:      {stats.index_kind}")
         print(f"Disk:       {stats.disk_bytes / 1048576:.1f} MB")
-        failures = [d for d in store.documents() if d.status == "failed"]
+        failures = [d for d in engine.catalogue() if d.status == "failed"]
         for doc in failures:
             print(f"  failed: {doc.path}: {doc.error}")
     return 0
@@ -316,8 +304,8 @@ def _hit_record(rank: int, hit: Hit) -> dict[str, object]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Check the library's integrity; exit 1 when a problem is found."""
-    with open_store(args) as store:
-        problems = store.check()
+    with open_engine(args) as engine:
+        problems = engine.check()
     for problem in problems:
         print(f"problem: {problem}")
         logger.warning("check: %s", problem)

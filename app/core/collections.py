@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from platformdirs import user_data_dir
 
 from indexer.pgurl import redacted
+from usererrors import UserError
 
 if TYPE_CHECKING:
     from app.core.settings import SettingsStore
@@ -78,7 +79,7 @@ def remembered(saved: SettingsStore, collections: list[Collection]) -> Collectio
     return found
 
 
-class CollectionError(Exception):
+class CollectionError(UserError):
     """A collection cannot be created, found, renamed or deleted as asked."""
 
 

@@ -376,7 +376,7 @@ def check_store(url: str) -> list[Finding]:
     try:
         facts = probe(url)
     except StoreError as exc:
-        detail = f"{exc}; check that the server runs and the --store URL (a password belongs in ~/.pgpass)"
+        detail = f"{exc.what}; check that the server runs and the --store URL (a password belongs in ~/.pgpass)"
         return [Finding(MISSING, "Library", detail, essential=True)]
     findings = [Finding(OK, "Library", f"{redacted(url)}: PostgreSQL {facts.version} answers")]
     if facts.pgvector:

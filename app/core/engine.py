@@ -8,6 +8,7 @@ model, only for the small embedder.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -17,13 +18,12 @@ import numpy as np
 
 from app.core.embedders import load_embedder
 from app.core.settings import EmbedderSection, Settings
-from indexer.attachments import display_name
 from indexer.chunker import ChunkSettings
 from indexer.embedder import TextEmbedder
-from indexer.indexer import Indexer, IndexProgress, IndexReport
+from indexer.indexer import Indexer, IndexProgress, IndexReport, forget
 from indexer.pgurl import redacted
-from indexer.store import DocumentRecord, LibraryStore, is_database_url, open_store
-from indexer.text_units import content_words, sentence_spans
+from indexer.scan import ScanSettings
+from indexer.store import DocumentRecord, LibraryStore, StoreStats, discard_library, is_database_url, open_store
 from indexer.types import Chunk, Hit, Page
 from llm.loader import llama_arrived, load_generator
 from llm.openai_backend import ServerSettings
@@ -56,54 +56,11 @@ class AnswerEvents:
     """The verdicts so far: sentence by sentence while the answer streams, then the judge's."""
 
 
-MAX_PREVIEW = 260
 STOPPED_LOADING = "Stopped before the model had finished loading."
 
 
 class Cancelled(Exception):
     """The user stopped a question before its answer began (while the model was still loading)."""
-
-
-@dataclass(frozen=True)
-class Preview:
-    """One passage the answer will use, as shown before the first token: its number in the answer,
-    the passage, and its sentence that shares the most words with the question."""
-
-    number: int
-    chunk: Chunk
-    sentence: str
-
-
-@dataclass(frozen=True)
-class Passage:
-    """One passage found by `search`: where it is (file, page, location, character span in the page's
-    stored text), what kind of page it comes from (``content``, ``toc``, …), its score and its text."""
-
-    file: str
-    path: str
-    page: int
-    location: str
-    char_start: int
-    char_end: int
-    kind: str
-    score: float
-    text: str
-
-
-def passage(hit: Hit) -> Passage:
-    """A search hit as a record: what `footnotes search --json` prints and the MCP `search` tool returns."""
-    chunk = hit.chunk
-    return Passage(
-        file=display_name(chunk.path),
-        path=chunk.path,
-        page=chunk.page,
-        location=chunk.where,
-        char_start=chunk.char_start,
-        char_end=chunk.char_end,
-        kind=chunk.kind or "content",
-        score=round(float(hit.score), 6),
-        text=chunk.text,
-    )
 
 
 def location_text(location: str | Path) -> str:
@@ -112,41 +69,6 @@ def location_text(location: str | Path) -> str:
     if is_database_url(location):
         return redacted(str(location).strip())
     return str(Path(location).expanduser())
-
-
-def _words(text: str) -> set[str]:
-    return set(content_words(text))
-
-
-def best_sentence(text: str, question: str) -> str:
-    """The sentence of `text` (`indexer.text_units.sentence_spans`, headings left out) sharing the most
-    (non-stop) words with `question`; the first on a tie.
-
-    Cheap on purpose (no model call): it only picks what to show while the model starts writing."""
-    sentences = [" ".join(text[a:b].split()) for a, b in sentence_spans(text)]
-    prose = [s for s in sentences if not _is_heading(s)] or sentences or [" ".join(text.split())]
-    if not prose[0]:
-        return ""
-    asked = _words(question)
-    best = max(prose, key=lambda s: (len(asked & _words(s)), -prose.index(s)))
-    return best if len(best) <= MAX_PREVIEW else best[: MAX_PREVIEW - 1].rstrip() + "…"
-
-
-def _is_heading(sentence: str) -> bool:
-    """A Markdown ``#`` line, or a short line with no closing punctuation ("5 Warranty")."""
-    return sentence.startswith("#") or (
-        len(sentence.split()) <= 6 and not sentence.endswith((".", ",", ";", ":", "!", "?", "…"))
-    )
-
-
-def previews(prepared: Prepared) -> list[Preview]:
-    """The passages a prepared question will be answered from, numbered as the answer cites them."""
-    return previews_of(prepared.plan.included if prepared.plan else [], prepared.question)
-
-
-def previews_of(hits: list[Hit], question: str) -> list[Preview]:
-    """Numbered previews of passages: each with the sentence that shares most words with the question."""
-    return [Preview(number, hit.chunk, best_sentence(hit.chunk.text, question)) for number, hit in enumerate(hits, 1)]
 
 
 def answer_settings(settings: Settings) -> AnswerSettings:
@@ -164,8 +86,16 @@ class Engine:
     """The library at `location` (a folder or a ``postgresql://`` URL) and its models, run with the user's
     `settings` (the frozen `Settings`, taken whole: `apply` changes them); what every front end needs."""
 
-    def __init__(self, location: Path | str, settings: Settings | None = None, *, embedder_folder: Path | None = None):
-        self.store: LibraryStore = open_store(location)
+    def __init__(
+        self,
+        location: Path | str,
+        settings: Settings | None = None,
+        *,
+        embedder_folder: Path | None = None,
+        index_kind: str | None = None,
+    ):
+        self._opening = (location, index_kind)
+        self.store: LibraryStore = open_store(location, index_kind=index_kind)
         self.settings = settings or Settings()
         self.embedder_folder = embedder_folder
         """A local sentence-transformers folder to embed with instead of the settings' (``--embedder``)."""
@@ -251,10 +181,41 @@ class Engine:
         cancel: threading.Event,
         force: bool = False,
         passwords: dict[str, str] | None = None,
+        *,
+        chunking: ChunkSettings | None = None,
+        scanning: ScanSettings | None = None,
+        status: Status = _ignore,
     ) -> IndexReport:
-        """Index files and folders (none: the library's known roots); `passwords` unlock PDFs for this run."""
-        indexer = Indexer(self.store, self.embedder, chunking=self.chunking)  # the model loads only if a file changed
+        """Index files and folders (none: the library's known roots); `passwords` unlock PDFs for this run;
+        `chunking` and `scanning` (the command line's ``--overlap-tokens``, ``--max-file-mb``) replace the
+        settings' for this run. The embedder loads only if a file changed (`status` says so)."""
+        embedder = functools.partial(self.embedder, status)
+        indexer = Indexer(self.store, embedder, chunking=chunking or self.chunking, scanning=scanning)
         return indexer.run(paths or None, progress=progress, cancel=cancel, force=force, passwords=passwords)
+
+    def discard_index(self, status: Status = _ignore) -> None:
+        """Empty the library for a rebuild from its files (``footnotes index --reindex``). The embedder the
+        settings name is loaded first: one that cannot load leaves the library as it was."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.embedding, self.embedder_folder, status)
+        location, index_kind = self._opening
+        self.store.close()
+        discard_library(location)
+        self.store = open_store(location, index_kind=index_kind)
+
+    def forget(self, paths: list[Path]) -> list[str]:
+        """Remove folders and files from the library on purpose, there or not: their documents go and a
+        refresh no longer looks for them (`indexer.indexer.forget`). Returns the removed documents' paths."""
+        return forget(self.store, paths)
+
+    def stats(self) -> StoreStats:
+        """What the library holds: documents, pages, chunks, embedder, index, disk."""
+        return self.store.stats()
+
+    def check(self) -> list[str]:
+        """The library's integrity problems, each a sentence; empty when it is sound."""
+        return self.store.check()
 
     @property
     def model_loaded(self) -> bool:
@@ -411,5 +372,11 @@ class Engine:
         return self.store.page_text(record.id, chunk.page) if record else None
 
     def close(self) -> None:
-        """Close the library (a deleted collection's engine)."""
+        """Close the library (a deleted collection's engine, a command's at its end)."""
         self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

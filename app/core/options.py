@@ -9,11 +9,10 @@ from pathlib import Path
 
 from app.core.collections import CollectionError, Collections, default_collections_dir
 from app.core.engine import Engine
-from app.core.errors import LibraryMissing, ModelProblem, UsageError, describe
+from app.core.errors import LibraryMissing, ModelProblem, UsageError
 from app.core.settings import ARG_PREFIX, Settings, settings_from_args
 from indexer.library import default_library_dir
 from indexer.store import CATALOGUE, LibraryStore, is_database_url
-from indexer.store import open_store as open_library
 from llm.bundled import PRESETS
 from llm.loader import pick_backend
 from llm.openai_backend import ServerError, check_url
@@ -23,10 +22,7 @@ from rag.scope import Scope
 def user_settings(args: argparse.Namespace) -> Settings:
     """The settings a command runs with: its ``--preset`` (else the defaults) with its settings flags on top."""
     preset = getattr(args, "preset", None)
-    try:
-        return settings_from_args(args, Settings.preset(preset) if preset else Settings())
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    return settings_from_args(args, Settings.preset(preset) if preset else Settings())
 
 
 def library_folder(args: argparse.Namespace) -> Path:
@@ -73,12 +69,6 @@ def parse_scope(args: argparse.Namespace, store: LibraryStore) -> Scope | None:
     return scope
 
 
-def open_store(args: argparse.Namespace, must_exist: bool = True, index_kind: str | None = None) -> LibraryStore:
-    """The command's library (`library_location`); a missing library folder is refused when `must_exist`."""
-    location = _existing_library(args) if must_exist else library_location(args)
-    return open_library(location, index_kind=index_kind)
-
-
 def _existing_library(args: argparse.Namespace) -> Path | str:
     """`library_location`, refused when it is a folder without a library."""
     location = library_location(args)
@@ -87,12 +77,20 @@ def _existing_library(args: argparse.Namespace) -> Path | str:
     return location
 
 
-def open_engine(args: argparse.Namespace, settings: Settings | None = None) -> Engine:
-    """The Engine over the command's library (`library_location`, which must exist), run with `settings`
-    (default: `user_settings`) and the ``--embedder`` folder when given."""
-    location = _existing_library(args)
+def open_engine(
+    args: argparse.Namespace, settings: Settings | None = None, must_exist: bool = True, index_kind: str | None = None
+) -> Engine:
+    """The Engine over the command's library (`library_location`; a missing library folder is refused when
+    `must_exist`), run with `settings` (default: `user_settings`) and the ``--embedder`` folder when given;
+    `index_kind` (flat, ivf, hnsw) for a library folder's vector index."""
+    location = _existing_library(args) if must_exist else library_location(args)
     folder = getattr(args, "embedder", None)
-    return Engine(location, settings or user_settings(args), embedder_folder=Path(folder) if folder else None)
+    return Engine(
+        location,
+        settings or user_settings(args),
+        embedder_folder=Path(folder) if folder else None,
+        index_kind=index_kind,
+    )
 
 
 def checked_model(settings: Settings) -> str:
@@ -111,8 +109,5 @@ def checked_model(settings: Settings) -> str:
         raise ModelProblem(
             f"no model at {path}; give --model {' or '.join(PRESETS)}, a local GGUF file or a model folder"
         )
-    try:
-        pick_backend(path, model.backend, model.device)
-    except ValueError as exc:
-        raise UsageError(describe(exc)) from exc
+    pick_backend(path, model.backend, model.device)  # an InvalidValue when this backend cannot run it
     return spec

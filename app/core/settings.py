@@ -25,6 +25,7 @@ from llm.device import DEVICES
 from llm.loader import BACKENDS
 from llm.openai_backend import DEFAULT_URL, ServerSettings
 from rag.retriever import RetrievalSettings
+from usererrors import InvalidValue
 
 GROUP = "settings"
 """The QSettings group the settings are saved under (``settings/model/backend``)."""
@@ -237,7 +238,7 @@ class Settings:
     def preset(cls, name: str, **values: Any) -> Settings:
         """The settings of a named preset (see `PRESETS_VALUES`), with `values` (``library=…``) on top."""
         if name not in PRESETS_VALUES:
-            raise ValueError(f"unknown preset '{name}'; choose one of {', '.join(PRESETS_VALUES)}")
+            raise InvalidValue(f"unknown preset '{name}'", f"choose one of {', '.join(PRESETS_VALUES)}")
         return with_values(cls(**values), PRESETS_VALUES[name])
 
     def to_dict(self) -> dict[str, Any]:
@@ -333,7 +334,7 @@ def coerce(item: dataclasses.Field, raw: Any) -> Any:
     value = _as_bool(raw) if isinstance(default, bool) else type(default)(raw)
     problem = violation(item, value)
     if problem:
-        raise ValueError(problem)
+        raise InvalidValue(problem)
     return value
 
 
@@ -379,7 +380,7 @@ def settings_from_args(args: argparse.Namespace, base: Settings) -> Settings:
     for path, value in given.items():
         problem = violation(fields_by_path[path], value)
         if problem:
-            raise ValueError(f"{declaration(fields_by_path[path]).flag} {problem}")
+            raise InvalidValue(f"{declaration(fields_by_path[path]).flag} {problem}")
     return with_values(base, given)
 
 
@@ -415,12 +416,12 @@ def _section_type(item: dataclasses.Field) -> type | None:
 def _replace_path(node: Any, path: list[str], value: Any) -> Any:
     item = next((f for f in fields(node) if f.name == path[0]), None)
     if item is None:
-        raise ValueError(f"no setting named {path[0]}")
+        raise InvalidValue(f"no setting named {path[0]}")
     if len(path) > 1:
         return replace(node, **{path[0]: _replace_path(getattr(node, path[0]), path[1:], value)})
     problem = violation(item, value)
     if problem:
-        raise ValueError(f"{item.name} {problem}")
+        raise InvalidValue(f"{item.name} {problem}")
     return replace(node, **{path[0]: value})
 
 

@@ -11,7 +11,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel, QLineEdit, QPushButton, QStackedWidget
 
-from app.core.engine import Engine, Preview
+from app.core.engine import Engine
+from app.core.passages import Preview
 from app.gui.chat_view import ChatView
 from app.gui.context_meter import ContextMeter
 from app.gui.source_viewer import SourceViewer

@@ -25,7 +25,7 @@ from indexer.attachments import display_name
 from rag.citations import Checking, CitedAnswer
 
 if TYPE_CHECKING:
-    from app.core.engine import Preview
+    from app.core.passages import Preview
 
 _MARKERS = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _FLAGGED = re.compile("([\ue000\ue003])(\\d+)\ue001")

@@ -22,6 +22,7 @@ from app.gui.status_line import StatusLine
 from indexer.store import is_database_url
 from rag.citations import CitedAnswer
 from rag.scope import Scope
+from usererrors import WINDOW
 
 
 class ChatsController(QObject):
@@ -219,7 +220,7 @@ class ChatsController(QObject):
                 collection = self.collections.get(name)
                 location = collection.library
         except CollectionError as exc:
-            self.status.say(f"{exc}.")
+            self.status.say(f"{describe(exc, WINDOW)}.")
             self.show_collections()
             return
         problem = self.open_library(collection, location)
@@ -239,7 +240,7 @@ class ChatsController(QObject):
                 engine = Engine.from_settings(self.preferences, location)
             except USER_ERRORS as exc:
                 self.show_collections()
-                return f"{collection.name} could not be opened: {describe(exc)}"
+                return f"{collection.name} could not be opened: {describe(exc, WINDOW)}"
             finally:
                 QApplication.restoreOverrideCursor()
             self.engines[collection.library] = engine
@@ -260,7 +261,7 @@ class ChatsController(QObject):
         try:
             created = self.collections.create(name)
         except CollectionError as exc:
-            self.status.say(f"{exc}.")
+            self.status.say(f"{describe(exc, WINDOW)}.")
             return
         self.show_collections()
         self.switch_collection(created.name)
@@ -271,7 +272,7 @@ class ChatsController(QObject):
         try:
             self.collection = self.collections.rename(old, new)
         except CollectionError as exc:
-            self.status.say(f"{exc}.")
+            self.status.say(f"{describe(exc, WINDOW)}.")
         if self.collection.name != old and self.settings.value(CURRENT) == old:
             remember_choice(self.settings, self.collection)  # the next start still opens it
         self.show_collections()
@@ -292,7 +293,7 @@ class ChatsController(QObject):
                 engine.close()
             self.collections.delete(doomed.name)
         except CollectionError as exc:
-            self.status.say(f"{exc}.")
+            self.status.say(f"{describe(exc, WINDOW)}.")
             return
         self.show_collections()
         self.status.say(f"Deleted the collection {doomed.name}.")

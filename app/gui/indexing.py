@@ -27,7 +27,7 @@ from app.gui.library_panel import LibraryPanel
 from app.gui.status_line import StatusLine
 from app.gui.workers import Failure, IndexJob, IndexResult, Job, Listing, read_listing
 from indexer.attachments import lies_under
-from indexer.indexer import IndexProgress, IndexReport, forget
+from indexer.indexer import IndexProgress, IndexReport
 from indexer.scan import FileIssue
 from indexer.types import IssueKind
 
@@ -169,14 +169,14 @@ class IndexingController(QObject):
             self.forget_root(root)
 
     def forget_root(self, root: str) -> None:
-        """Remove a folder or file added to the library, and its documents, on a worker (`indexer.forget`,
+        """Remove a folder or file added to the library, and its documents, on a worker (`Engine.forget`,
         as ``footnotes forget``), then show the library without them. Not while indexing: the run would
         write them back."""
         if self.busy:
             self.status.say("Indexing is running: cancel it or let it finish, then remove the folder.")
             return
         engine = self.engine
-        job = Job(lambda _report, _cancel: forget(engine.store, [Path(root)]), owner=self)
+        job = Job(lambda _report, _cancel: engine.forget([Path(root)]), owner=self)
         job.signals.done.connect(lambda removed: self._on_forgotten(job, root, removed))
         job.signals.failed.connect(lambda failure: self._on_forget_failed(job, failure))
         self._forget_jobs.append(job)  # a job must outlive its run

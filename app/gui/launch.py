@@ -52,10 +52,7 @@ def window_start(
     collections = Collections(default_collections_dir(), Path(preferences.library))
     if library is not None:
         preferences = replace(preferences, library=str(library))
-    try:
-        settings = preferences if flags is None else settings_from_args(flags, preferences)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from exc
+    settings = preferences if flags is None else settings_from_args(flags, preferences)
     store = getattr(flags, f"{ARG_PREFIX}store", "").strip()
     if collection:
         chosen = next((c for c in collections.list() if c.name == collection), None)
@@ -83,11 +80,7 @@ def run_app(
     app.setApplicationName("Footnotes")
     app.setOrganizationName("Footnotes")
     settings = QSettings("Footnotes", "Footnotes")
-    try:
-        start = window_start(settings, library, collection, flags)
-    except UsageError as exc:
-        print(f"footnotes: error: {exc}", file=sys.stderr)
-        return 2
+    start = window_start(settings, library, collection, flags)  # a user error here: `app.main` prints it
     apply_theme(app, start.settings.appearance.theme)  # light or dark as chosen, or as the system is (and follows it)
     engine = Engine.from_settings(start.settings, start.location)
     window = MainWindow(engine, settings, start.preferences, warm_model=warm_model, collections=start.collections)

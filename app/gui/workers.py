@@ -24,12 +24,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from app.core.engine import STOPPED_LOADING, AnswerEvents, Cancelled, Engine, previews, previews_of
+from app.core.engine import STOPPED_LOADING, AnswerEvents, Cancelled, Engine
 from app.core.errors import describe, is_user_error
 from app.core.logs import log_dir
+from app.core.passages import previews, previews_of
 from indexer.indexer import IndexProgress, IndexReport
 from indexer.store import DocumentRecord
 from rag.scope import Scope
+from usererrors import WINDOW
 
 log = logging.getLogger("footnotes.gui")
 PAUSE_POLL_SECONDS = 0.1
@@ -51,7 +53,7 @@ def failure_of(exc: BaseException) -> Failure:
     if isinstance(exc, Cancelled):
         return Failure(STOPPED_LOADING)
     if is_user_error(exc):
-        return Failure(describe(exc))
+        return Failure(describe(exc, WINDOW))
     log.error("a background job failed", exc_info=exc)
     return Failure(f"Something went wrong — the log is in {log_dir()}", unexpected=True)
 

@@ -26,10 +26,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.types import Resource as ResourceInfo
 
-from app.core.engine import AnswerEvents, Engine, Passage, best_sentence, passage
+from app.core.engine import AnswerEvents, Engine
 from app.core.errors import USER_ERRORS, describe, is_user_error
 from app.core.logs import app_version, debug_logging, redact
 from app.core.options import checked_model, open_engine, user_settings
+from app.core.passages import Passage, best_sentence, passage
 from indexer.attachments import display_name
 from indexer.store import DocumentRecord
 from indexer.types import Page

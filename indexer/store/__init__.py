@@ -1,6 +1,7 @@
 """Where a library is kept, whichever backend keeps it: the store contract (`contract.LibraryStore`), the
 records it takes and returns, its errors, the keyword rule both backends search by (`keywords`), the
-catalogue reads both run (`reads`), and `open_store`, which opens the backend a location names.
+catalogue reads, writes and health checks both run (`reads`, `writes`, `health`), and `open_store`, which
+opens the backend a location names.
 
 The backends are subpackages: `sqlite` (a folder: a SQLite catalogue beside a FAISS cache of its vectors)
 and `postgres` (a database with pgvector, for a team's shared library). This package imports neither: the
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from indexer.store.contract import LibraryStore, NearestVectors
 from indexer.store.errors import EmbedderMismatch, StoreError
-from indexer.store.opening import is_database_url, open_store
+from indexer.store.opening import discard_library, is_database_url, open_store
 from indexer.store.records import DocumentRecord, FileFacts, StoreStats
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreStats",
+    "discard_library",
     "is_database_url",
     "open_store",
 ]

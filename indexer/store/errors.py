@@ -5,9 +5,31 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
+from usererrors import Todo, UserError
 
-class StoreError(Exception):
+
+class StoreError(UserError):
     """The library cannot be opened or used as asked."""
+
+    advice = Todo(
+        "choose another --library, or run footnotes check on this one",
+        "choose another library folder in Settings, or run footnotes check on this one",
+    )
+
+
+NEWER_SCHEMA = Todo(
+    "update Footnotes to the version that wrote it, or choose another --library or --store",
+    "update Footnotes to the version that wrote it, or choose another library in Settings",
+)
+"""What to do about a library that a newer Footnotes wrote."""
+
+
+def database_todo(url: str) -> Todo:
+    """What to do about a library on a database server that failed (`url` without its password)."""
+    return Todo(
+        "check that the database server is running and reachable from this computer and that the URL is right "
+        f"(footnotes doctor --store {url} looks at both, and at pgvector)"
+    )
 
 
 class EmbedderMismatch(StoreError):
@@ -21,21 +43,37 @@ def embedder_mismatch(built: tuple[str, int], offered: tuple[str, int]) -> Embed
     name, dim = built
     if " @ " in name:
         model, _, url = name.partition(" @ ")
-        again = f"use that server again (--embedder-url {url} --embedder-model {model})"
+        again = Todo(
+            f"use that server again (--embedder-url {url} --embedder-model {model})",
+            f"use that server again (in Settings, Embeddings: {url}, model {model})",
+        )
     else:
-        again = "use that local model again (no --embedder-url)"
+        again = Todo(
+            "use that local model again (no --embedder-url)",
+            "use that local model again (no embeddings server URL in Settings)",
+        )
     return EmbedderMismatch(
         f"this library was built with the embedder '{name}' ({dim} dimensions), not '{offered[0]}' "
-        f"({offered[1]}), and their vectors cannot be compared; {again}, or re-index the library with the new "
-        "one (footnotes index --reindex, which rebuilds it from the files) or choose another --library or --store"
+        f"({offered[1]}), and their vectors cannot be compared",
+        Todo(
+            f"{again.cli}, or re-index the library with the new one (footnotes index --reindex, which rebuilds it "
+            "from the files) or choose another --library or --store",
+            f"{again.window}, or re-index the library with the new one (Library ▸ Re-index library, which rebuilds "
+            "it from the files) or choose another library in Settings",
+        ),
     )
 
 
-def explain_write_error(folder: Path, exc: BaseException) -> str:
-    """A sentence a user can act on for a failed write; the library is unchanged by it."""
+def write_failure(folder: Path, exc: BaseException) -> StoreError:
+    """The error for a failed write, in a sentence a user can act on; the library is unchanged by it."""
     message = str(exc).lower()
     if "full" in message or getattr(exc, "errno", None) == errno.ENOSPC:
-        return f"the disk holding the library is full ({folder}); free some space and rerun: nothing was lost"
+        return StoreError(
+            f"the disk holding the library is full ({folder}); nothing was lost", "free some space and rerun"
+        )
     if "readonly" in message or "read-only" in message or getattr(exc, "errno", None) in (errno.EROFS, errno.EACCES):
-        return f"the library folder is read-only ({folder}); choose a writable --library: nothing was lost"
-    return f"could not write to the library at {folder}: {exc}; nothing was lost"
+        return StoreError(
+            f"the library folder is read-only ({folder}); nothing was lost",
+            Todo("choose a writable --library", "choose a writable library folder in Settings"),
+        )
+    return StoreError(f"could not write to the library at {folder}: {exc}; nothing was lost")

@@ -31,3 +31,18 @@ def open_store(location: str | Path, index_kind: str | None = None) -> LibrarySt
     from indexer.store.sqlite import Store
 
     return Store(Path(location).expanduser(), index_kind=index_kind)
+
+
+def discard_library(location: str | Path) -> None:
+    """Empty the library at `location` for a rebuild from its files (``footnotes index --reindex``): a
+    folder's catalogue and vector files, or a database's tables in one transaction. Nothing may have it
+    open."""
+    if is_database_url(location):
+        with open_store(location) as store:
+            store.clear()  # type: ignore[attr-defined]  # a PgStore's: the tables are shared, not files
+        return
+    from indexer.store.sqlite.schema import CATALOGUE
+
+    folder = Path(location)
+    for file in [*folder.glob(f"{CATALOGUE}*"), *folder.glob("vectors.g*.faiss")]:
+        file.unlink()

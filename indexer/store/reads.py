@@ -24,7 +24,8 @@ order `chunk_of` reads them."""
 
 
 class Dialect:
-    """What differs between the backends' SQL for the same read; each backend makes one of a subclass."""
+    """What differs between the backends' SQL for the same statement (the reads here, the writes and the
+    health of `indexer.store.writes` and `indexer.store.health`); each backend makes one of a subclass."""
 
     mark: str
     """The parameter placeholder: ``?`` (sqlite3) or ``%s`` (psycopg)."""
@@ -35,10 +36,31 @@ class Dialect:
     """Documents ordered by path, byte by byte in both (SQLite's default; PostgreSQL's ``COLLATE "C"``)."""
     vector_column: str
     """The chunks' vector as read: SQLite's float32 blob, pgvector's text form."""
+    skip_duplicates: tuple[str, str]
+    """What an INSERT that leaves out a row whose key is there already adds, after ``INSERT`` and after its
+    values: SQLite's ``OR IGNORE``, PostgreSQL's ``ON CONFLICT DO NOTHING``."""
+    returning_id: str
+    """What ends an INSERT that gives its new row's id back (`inserted_id`): nothing in SQLite, whose cursor
+    has it (``lastrowid``); ``RETURNING id`` in PostgreSQL."""
 
     def table(self, name: str) -> str:
         """A table's name in this backend (``chunks``: ``footnotes_chunks`` in PostgreSQL)."""
         return self.prefix + name
+
+    def insert(
+        self, table: str, columns: Sequence[str], *, skip_duplicates: bool = False, returning_id: bool = False
+    ) -> str:
+        """An INSERT of one row of `columns` into `table` (its unprefixed name); with `skip_duplicates`, a row
+        whose key is there already is left out instead of failing; with `returning_id`, `inserted_id` reads
+        the new row's id from its cursor."""
+        verb, after = self.skip_duplicates if skip_duplicates else ("", "")
+        values = ", ".join([self.mark] * len(columns))
+        sql = f"INSERT{verb} INTO {self.table(table)}({', '.join(columns)}) VALUES ({values}){after}"
+        return sql + self.returning_id if returning_id else sql
+
+    def inserted_id(self, cursor: Any) -> int:
+        """The id of the row added by an `insert` with `returning_id`, from the cursor that ran it."""
+        raise NotImplementedError
 
     def ids_in(self, column: str, ids: list[int]) -> tuple[str, list[Any]]:
         """A condition that `column` is one of `ids`, and its parameters."""

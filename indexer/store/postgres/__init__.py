@@ -8,22 +8,21 @@ documents run side by side; two writers of one path take turns (an advisory lock
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
 
-from indexer.attachments import lies_under
-from indexer.pagekind import KINDS
 from indexer.pgurl import redacted
-from indexer.store.errors import StoreError, embedder_mismatch
+from indexer.store.errors import NEWER_SCHEMA, StoreError, database_todo, embedder_mismatch
+from indexer.store.health import CatalogueHealth
 from indexer.store.postgres.reads import PgReads, connect, vector_literal
 from indexer.store.postgres.schema import SCHEMA_LOCK, SCHEMA_VERSION, TABLES, vector_index_statements
-from indexer.store.records import FileFacts, StoreStats
-from indexer.types import Chunk, Page
+from indexer.store.writes import CatalogueWrites, Change
+from indexer.types import Chunk
 
 __all__ = ["PgStore", "PgVectors", "redacted"]
 
@@ -53,7 +52,7 @@ class PgVectors:
         return [(h.chunk.id, h.score) for h in store.search_dense(query, k)]
 
 
-class PgStore(PgReads):
+class PgStore(PgReads, CatalogueWrites, CatalogueHealth):
     """One library in a PostgreSQL database (with the pgvector extension). Safe to share between threads."""
 
     def __init__(self, url: str) -> None:
@@ -86,11 +85,14 @@ class PgStore(PgReads):
                 self._conn.execute(TABLES)
                 version = self._meta("schema_version")
                 if version is not None and int(version) > SCHEMA_VERSION:
-                    raise StoreError(f"the library at {self.location} has schema {version}; this Footnotes reads 1")
+                    raise StoreError(
+                        f"the library at {self.location} has schema {version}; this Footnotes reads 1", NEWER_SCHEMA
+                    )
                 self._set_meta("schema_version", str(SCHEMA_VERSION))
         except psycopg.Error as exc:
             raise StoreError(
-                f"cannot set up the library at {self.location}: {exc} (the pgvector extension must be installed)"
+                f"cannot set up the library at {self.location}: {exc} (the pgvector extension must be installed)",
+                database_todo(self.location),
             ) from exc
 
     @contextmanager
@@ -116,7 +118,10 @@ class PgStore(PgReads):
         except psycopg.Error as exc:
             if self._readers_closed:
                 raise self._closed_error() from exc
-            raise StoreError(f"could not write to the library at {self.location}: {exc}; nothing was lost") from exc
+            raise StoreError(
+                f"could not write to the library at {self.location}: {exc}; nothing was lost",
+                database_todo(self.location),
+            ) from exc
 
     def _meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM footnotes_meta WHERE key = %s", (key,)).fetchone()
@@ -159,166 +164,54 @@ class PgStore(PgReads):
             )
             self._conn.execute("DELETE FROM footnotes_meta WHERE key IN ('embedder_name', 'embedder_dim')")
 
-    # -- writes -----------------------------------------------------------------------------------
-    def add_roots(self, paths: list[Path]) -> None:
-        """Remember folders and files the user indexed, so a bare `index` refreshes them."""
-        with self._lock, self._change(), self._conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO footnotes_roots(path) VALUES (%s) ON CONFLICT DO NOTHING", [(str(p),) for p in paths]
-            )
-
-    def write_document(
-        self,
-        facts: FileFacts,
-        extractor: str,
-        pages: list[Page],
-        chunks: list[Chunk],
-        vectors: np.ndarray,
-        pagekind_version: int = 0,
-    ) -> int:
-        """Insert or replace a document with its pages, chunks and vectors in one transaction."""
-        if len(chunks) != len(vectors):
-            raise ValueError("one vector per chunk is required")
-        with self._lock, self._change(), self._conn.cursor() as cursor:
-            self._delete_document(facts.path)
-            doc_id = self._insert_document(facts, "indexed", None, extractor, len(pages), None, pagekind_version)
-            cursor.executemany(
-                "INSERT INTO footnotes_pages(doc_id, number, text, label, first_line, line_kind)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                [(doc_id, p.number, p.text, p.label, p.first_line, p.line_kind) for p in pages],
-            )
-            cursor.executemany(
-                "INSERT INTO footnotes_chunks(doc_id, page, char_start, char_end, text, embedding, kind, location)"
-                " VALUES (%s, %s, %s, %s, %s, %s::vector, %s, %s)",
-                [
-                    (doc_id, c.page, c.char_start, c.char_end, c.text, vector_literal(v), c.kind, c.location)
-                    for c, v in zip(chunks, vectors, strict=True)
-                ],
-            )
-            return doc_id
-
-    def set_chunk_kinds(self, doc_id: int, kinds: dict[int, str], pagekind_version: int) -> None:
-        """Set the kinds of a document's chunks (by chunk id) and the rules' version, in one transaction."""
-        unknown = set(kinds.values()) - set(KINDS)
-        if unknown:
-            raise ValueError(f"unknown chunk kinds: {sorted(unknown)}")
-        with self._lock, self._change(), self._conn.cursor() as cursor:
-            cursor.executemany(
-                "UPDATE footnotes_chunks SET kind = %s WHERE id = %s AND doc_id = %s",
-                [(kind, chunk_id, doc_id) for chunk_id, kind in kinds.items()],
-            )
-            cursor.execute(
-                "UPDATE footnotes_documents SET pagekind_version = %s WHERE id = %s", (pagekind_version, doc_id)
-            )
-
-    def record_failure(self, facts: FileFacts, reason: str, kind: str = "") -> None:
-        """Record that a file could not be indexed, dropping any chunks an earlier version had."""
+    # -- this backend's part of the writes (`indexer.store.writes`) -------------------------------
+    @contextmanager
+    def _write(self, chunks: bool = True) -> Iterator[Change]:
+        """One `_change` under the lock; the vectors are the chunks' column, so the `Change` is not needed."""
         with self._lock, self._change():
-            self._delete_document(facts.path)
-            self._insert_document(facts, "failed", reason, None, 0, kind or None)
+            yield Change()
 
-    def remove_documents(self, paths: list[str]) -> int:
-        """Remove documents (and their chunks) by path, in one transaction; returns how many existed."""
-        if not paths:
-            return 0
-        with self._lock, self._change():
-            return sum(self._delete_document(path) for path in paths)
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+        return self._conn.execute(sql, params)
 
-    def remove_roots(self, paths: list[Path]) -> list[str]:
-        """Forget folders and files, there or not: drop them and the roots inside them from the roots and
-        remove the documents under them (attachments too) in one transaction; returns those documents' paths."""
-        if not paths:
-            return []
-        removed: list[str] = []
-        with self._lock, self._change():
-            for root in [str(p) for p in paths]:
-                base = root.rstrip("/")
-                rows = self._conn.execute(
-                    "SELECT path FROM footnotes_documents WHERE path = %s OR starts_with(path, %s)"
-                    " OR starts_with(path, %s) ORDER BY path",
-                    (root, base + "/", base + "#"),
-                ).fetchall()
-                removed += [r[0] for r in rows if lies_under(r[0], root) and self._delete_document(r[0])]
-                roots = [r[0] for r in self._conn.execute("SELECT path FROM footnotes_roots").fetchall()]
-                self._conn.execute(
-                    "DELETE FROM footnotes_roots WHERE path = ANY(%s)", ([r for r in roots if lies_under(r, root)],)
-                )
-        return removed
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cursor:
+            cursor.executemany(sql, rows)
 
-    def _insert_document(
-        self,
-        facts: FileFacts,
-        status: str,
-        error: str | None,
-        extractor: str | None,
-        page_count: int,
-        error_kind: str | None = None,
-        pagekind_version: int = 0,
-    ) -> int:
-        row = self._conn.execute(
-            "INSERT INTO footnotes_documents(path, content_hash, size, mtime, status, error, error_kind, extractor,"
-            " page_count, indexed_at, pagekind_version) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
-            (
-                facts.path,
-                facts.content_hash,
-                facts.size,
-                facts.mtime,
-                status,
-                error,
-                error_kind,
-                extractor,
-                page_count,
-                time.time(),
-                pagekind_version,
-            ),
-        ).fetchone()
-        return int(row[0])
+    def _insert_chunks(self, doc_id: int, chunks: list[Chunk], vectors: np.ndarray, change: Change) -> None:
+        """The chunks in one batch, each vector in pgvector's text form (the tsvector column is generated)."""
+        self._executemany(
+            "INSERT INTO footnotes_chunks(doc_id, page, char_start, char_end, text, embedding, kind, location)"
+            " VALUES (%s, %s, %s, %s, %s, %s::vector, %s, %s)",
+            [
+                (doc_id, c.page, c.char_start, c.char_end, c.text, vector_literal(v), c.kind, c.location)
+                for c, v in zip(chunks, vectors, strict=True)
+            ],
+        )
 
-    def _delete_document(self, path: str) -> bool:
+    def _delete_document(self, path: str, change: Change) -> bool:
         """Delete a path's document (pages and chunks cascade); the path's advisory lock, held until the
         transaction ends, makes a second writer of the same path wait instead of failing on the unique path."""
         self._conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (path,))
         return self._conn.execute("DELETE FROM footnotes_documents WHERE path = %s", (path,)).rowcount > 0
 
-    # -- health -----------------------------------------------------------------------------------
-    def stats(self) -> StoreStats:
-        """Counts, embedder and the tables' size in the database."""
-        docs, failed = self._row("SELECT count(*), count(*) FILTER (WHERE status = 'failed') FROM footnotes_documents")
-        pages = self._row("SELECT count(*) FROM footnotes_pages")[0]
+    # -- this backend's part of the health (`indexer.store.health`) -------------------------------
+    def _index_kind_shown(self, chunks: int) -> str:
+        """Always ``hnsw``: the server's index, whatever the library's size."""
+        return self.index_kind
+
+    def _size(self) -> int:
+        """The tables' size in the database, their indexes and TOAST included."""
         size = self._row(
             "SELECT sum(pg_total_relation_size(t)) FROM unnest(ARRAY['footnotes_documents', 'footnotes_pages',"
             " 'footnotes_chunks', 'footnotes_meta', 'footnotes_roots']::regclass[]) t"
         )[0]
-        embedder = self.embedder
-        return StoreStats(
-            self.folder,
-            docs - failed,
-            failed,
-            self.chunk_count(),
-            pages,
-            embedder[0] if embedder else None,
-            embedder[1] if embedder else None,
-            self.index_kind,
-            int(size or 0),
-        )
+        return int(size or 0)
 
     def check(self) -> list[str]:
         """Integrity problems of the library; an empty list means it is sound (the database keeps its own
         indexes consistent, so this checks what the app promises: whole documents, chunks that are their span)."""
-        queries = {
-            "indexed documents without chunks": "SELECT count(*) FROM footnotes_documents d WHERE status = 'indexed'"
-            " AND NOT EXISTS (SELECT 1 FROM footnotes_chunks c WHERE c.doc_id = d.id)",
-            "chunks whose text is not their page span": "SELECT count(*) FROM footnotes_chunks c"
-            " LEFT JOIN footnotes_pages p ON p.doc_id = c.doc_id AND p.number = c.page WHERE p.text IS NULL"
-            " OR substr(p.text, c.char_start + 1, c.char_end - c.char_start) != c.text",
-            "chunks of an unknown kind": "SELECT count(*) FROM footnotes_chunks WHERE NOT (kind = ANY(%s))",
-        }
-        problems = []
-        for label, sql in queries.items():
-            count = self._row(sql, (list(KINDS),) if "%s" in sql else ())[0]
-            if count:
-                problems.append(f"{count} {label}")
-        return problems
+        return self._catalogue_problems()
 
     def close(self) -> None:
         """Close the connection and every thread's read connection."""

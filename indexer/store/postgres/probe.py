@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import psycopg
 
 from indexer.pgurl import redacted
-from indexer.store.errors import StoreError
+from indexer.store.errors import StoreError, database_todo
 
 TIMEOUT = 5
 """Seconds to wait for the connection (libpq counts whole seconds, at least 2)."""
@@ -38,5 +38,8 @@ def probe(url: str, timeout: int = TIMEOUT) -> ServerFacts:
                 "SELECT default_version FROM pg_available_extensions WHERE name = 'vector'"
             ).fetchone()
     except psycopg.Error as exc:
-        raise StoreError(f"cannot reach the library database at {redacted(url)}: {' '.join(str(exc).split())}") from exc
+        raise StoreError(
+            f"cannot reach the library database at {redacted(url)}: {' '.join(str(exc).split())}",
+            database_todo(redacted(url)),
+        ) from exc
     return ServerFacts(version, str(created[0]) if created else "", str(available[0] or "") if available else "")

@@ -18,7 +18,7 @@ import numpy as np
 import psycopg
 
 from indexer.pgurl import redacted
-from indexer.store.errors import StoreError
+from indexer.store.errors import StoreError, database_todo
 from indexer.store.keywords import MAX_TERMS, keyword_terms, query_words
 from indexer.store.postgres.keywords import STATE_SQL, LexemeCounts, searches_every_word, tsquery_term
 from indexer.store.reads import CHUNK_COLUMNS, CatalogueReads, Dialect, chunk_of
@@ -44,7 +44,9 @@ def connect(url: str) -> psycopg.Connection:
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
-        raise StoreError(f"cannot reach the library database at {redacted(url)}: {exc}") from exc
+        raise StoreError(
+            f"cannot reach the library database at {redacted(url)}: {exc}", database_todo(redacted(url))
+        ) from exc
 
 
 def vector_literal(vector: np.ndarray) -> str:
@@ -64,6 +66,12 @@ class PostgresDialect(Dialect):
     prefix = "footnotes_"
     path_order = 'd.path COLLATE "C"'
     vector_column = "embedding::text"
+    skip_duplicates = ("", " ON CONFLICT DO NOTHING")
+    returning_id = " RETURNING id"
+
+    def inserted_id(self, cursor: psycopg.Cursor) -> int:
+        """The id the statement returned."""
+        return int(cursor.fetchone()[0])
 
     def ids_in(self, column: str, ids: list[int]) -> tuple[str, list[Any]]:
         """``column = ANY(%s)``: the ids as one array parameter."""
@@ -141,7 +149,7 @@ class PgReads(CatalogueReads):
 
     def _closed_error(self) -> StoreError:
         """What a read on a closed store raises."""
-        return StoreError(f"the library at {redacted(self.url)} is closed")
+        return StoreError(f"the library at {redacted(self.url)} is closed", database_todo(redacted(self.url)))
 
     def _close_readers(self) -> None:
         """Close every thread's read connection, each once its statement ends; none is opened after."""

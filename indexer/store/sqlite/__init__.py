@@ -9,7 +9,8 @@ the index from the catalogue's vectors.
 
 The store is `store.Store`; its parts live beside it: `base` (the connection, lock and meta they
 share), `writes`, `health`, `vector_cache`, `search` and `parallel_sqlite`; `schema` holds the tables
-and their migrations. The catalogue reads are the ones both backends share (`indexer.store.reads`)."""
+and their migrations. The catalogue reads, writes and health are the ones both backends share (`indexer.store.reads`,
+`indexer.store.writes`, `indexer.store.health`), with this store's own parts of them."""
 
 from __future__ import annotations
 

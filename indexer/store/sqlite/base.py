@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.store.errors import StoreError, explain_write_error
+from indexer.store.errors import write_failure
 from indexer.store.reads import CatalogueReads, Dialect
 
 
@@ -23,6 +23,12 @@ class SqliteDialect(Dialect):
     prefix = ""
     path_order = "d.path"
     vector_column = "embedding"
+    skip_duplicates = (" OR IGNORE", "")
+    returning_id = ""
+
+    def inserted_id(self, cursor: sqlite3.Cursor) -> int:
+        """The cursor's ``lastrowid``."""
+        return int(cursor.lastrowid)
 
     def ids_in(self, column: str, ids: list[int]) -> tuple[str, list[Any]]:
         """``column IN (?, ?, ...)``, one placeholder an id."""
@@ -102,5 +108,5 @@ class StoreBase(CatalogueReads):
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
-                raise StoreError(explain_write_error(self.folder, exc)) from exc
+                raise write_failure(self.folder, exc) from exc
             raise

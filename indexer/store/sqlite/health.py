@@ -1,51 +1,36 @@
-"""A library's statistics and its integrity check."""
+"""The SQLite store's part of a library's statistics, and its integrity check."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from indexer.pagekind import KINDS
-from indexer.store.records import StoreStats
+from indexer.store.health import CatalogueHealth
 from indexer.store.sqlite.base import StoreBase
 from indexer.store.sqlite.vector_cache import VectorCache
 from indexer.vectors import VectorIndex
 
 
-class Health(StoreBase):
-    """Counts for `footnotes status` and the check behind `footnotes check` (of the saved vector index too)."""
+class Health(StoreBase, CatalogueHealth):
+    """Counts for `footnotes status` (`indexer.store.health`, with the vector index's kind and the folder's
+    size) and the check behind `footnotes check` (of SQLite itself and the saved vector index too)."""
 
     vector_cache: VectorCache
 
-    def stats(self) -> StoreStats:
-        """Counts, embedder and size on disk."""
-        with self._lock:
-            docs, failed = self._conn.execute(
-                "SELECT count(*), coalesce(sum(status = 'failed'), 0) FROM documents"
-            ).fetchone()
-            pages = self._conn.execute("SELECT count(*) FROM pages").fetchone()[0]
-        embedder = self.embedder
-        chunks = self.chunk_count()
+    def _index_kind_shown(self, chunks: int) -> str:
+        """The library's choice; ``auto`` with the kind it searches now (``auto (flat now)``)."""
         kind = self.index_kind
-        shown_kind = f"auto ({self.vector_cache.effective_kind(chunks)} now)" if kind == "auto" else kind
-        size = sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
-        return StoreStats(
-            self.folder,
-            docs - failed,
-            failed,
-            chunks,
-            pages,
-            embedder[0] if embedder else None,
-            embedder[1] if embedder else None,
-            shown_kind,
-            size,
-        )
+        return f"auto ({self.vector_cache.effective_kind(chunks)} now)" if kind == "auto" else kind
+
+    def _size(self) -> int:
+        """The bytes of the folder's files: the catalogue, its WAL and the saved vector indexes."""
+        return sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
 
     def check(self) -> list[str]:
         """Integrity problems of the library; an empty list means it is sound.
 
-        Checks SQLite itself, the FTS index against the chunks, orphan rows, that every chunk's
-        text is the span of its page it claims, and that the saved vector index (if any) holds
-        exactly the catalogue's chunk ids.
+        Checks SQLite itself, the FTS index against the chunks, orphan rows (SQLite does not enforce the
+        catalogue's foreign keys), what both backends check (`CatalogueHealth._catalogue_problems`), and that the saved
+        vector index (if any) holds exactly the catalogue's chunk ids.
         """
         problems: list[str] = []
         with self._lock:
@@ -56,23 +41,13 @@ class Health(StoreBase):
                 self._conn.execute("INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)")
             except sqlite3.DatabaseError as exc:
                 problems.append(f"keyword index does not match the chunks: {exc}")
-            queries = {
-                "chunks without a document": "SELECT count(*) FROM chunks"
-                " WHERE doc_id NOT IN (SELECT id FROM documents)",
-                "pages without a document": "SELECT count(*) FROM pages WHERE doc_id NOT IN (SELECT id FROM documents)",
-                "indexed documents without chunks": "SELECT count(*) FROM documents d WHERE status = 'indexed'"
-                " AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.doc_id = d.id)",
-                "chunks whose text is not their page span": "SELECT count(*) FROM chunks c LEFT JOIN pages p"
-                " ON p.doc_id = c.doc_id AND p.number = c.page WHERE p.text IS NULL"
-                " OR substr(p.text, c.char_start + 1, c.char_end - c.char_start) != c.text",
-                "chunks of an unknown kind": "SELECT count(*) FROM chunks WHERE kind NOT IN ("
-                + ",".join(f"'{k}'" for k in KINDS)
-                + ")",
-            }
-            for label, sql in queries.items():
-                count = self._conn.execute(sql).fetchone()[0]
-                if count:
-                    problems.append(f"{count} {label}")
+            problems += self._counted_problems(
+                [
+                    ("chunks without a document", f"SELECT count(*) FROM chunks WHERE {_ORPHAN}", ()),
+                    ("pages without a document", f"SELECT count(*) FROM pages WHERE {_ORPHAN}", ()),
+                ]
+            )
+            problems += self._catalogue_problems()
             chunk_ids = {r[0] for r in self._conn.execute("SELECT id FROM chunks")}
             kind = self.vector_cache.effective_kind(len(chunk_ids))
             saved = self.vector_cache.path(self.generation, kind)
@@ -88,3 +63,7 @@ class Health(StoreBase):
                 except (RuntimeError, ValueError) as exc:
                     problems.append(f"vector index unreadable: {exc}")
         return problems
+
+
+_ORPHAN = "doc_id NOT IN (SELECT id FROM documents)"
+"""A row whose document is gone."""

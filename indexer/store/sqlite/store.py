@@ -10,21 +10,22 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.store.errors import StoreError, embedder_mismatch
+from indexer.store.errors import NEWER_SCHEMA, StoreError, embedder_mismatch
 from indexer.store.sqlite.health import Health
 from indexer.store.sqlite.schema import SCHEMA_VERSION, connect, upgrade
 from indexer.store.sqlite.search import Search
 from indexer.store.sqlite.vector_cache import VectorCache
-from indexer.store.sqlite.writes import CatalogueWrites
+from indexer.store.sqlite.writes import SqliteWrites
 from indexer.types import Hit
 from indexer.vectors import VectorIndex
 
 
-class Store(CatalogueWrites, Health):
+class Store(SqliteWrites, Health):
     """One library folder: catalogue plus vector index. Safe to share between threads.
 
-    The catalogue is its own: the reads (`indexer.store.reads`, in SQLite's dialect), `writes` and `health`,
-    on the connection, lock and meta of `base`. The parts with a state of their own are parts it owns:
+    The catalogue is its own: the reads, writes and health both backends share (`indexer.store.reads`,
+    `.writes`, `.health`, in SQLite's dialect) with this backend's parts of them (`writes`, `health`), on the
+    connection, lock and meta of `base`. The parts with a state of their own are parts it owns:
     `vector_cache` (the FAISS index, kept in step with the catalogue) and `searcher` (dense and keyword
     search, with the keyword lane's read connections and threads)."""
 
@@ -41,7 +42,8 @@ class Store(CatalogueWrites, Health):
         version = self._meta("schema_version")
         if version is not None and int(version) > SCHEMA_VERSION:
             raise StoreError(
-                f"the library at {self.folder} has schema {version}; this Footnotes reads {SCHEMA_VERSION}"
+                f"the library at {self.folder} has schema {version}; this Footnotes reads {SCHEMA_VERSION}",
+                NEWER_SCHEMA,
             )
         if version is None or int(version) < SCHEMA_VERSION:
             self._migrate(int(version) if version is not None else None)

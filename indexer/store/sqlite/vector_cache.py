@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.store.errors import StoreError, explain_write_error
+from indexer.store.errors import write_failure
 from indexer.store.sqlite.base import StoreBase
 from indexer.vectors import VectorIndex, ivf_lists
 
@@ -139,7 +139,7 @@ class VectorCache:
                 try:
                     index.save(path)
                 except (OSError, RuntimeError) as exc:  # the cache can wait: the catalogue holds every vector
-                    raise StoreError(explain_write_error(folder, exc)) from exc
+                    raise write_failure(folder, exc) from exc
             for old in folder.glob("vectors.g*.faiss"):
                 if old != path:
                     old.unlink(missing_ok=True)
