@@ -1,6 +1,10 @@
 """Resident memory of answering with the bundled model (issue #21, item 6), measured in this process.
 
     python bench/memory_bench.py [--model quality] [--backend llama.cpp] [--questions 3]
+    python bench/memory_bench.py --model light --backend transformers --switch
+
+`--switch`: then, as the app does when llama.cpp arrives after its fallback (`llm.loader.llama_arrived`),
+drop that model, load the quality one on llama.cpp, and answer the same questions again.
 
 Indexes the Debian FAQ PDF into a temporary library, loads the embedder and the model as the app does,
 answers the first N public questions, and prints the resident set size (VmRSS) and its peak (VmHWM)
@@ -10,6 +14,7 @@ after each step. The window adds Qt on top (about 150 MB).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import tempfile
@@ -32,6 +37,7 @@ def main() -> None:
     parser.add_argument("--model", default="quality")
     parser.add_argument("--backend", default="llama.cpp")
     parser.add_argument("--questions", type=int, default=3)
+    parser.add_argument("--switch", action="store_true", help="then switch to the quality model on llama.cpp")
     args = parser.parse_args()
     from indexer.embedder import Embedder
     from indexer.indexer import Indexer
@@ -47,12 +53,22 @@ def main() -> None:
         print(f"embedder loaded, FAQ indexed: {memory()}")
         generator = load_generator(args.model, backend=args.backend)
         print(f"{generator.describe()} loaded: {memory()}")
-        answerer = Answerer(store, embedder, generator)
-        lines = (EVAL / "questions.jsonl").read_text().splitlines()[: args.questions]
-        for number, line in enumerate(lines, 1):
-            answerer.ask(json.loads(line)["question"])
-            print(f"after question {number}: {memory()}")
+        questions = [json.loads(line)["question"] for line in (EVAL / "questions.jsonl").read_text().splitlines()]
+        _ask(Answerer(store, embedder, generator), questions[: args.questions])
+        if args.switch:
+            del generator  # the app drops its answerer, and with it the model, the same way
+            gc.collect()
+            print(f"fallback dropped: {memory()}")
+            generator = load_generator("quality", backend="llama.cpp")
+            print(f"{generator.describe()} loaded: {memory()}")
+            _ask(Answerer(store, embedder, generator), questions[: args.questions])
         store.close()
+
+
+def _ask(answerer: object, questions: list[str]) -> None:
+    for number, question in enumerate(questions, 1):
+        answerer.ask(question)  # type: ignore[attr-defined]
+        print(f"after question {number}: {memory()}")
 
 
 if __name__ == "__main__":

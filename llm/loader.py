@@ -69,6 +69,10 @@ def load_generator(
         generator: Generator = OpenAIGenerator(settings, fallback_context=context_window)
         say(f"Ready: {generator.describe()}")
         return generator
+    interim = interim_model(model, backend, device)
+    if interim != model:
+        say(f"llama.cpp is not installed yet: answering with the {interim} model until it is…")
+        model = interim
     say(f"Preparing model {model}…")
     path = resolve_model(model)
     chosen = pick_backend(path, backend, device)
@@ -90,6 +94,20 @@ def load_generator(
         generator = TransformersGenerator(path, model_cache_dir(), device=device, context_window=context_window)
     say(f"Ready: {generator.describe()}")
     return generator
+
+
+def interim_model(model: str | Path, backend: str, device: str) -> str | Path:
+    """The model to load for `model`: the light preset instead of the quality one while the quality one
+    would run on transformers on the CPU only because llama.cpp is not installed yet (the first `make run`
+    compiles it in the background). De-quantised to fp32 the quality model held 8.3 GB resident there;
+    `llama_arrived` loads it on llama.cpp once that is installed. Any other choice stands as given: a
+    GGUF file or folder, another backend, a GPU."""
+    from llm import llamacpp_backend
+    from llm.bundled import LIGHT, QUALITY
+
+    if model != QUALITY.preset or backend != "auto" or llamacpp_backend.available():
+        return model
+    return LIGHT.preset if choose_device(device) == "cpu" else model
 
 
 def llama_arrived(generator: Generator, model: str, backend: str) -> bool:

@@ -36,6 +36,7 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
     finished folder and discards its copy."""
     import tempfile
 
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if (target / "config.json").exists():
@@ -47,11 +48,15 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
     partial = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    # A GGUF-loaded model refuses save_pretrained(): rebuild it from its config and copy the weights.
-    rebuilt = AutoModelForCausalLM.from_config(loaded.config)
-    rebuilt.load_state_dict(loaded.state_dict())
+    # A GGUF-loaded model refuses save_pretrained(): rebuild it from its config, without weights of its
+    # own (on the meta device), and give it the loaded ones, not a copy (the copy made the peak 5.4 GB).
+    with torch.device("meta"):
+        rebuilt = AutoModelForCausalLM.from_config(loaded.config)
+    rebuilt.load_state_dict(loaded.state_dict(), assign=True)
     rebuilt.save_pretrained(str(partial), safe_serialization=True)
     tokenizer.save_pretrained(str(partial))
+    del loaded, rebuilt
+    _return_freed_memory()  # the de-quantised copies: 2.4 GB resident after the light model's conversion
     try:
         os.replace(partial, target)
     except OSError:
@@ -59,6 +64,24 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
             raise
         shutil.rmtree(partial, ignore_errors=True)  # another process finished first
     return target
+
+
+def _return_freed_memory() -> None:
+    """Hand the memory freed by a conversion back to the system: glibc keeps the heap that the GGUF's
+    de-quantised arrays filled, so the process stayed 2.4 GB larger for the rest of its life
+    (`bench/memory_bench.py`, light model, first use). Elsewhere (no glibc) the allocator decides."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError):  # a C library without malloc_trim (musl, macOS)
+        pass
 
 
 class TransformersGenerator(Generator):

@@ -42,3 +42,51 @@ def test_auto_backend_says_what_it_picked(generator: Generator, tmp_path: Path) 
 @pytest.mark.skipif(not llamacpp_backend.available(), reason="llama-cpp-python (the 'llama' extra) is not installed")
 def test_auto_backend_runs_a_gguf_on_the_cpu_with_llama_cpp() -> None:
     assert pick_backend(assemble(LIGHT), "auto", "cpu") == "llama.cpp"
+
+
+def _site_packages_without_llama(folder: Path) -> Path:
+    """A copy (by links) of this environment's site-packages without llama-cpp-python: a machine where the
+    first `make run` is still compiling it."""
+    import site
+
+    source = Path(site.getsitepackages()[0])
+    folder.mkdir()
+    for entry in source.iterdir():
+        if not entry.name.startswith(("llama_cpp", "llama-cpp")) and entry.suffix != ".pth":
+            (folder / entry.name).symlink_to(entry)
+    return folder
+
+
+def test_the_quality_model_waits_for_llama_cpp_on_the_light_one_instead_of_8_gb_of_fp32(
+    generator: Generator, tmp_path: Path
+) -> None:
+    """Without llama.cpp the quality model would run de-quantised to fp32 on transformers (8.3 GB resident);
+    the light one answers until llama.cpp is installed, and then the quality one takes over."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from llm.loader import llama_arrived
+
+    script = (
+        "import json\nfrom llm.loader import load_generator\nsaid = []\n"
+        "g = load_generator('quality', 'auto', 'cpu', status=said.append)\n"
+        "print(json.dumps({'name': g.name, 'backend': g.backend, 'said': said}))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    path = f"{root}{os.pathsep}{_site_packages_without_llama(tmp_path / 'site')}"
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": path},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "0.5b" in loaded["name"].lower() and loaded["backend"] == "transformers"
+    assert loaded["said"][0] == "llama.cpp is not installed yet: answering with the light model until it is…"
+    if llamacpp_backend.available():  # here it is: the next question loads the quality model on it
+        assert llama_arrived(generator, "quality", "auto")

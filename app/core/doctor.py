@@ -138,7 +138,7 @@ def check_torch() -> list[Finding]:
 def check_backends() -> list[Finding]:
     """transformers (always needed), llama.cpp (optional), and the one ``auto`` picks for the default model."""
     from llm import llamacpp_backend
-    from llm.loader import pick_backend
+    from llm.loader import interim_model, pick_backend
 
     findings = []
     if importlib.util.find_spec("transformers") is None:
@@ -155,7 +155,9 @@ def check_backends() -> list[Finding]:
         )
     preset = default_preset()
     chosen = pick_backend(Path(PRESETS[preset].filename), "auto", "auto")
-    findings.append(Finding(INFO, "Backends", f"auto picks {chosen} for the default model ({preset})"))
+    interim = interim_model(preset, "auto", "auto")
+    meanwhile = f"; until llama.cpp is installed the {interim} model answers" if interim != preset else ""
+    findings.append(Finding(INFO, "Backends", f"auto picks {chosen} for the default model ({preset}){meanwhile}"))
     return findings
 
 
