@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from indexer.location import describe
 from indexer.text_units import block_sentences
 from indexer.types import Chunk, Page
+from usererrors import InvalidValue, Todo
 
 TokenSpans = Callable[[str], Sequence[tuple[int, int]]]
 """Maps a text to the character span of each of its tokens, in order."""
@@ -33,9 +34,13 @@ class ChunkSettings:
 
     def __post_init__(self) -> None:
         if self.max_tokens < 16:
-            raise ValueError("max_tokens must be at least 16")
-        if not 0 <= self.overlap_tokens < self.max_tokens // 2:
-            raise ValueError("overlap_tokens must be between 0 and half of max_tokens")
+            raise InvalidValue(f"chunks of {self.max_tokens} tokens are too small: at least 16")
+        if not 0 <= self.overlap_tokens <= self.max_tokens // 2:
+            raise InvalidValue(
+                f"an overlap of {self.overlap_tokens} tokens does not fit chunks of {self.max_tokens}: "
+                f"it must be between 0 and {self.max_tokens // 2}",
+                Todo("choose a smaller --overlap-tokens or a larger --chunk-tokens", "choose a larger chunk size"),
+            )
 
 
 @dataclass(frozen=True)

@@ -281,3 +281,37 @@ def test_a_draft_whose_markers_the_check_changed_is_shown_again_as_checked(embed
     assert checked_line(draft, answer) == f"Checked: {answer.text}"
     assert "[2]" not in answer.text and "[1]" in answer.text
     assert checked_line(answer.text, answer) is None
+
+
+def test_reindex_rebuilds_from_the_librarys_own_folders_and_from_a_damaged_catalogue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kettle.txt").write_text("The Zephyr-9 kettle has a warranty of seven years.", encoding="utf-8")
+    library = ["--library", str(tmp_path / "lib")]
+    assert main(["index", str(notes), "--quiet", *library]) == 0
+    assert main(["index", "--reindex", "--quiet", *library]) == 0  # no paths: the folders it knew
+    assert "Indexed 1 file(s)" in capsys.readouterr().out
+
+    (tmp_path / "lib" / "catalogue.sqlite").write_bytes(b"not a catalogue " * 512)
+    assert main(["status", *library]) == 8
+    assert main(["index", "--reindex", str(notes), "--quiet", *library]) == 0
+    assert main(["status", *library]) == 0
+    assert "Documents:  1 indexed, 0 failed" in capsys.readouterr().out
+
+
+def test_the_smallest_chunk_size_indexes_and_an_overlap_too_large_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "kettle.txt").write_text("The Zephyr-9 kettle has a warranty of seven years.", encoding="utf-8")
+    library = ["--library", str(tmp_path / "lib")]
+    assert main(["index", str(notes), "--chunk-tokens", "64", "--quiet", *library]) == 0  # the settings' minimum
+    assert main(["index", str(notes), "--overlap-tokens", "150", "--quiet", *library]) == 2
+    [line] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("footnotes:")]
+    assert line == (
+        "footnotes: error: an overlap of 150 tokens does not fit chunks of 200: it must be between 0 and 100; "
+        "choose a smaller --overlap-tokens or a larger --chunk-tokens"
+    )

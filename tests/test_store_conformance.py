@@ -295,5 +295,5 @@ def test_a_database_url_without_psycopg_says_how_to_install_it(monkeypatch: pyte
     for name in [m for m in sys.modules if m == "psycopg" or m.startswith(("psycopg.", "indexer.store.postgres"))]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "psycopg", None)  # what Python does for a package that is not installed
-    with pytest.raises(StoreError, match=r"needs its driver, psycopg 3, which is not installed: pip install"):
+    with pytest.raises(StoreError, match=r"needs its driver, psycopg 3, which is not installed; pip install"):
         open_store("postgresql://alice@db.example/footnotes")

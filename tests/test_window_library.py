@@ -209,7 +209,8 @@ def test_a_user_error_in_the_window_names_the_windows_menus_not_the_commands_fla
     qtbot: QtBot, tmp_path: Path
 ) -> None:
     """A library built with another embedder refuses to be indexed with this one: the window says what to do
-    with its own menus and Settings, where the command line names --reindex and --library."""
+    in its Settings, where the command line names --embedder-url and --library (the rebuild, which only
+    the command line offers, is named as a command to run in a terminal)."""
     folder = tmp_path / "notes"
     folder.mkdir()
     (folder / "kettle.txt").write_text(KETTLE_FACT, encoding="utf-8")
@@ -224,5 +225,5 @@ def test_a_user_error_in_the_window_names_the_windows_menus_not_the_commands_fla
     qtbot.waitUntil(lambda: not window.indexing.busy, timeout=120_000)
     shown = window.status_label.text()
     assert "built with the embedder 'another-embedder'" in shown
-    assert "Library ▸ Re-index library" in shown and "Settings" in shown
-    assert "--" not in shown and "footnotes index" not in shown
+    assert "(no embeddings server URL in Settings)" in shown and "another library folder in Settings" in shown
+    assert "--embedder-url" not in shown and "--library" not in shown and "--store" not in shown

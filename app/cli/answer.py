@@ -22,6 +22,7 @@ from rag.citations import CitedAnswer
 from rag.context import ContextPlan
 from rag.export import export
 from rag.scope import Scope
+from usererrors import InvalidValue
 
 logger = logging.getLogger("footnotes.cli")
 
@@ -40,11 +41,11 @@ def _engine(args: argparse.Namespace) -> Engine:
     started = time.perf_counter()
     try:
         generator = engine.answerer(_say).generator
-    except ServerError as exc:
-        raise ModelProblem(str(exc)) from exc
-    except (ValueError, OSError) as exc:
+    except (ServerError, InvalidValue) as exc:  # a server, device or backend that cannot run it
+        raise ModelProblem(exc.what, exc.todo) from exc
+    except (ValueError, OSError) as exc:  # transformers' own, for a file or folder it cannot load
         raise ModelProblem(
-            f"cannot load the model {Path(spec).name}: {exc}; give a GGUF file or a model folder"
+            f"cannot load the model {Path(spec).name}: {exc}", "give a GGUF file or a model folder"
         ) from exc
     print(f"Model ready in {time.perf_counter() - started:.0f} s.", file=sys.stderr, flush=True)
     logger.info("model ready in %.1f s: %s", time.perf_counter() - started, generator.describe())

@@ -22,6 +22,7 @@ from app.core.options import (
     library_location,
     open_engine,
     parse_scope,
+    rebuilt_engine,
     user_settings,
 )
 from app.core.passages import passage
@@ -78,9 +79,14 @@ def cmd_index(args: argparse.Namespace) -> int:
     """Index files and folders (or refresh the library's known ones)."""
     settings = user_settings(args)  # checked before a --reindex discards anything
     chunking = ChunkSettings(settings.retrieval.chunk_tokens, args.overlap_tokens)
-    with open_engine(args, settings, must_exist=False, index_kind=args.index_kind) as engine:
-        if args.reindex:
-            engine.discard_index(_say)  # the embedder (a server, maybe) loads first: one that cannot keeps the index
+    opened = (
+        rebuilt_engine(
+            args, settings, _say, index_kind=args.index_kind
+        )  # one whose embedder cannot load keeps the index
+        if args.reindex
+        else open_engine(args, settings, must_exist=False, index_kind=args.index_kind)
+    )
+    with opened as engine:
         if not args.paths and not engine.roots():
             raise UsageError("nothing to index: give files or folders, e.g. footnotes index ~/Documents")
         cancel = threading.Event()

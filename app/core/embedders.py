@@ -34,7 +34,8 @@ def load_embedder(
         return Embedder(folder)
     if folder is not None:
         raise EmbedderError(
-            "give a local embedding model (--embedder) or an embeddings server (--embedder-url), not both"
+            "a local embedding model (--embedder) and an embeddings server (--embedder-url) were both given",
+            "give one of them",  # not the kind's advice: reinstalling would not help
         )
     return RemoteEmbedder(server)
 

@@ -23,7 +23,15 @@ from indexer.embedder import TextEmbedder
 from indexer.indexer import Indexer, IndexProgress, IndexReport, forget
 from indexer.pgurl import redacted
 from indexer.scan import ScanSettings
-from indexer.store import DocumentRecord, LibraryStore, StoreStats, discard_library, is_database_url, open_store
+from indexer.store import (
+    DocumentRecord,
+    LibraryStore,
+    StoreError,
+    StoreStats,
+    discard_library,
+    is_database_url,
+    open_store,
+)
 from indexer.types import Chunk, Hit, Page
 from llm.loader import llama_arrived, load_generator
 from llm.openai_backend import ServerSettings
@@ -94,7 +102,6 @@ class Engine:
         embedder_folder: Path | None = None,
         index_kind: str | None = None,
     ):
-        self._opening = (location, index_kind)
         self.store: LibraryStore = open_store(location, index_kind=index_kind)
         self.settings = settings or Settings()
         self.embedder_folder = embedder_folder
@@ -193,16 +200,32 @@ class Engine:
         indexer = Indexer(self.store, embedder, chunking=chunking or self.chunking, scanning=scanning)
         return indexer.run(paths or None, progress=progress, cancel=cancel, force=force, passwords=passwords)
 
-    def discard_index(self, status: Status = _ignore) -> None:
-        """Empty the library for a rebuild from its files (``footnotes index --reindex``). The embedder the
-        settings name is loaded first: one that cannot load leaves the library as it was."""
-        with self._embedder_lock:
-            if self._embedder is None:
-                self._embedder = load_embedder(self.embedding, self.embedder_folder, status)
-        location, index_kind = self._opening
-        self.store.close()
+    @classmethod
+    def rebuilt(
+        cls,
+        location: Path | str,
+        settings: Settings,
+        *,
+        embedder_folder: Path | None = None,
+        index_kind: str | None = None,
+        status: Status = _ignore,
+    ) -> Engine:
+        """The engine over the library at `location` emptied for a rebuild from its files (``footnotes index
+        --reindex``), its folders and files still known, so a bare index reads them again. The embedder
+        is loaded first: one that cannot load leaves the library as it was. A library that cannot be
+        opened (a damaged catalogue) is emptied all the same; its folders are then the ones given."""
+        embedder = load_embedder(settings.embedder, embedder_folder, status)
+        try:
+            with open_store(location) as old:
+                roots = old.roots()
+        except StoreError:
+            roots = []
         discard_library(location)
-        self.store = open_store(location, index_kind=index_kind)
+        engine = cls(location, settings, embedder_folder=embedder_folder, index_kind=index_kind)
+        engine._embedder = embedder
+        if roots:
+            engine.store.add_roots(roots)
+        return engine
 
     def forget(self, paths: list[Path]) -> list[str]:
         """Remove folders and files from the library on purpose, there or not: their documents go and a

@@ -5,6 +5,7 @@ the scope of a question, and the model option checked before a slow load."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from app.core.collections import CollectionError, Collections, default_collections_dir
@@ -90,6 +91,21 @@ def open_engine(
         settings or user_settings(args),
         embedder_folder=Path(folder) if folder else None,
         index_kind=index_kind,
+    )
+
+
+def rebuilt_engine(
+    args: argparse.Namespace, settings: Settings, status: Callable[[str], None], index_kind: str | None = None
+) -> Engine:
+    """The Engine over the command's library emptied for ``--reindex`` (`Engine.rebuilt`); `status` hears
+    what it loads."""
+    folder = getattr(args, "embedder", None)
+    return Engine.rebuilt(
+        library_location(args),
+        settings,
+        embedder_folder=Path(folder) if folder else None,
+        index_kind=index_kind,
+        status=status,
     )
 
 

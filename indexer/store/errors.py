@@ -13,7 +13,7 @@ class StoreError(UserError):
 
     advice = Todo(
         "choose another --library, or run footnotes check on this one",
-        "choose another library folder in Settings, or run footnotes check on this one",
+        "choose another library folder in Settings, or check this one from a terminal: footnotes check",
     )
 
 
@@ -28,7 +28,9 @@ def database_todo(url: str) -> Todo:
     """What to do about a library on a database server that failed (`url` without its password)."""
     return Todo(
         "check that the database server is running and reachable from this computer and that the URL is right "
-        f"(footnotes doctor --store {url} looks at both, and at pgvector)"
+        f"(footnotes doctor --store {url} looks at both, and at pgvector)",
+        "check that the database server is running and reachable from this computer and that the URL in "
+        f"Settings is right (in a terminal, footnotes doctor --store {url} looks at both, and at pgvector)",
     )
 
 
@@ -58,8 +60,8 @@ def embedder_mismatch(built: tuple[str, int], offered: tuple[str, int]) -> Embed
         Todo(
             f"{again.cli}, or re-index the library with the new one (footnotes index --reindex, which rebuilds it "
             "from the files) or choose another --library or --store",
-            f"{again.window}, or re-index the library with the new one (Library ▸ Re-index library, which rebuilds "
-            "it from the files) or choose another library in Settings",
+            f"{again.window}, or choose another library folder in Settings (the window cannot rebuild this one "
+            "with the new embedder yet: in a terminal, footnotes index --reindex does, from the files)",
         ),
     )
 

@@ -24,8 +24,8 @@ def open_store(location: str | Path, index_kind: str | None = None) -> LibrarySt
             from indexer.store.postgres import PgStore  # imports psycopg, an optional dependency
         except ImportError as exc:
             raise StoreError(
-                "a shared library on PostgreSQL needs its driver, psycopg 3, which is not installed: "
-                "pip install -e '.[postgres]' in the Footnotes folder (or pip install 'psycopg[binary]')"
+                "a shared library on PostgreSQL needs its driver, psycopg 3, which is not installed",
+                "pip install -e '.[postgres]' in the Footnotes folder (or pip install 'psycopg[binary]')",
             ) from exc
         return PgStore(str(location).strip())
     from indexer.store.sqlite import Store
@@ -43,6 +43,6 @@ def discard_library(location: str | Path) -> None:
         return
     from indexer.store.sqlite.schema import CATALOGUE
 
-    folder = Path(location)
+    folder = Path(location).expanduser()
     for file in [*folder.glob(f"{CATALOGUE}*"), *folder.glob("vectors.g*.faiss")]:
         file.unlink()
