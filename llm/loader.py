@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from llm.base import Generator
-from llm.bundled import PRESETS, BundledModelError, assemble, model_cache_dir
+from llm.bundled import LIGHT, PRESETS, QUALITY, BundledModelError, assemble, model_cache_dir
 from llm.device import choose_device
 from llm.openai_backend import OpenAIGenerator, ServerSettings
 from usererrors import InvalidValue, Todo
@@ -103,7 +103,6 @@ def interim_model(model: str | Path, backend: str, device: str) -> str | Path:
     `llama_arrived` loads it on llama.cpp once that is installed. Any other choice stands as given: a
     GGUF file or folder, another backend, a GPU."""
     from llm import llamacpp_backend
-    from llm.bundled import LIGHT, QUALITY
 
     if model != QUALITY.preset or backend != "auto" or llamacpp_backend.available():
         return model

@@ -283,13 +283,18 @@ def test_a_draft_whose_markers_the_check_changed_is_shown_again_as_checked(embed
     assert checked_line(answer.text, answer) is None
 
 
-def test_reindex_rebuilds_from_the_librarys_own_folders_and_from_a_damaged_catalogue(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _kettle_notes(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A folder with one short note, and the options naming a library beside it."""
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "kettle.txt").write_text("The Zephyr-9 kettle has a warranty of seven years.", encoding="utf-8")
-    library = ["--library", str(tmp_path / "lib")]
+    return notes, ["--library", str(tmp_path / "lib")]
+
+
+def test_reindex_rebuilds_from_the_librarys_own_folders_and_from_a_damaged_catalogue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes, library = _kettle_notes(tmp_path)
     assert main(["index", str(notes), "--quiet", *library]) == 0
     assert main(["index", "--reindex", "--quiet", *library]) == 0  # no paths: the folders it knew
     assert "Indexed 1 file(s)" in capsys.readouterr().out
@@ -304,10 +309,7 @@ def test_reindex_rebuilds_from_the_librarys_own_folders_and_from_a_damaged_catal
 def test_the_smallest_chunk_size_indexes_and_an_overlap_too_large_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "kettle.txt").write_text("The Zephyr-9 kettle has a warranty of seven years.", encoding="utf-8")
-    library = ["--library", str(tmp_path / "lib")]
+    notes, library = _kettle_notes(tmp_path)
     assert main(["index", str(notes), "--chunk-tokens", "64", "--quiet", *library]) == 0  # the settings' minimum
     assert main(["index", str(notes), "--overlap-tokens", "150", "--quiet", *library]) == 2
     [line] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("footnotes:")]

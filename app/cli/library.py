@@ -71,10 +71,6 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _ignore(_progress: IndexProgress) -> None:
-    pass
-
-
 def cmd_index(args: argparse.Namespace) -> int:
     """Index files and folders (or refresh the library's known ones)."""
     settings = user_settings(args)  # checked before a --reindex discards anything
@@ -236,7 +232,7 @@ def cmd_unlock(args: argparse.Namespace) -> int:
         sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {path.name}: ")
     )
     with open_engine(args, must_exist=False) as engine:
-        report = engine.index([path], _ignore, threading.Event(), passwords={str(path): password}, status=_say)
+        report = engine.index([path], passwords={str(path): password}, status=_say)
         _print_report(report, engine.location)
     if report.indexed or report.reused or report.unchanged:
         return 0

@@ -26,7 +26,6 @@ from indexer.scan import ScanSettings
 from indexer.store import (
     DocumentRecord,
     LibraryStore,
-    StoreError,
     StoreStats,
     discard_library,
     is_database_url,
@@ -184,8 +183,8 @@ class Engine:
     def index(
         self,
         paths: list[Path],
-        progress: Callable[[IndexProgress], None],
-        cancel: threading.Event,
+        progress: Callable[[IndexProgress], None] | None = None,
+        cancel: threading.Event | None = None,
         force: bool = False,
         passwords: dict[str, str] | None = None,
         *,
@@ -215,12 +214,7 @@ class Engine:
         is loaded first: one that cannot load leaves the library as it was. A library that cannot be
         opened (a damaged catalogue) is emptied all the same; its folders are then the ones given."""
         embedder = load_embedder(settings.embedder, embedder_folder, status)
-        try:
-            with open_store(location) as old:
-                roots = old.roots()
-        except StoreError:
-            roots = []
-        discard_library(location)
+        roots = discard_library(location)
         engine = cls(location, settings, embedder_folder=embedder_folder, index_kind=index_kind)
         engine._embedder = embedder
         if roots:

@@ -116,13 +116,16 @@ def exit_code(exc: BaseException) -> int:
 
 def describe(exc: BaseException, front: str = CLI) -> str:
     """One line: what happened; what to do, worded for `front` (`usererrors.CLI` or `usererrors.WINDOW`)."""
-    message = exc.told(front) if isinstance(exc, UserError) else _describe_os_error(exc, front)
+    if isinstance(exc, UserError):
+        message = exc.told(front)
+    elif isinstance(exc, OSError):
+        message = _describe_os_error(exc, front)
+    else:
+        message = str(exc) or type(exc).__name__
     return " ".join(message.split())
 
 
-def _describe_os_error(exc: BaseException, front: str) -> str:
-    if not isinstance(exc, OSError):
-        return str(exc) or type(exc).__name__
+def _describe_os_error(exc: OSError, front: str) -> str:
     what = exc.strerror or str(exc)
     where = f": {exc.filename}" if exc.filename else ""
     if exc.errno in _DISK_ERRNOS:

@@ -85,12 +85,8 @@ def open_engine(
     `must_exist`), run with `settings` (default: `user_settings`) and the ``--embedder`` folder when given;
     `index_kind` (flat, ivf, hnsw) for a library folder's vector index."""
     location = _existing_library(args) if must_exist else library_location(args)
-    folder = getattr(args, "embedder", None)
     return Engine(
-        location,
-        settings or user_settings(args),
-        embedder_folder=Path(folder) if folder else None,
-        index_kind=index_kind,
+        location, settings or user_settings(args), embedder_folder=_embedder_folder(args), index_kind=index_kind
     )
 
 
@@ -99,14 +95,15 @@ def rebuilt_engine(
 ) -> Engine:
     """The Engine over the command's library emptied for ``--reindex`` (`Engine.rebuilt`); `status` hears
     what it loads."""
-    folder = getattr(args, "embedder", None)
     return Engine.rebuilt(
-        library_location(args),
-        settings,
-        embedder_folder=Path(folder) if folder else None,
-        index_kind=index_kind,
-        status=status,
+        library_location(args), settings, embedder_folder=_embedder_folder(args), index_kind=index_kind, status=status
     )
+
+
+def _embedder_folder(args: argparse.Namespace) -> Path | None:
+    """The local sentence-transformers folder of ``--embedder``, when given."""
+    folder = getattr(args, "embedder", None)
+    return Path(folder) if folder else None
 
 
 def checked_model(settings: Settings) -> str:

@@ -33,16 +33,24 @@ def open_store(location: str | Path, index_kind: str | None = None) -> LibrarySt
     return Store(Path(location).expanduser(), index_kind=index_kind)
 
 
-def discard_library(location: str | Path) -> None:
+def discard_library(location: str | Path) -> list[Path]:
     """Empty the library at `location` for a rebuild from its files (``footnotes index --reindex``): a
-    folder's catalogue and vector files, or a database's tables in one transaction. Nothing may have it
-    open."""
+    database's tables in one transaction, or a folder's catalogue and vector files, deleted even when
+    the catalogue cannot be opened (damaged). Returns the folders and files the library knew (none from
+    a catalogue that cannot be opened). Nothing else may have it open."""
     if is_database_url(location):
         with open_store(location) as store:
+            roots = store.roots()
             store.clear()  # type: ignore[attr-defined]  # a PgStore's: the tables are shared, not files
-        return
+        return roots
     from indexer.store.sqlite.schema import CATALOGUE
 
+    try:
+        with open_store(location) as store:
+            roots = store.roots()
+    except StoreError:
+        roots = []
     folder = Path(location).expanduser()
     for file in [*folder.glob(f"{CATALOGUE}*"), *folder.glob("vectors.g*.faiss")]:
         file.unlink()
+    return roots
