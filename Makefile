@@ -53,7 +53,7 @@ llama-in-background:
 	if [ -f $(VENV)/llama-build.pid ] && kill -0 "$$(cat $(VENV)/llama-build.pid)" 2>/dev/null; then \
 		echo "llama.cpp is still compiling in the background (log: $(VENV)/llama-build.log)"; exit 0; fi; \
 	echo "Compiling llama.cpp in the background, once (about 6-8 minutes on 2 cores; log: $(VENV)/llama-build.log)."; \
-	echo "Answers use transformers until it is ready, then llama.cpp (several times faster)."; \
+	echo "Until it is ready the light model answers (on transformers), then the quality model on llama.cpp."; \
 	nohup nice -n 10 $(MAKE) --no-print-directory $(VENV)/.llama-installed > $(VENV)/llama-build.log 2>&1 & \
 	echo $$! > $(VENV)/llama-build.pid
 
