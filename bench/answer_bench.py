@@ -39,6 +39,7 @@ SET_FILES = {
     "unanswerable": HERE / "eval" / "unanswerable.jsonl",
     "manuals-answerable": HERE / "eval" / "manuals_answerable.jsonl",
     "manuals-unanswerable": HERE / "eval" / "manuals_unanswerable.jsonl",
+    "followups": HERE / "eval" / "followups.jsonl",
 }
 """Sets with a gold page: retrieval and the cited page are measured on them."""
 DEFAULT_ANSWERS = {
@@ -47,6 +48,7 @@ DEFAULT_ANSWERS = {
     "unanswerable": 10,
     "manuals-answerable": 10,
     "manuals-unanswerable": 40,
+    "followups": 20,
 }
 MANUALS = ("debian-faq.en.pdf", "debian-reference.en.pdf", "bashref.pdf")
 """The library of three long manuals the manuals sets are asked of (bench/eval/get_manuals.py)."""
@@ -68,7 +70,7 @@ def import_code(code: Path) -> dict:
     from indexer.indexer import Indexer
     from indexer.store import Store
     from llm.loader import load_generator
-    from rag.answer import Answerer, AnswerSettings
+    from rag.answer import Answerer, AnswerSettings, Conversation
     from rag.retriever import RetrievalSettings, Retriever
 
     for module in ("indexer.store", "rag.answer", "rag.retriever", "llm.loader"):
@@ -82,6 +84,7 @@ def import_code(code: Path) -> dict:
         "load_generator": load_generator,
         "AnswerSettings": AnswerSettings,
         "Answerer": Answerer,
+        "Conversation": Conversation,
         "RetrievalSettings": RetrievalSettings,
         "Retriever": Retriever,
     }
@@ -127,8 +130,12 @@ def answer_sets(api: dict, store, embedder, job: dict) -> tuple[dict, dict]:
         chosen = questions[: job["answers"].get(name, 0)]
         results[name] = []
         for i, q in enumerate(chosen, start=1):
+            conversation = None
+            if "first" in q:  # a follow-up: its first question is asked before it, in the same conversation
+                conversation = api["Conversation"]()
+                answerer.ask(q["first"], conversation)
             began = time.perf_counter()
-            answer = answerer.ask(q["question"])
+            answer = answerer.ask(q["question"], conversation)
             results[name].append(answer_record(q, answer, time.perf_counter() - began))
             log(f"answer {name} {i}/{len(chosen)}: {time.perf_counter() - began:.1f} s, refused={answer.refused}")
     return results, facts

@@ -9,6 +9,10 @@ from collections import Counter
 from statistics import median
 
 ANSWERABLE = ("public", "paraphrase")
+"""Sets whose questions are searched alone: retrieval is measured on them."""
+FOLLOW_UPS = "followups"
+"""Follow-ups, each asked after its first question in one conversation: the cited page and the first token
+of the follow-up are measured (its search carries the first question, so retrieval is not)."""
 MISSING = "-"
 
 
@@ -53,7 +57,7 @@ def answer_figures(result: dict, golds: dict[str, str]) -> dict:
             continue
         refused = sum(r["refused"] for r in rows)
         figures[f"{name}.refused"] = share(refused, len(rows))
-        if name in ANSWERABLE:
+        if name in (*ANSWERABLE, FOLLOW_UPS):
             cited = sum(any(abs(p - r["gold"]) <= 1 for p in r["cited_pages"]) for r in rows)
             figures[f"{name}.cited"] = share(cited, len(rows))
             f1 = [token_f1(r["text"], golds.get(r["id"], "")) for r in rows]
@@ -63,14 +67,18 @@ def answer_figures(result: dict, golds: dict[str, str]) -> dict:
 
 def timing_figures(result: dict) -> dict:
     """Latency and throughput over every generated (not pre-refused) answer; None where a key is absent."""
-    rows = [r for rows in result.get("answers", {}).values() for r in rows]
+    answers = result.get("answers", {})
+    rows = [r for name, rows in answers.items() if name != FOLLOW_UPS for r in rows]
 
-    def values(key: str) -> list[float]:
+    def values(key: str, rows: list[dict] = rows) -> list[float]:
         return [r["timing"][key] for r in rows if key in r["timing"]]
 
     generated = len(values("seconds"))
     note = f"n={generated}" if generated else ""
+    follow_ups = values("seconds_to_first_token", answers.get(FOLLOW_UPS, []))
     return {
+        "followups.ttft.p50": (percentile(follow_ups, 0.5), f"n={len(follow_ups)}" if follow_ups else ""),
+        "followups.read.p50": (percentile(values("prompt_tokens_read", answers.get(FOLLOW_UPS, [])), 0.5), ""),
         "ttft.p50": (percentile(values("seconds_to_first_token"), 0.5), note),
         "ttft.p95": (percentile(values("seconds_to_first_token"), 0.95), note),
         "seconds.p50": (percentile(values("seconds"), 0.5), note),
@@ -104,6 +112,11 @@ ROWS = [
     ("unanswerable.refused", "unanswerable: refused", "pct", (">=", 0.90), False),
     ("manuals-answerable.refused", "manuals: answerable refused", "pct", ("<=", 0.10), False),
     ("manuals-unanswerable.refused", "manuals: unanswerable refused", "pct", (">=", 0.90), False),
+    ("followups.cited", "follow-ups: gold page (±1) cited", "pct", None, False),
+    ("followups.refused", "follow-ups: refused", "pct", None, False),
+    ("followups.f1", "follow-ups: token F1 vs gold", "f1", None, False),
+    ("followups.ttft.p50", "follow-ups: first token p50", "sec", ("<=", 3.0), True),
+    ("followups.read.p50", "follow-ups: prompt tokens read p50", "int", None, True),
     ("ttft.p50", "first token p50", "sec", ("<=", 6.0), True),
     ("ttft.p95", "first token p95", "sec", None, True),
     ("seconds.p50", "whole answer p50", "sec", None, True),

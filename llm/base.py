@@ -43,6 +43,9 @@ class Generator(ABC):
     context_window: int
     control_tokens: tuple[str, ...]
     """The model's special tokens (``<|im_start|>`` …), which document text must never carry."""
+    prompt_tokens_read: int | None = None
+    """Tokens of the last streamed prompt the model processed, the part it held already not counted
+    (None where the backend cannot tell)."""
 
     @abstractmethod
     def render(self, messages: Sequence[Message]) -> str:
@@ -76,6 +79,22 @@ class Generator(ABC):
     def prefill(self, prompt: str) -> None:
         """Have the model hold `prompt` (a prefix every prompt starts with) so the next prompt that
         starts with it processes only the rest; nothing where the backend keeps no state between calls."""
+        return None
+
+    def held_tokens(self, prompt: str) -> int:
+        """How many tokens of `prompt`, from its first, the model holds already (processed by an earlier
+        call and still in its cache); 0 where the backend keeps no state between calls."""
+        return 0
+
+    def keep(self) -> object | None:
+        """What the model holds now (the tokens it has read and their cache), for `restore` to put back
+        after other prompts (the citation judge's) have displaced it; None where the backend keeps no
+        state between calls."""
+        return None
+
+    def restore(self, kept: object | None) -> None:
+        """Hold again what `keep` returned, so a prompt that starts with those tokens processes only the
+        rest; nothing for None."""
         return None
 
     def parameters(self) -> int | None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from llm.base import Generator, Halt, Message, normalised
 from usererrors import InvalidValue
@@ -63,6 +66,7 @@ class LlamaCppGenerator(Generator):
     def stream_prompt(self, prompt: str, max_new_tokens: int, temperature: float, halt: Halt) -> Iterator[str]:
         """Stream a completion; stopping between tokens when `halt` is set."""
         tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        self.prompt_tokens_read = len(tokens) - max(0, min(self._held(tokens), len(tokens) - 1))
         pieces = self._llm.create_completion(tokens, max_tokens=max_new_tokens, temperature=temperature, stream=True)
         try:
             for chunk in pieces:
@@ -79,14 +83,55 @@ class LlamaCppGenerator(Generator):
         evaluated again, so its logits are fresh)."""
         llm = self._llm
         tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-        held = llm.input_ids[: llm.n_tokens].tolist()
+        prefix = self._held(tokens[:-1])
+        llm.n_tokens = prefix
+        llm.eval(tokens[prefix:])
+
+    def _held(self, tokens: Sequence[int]) -> int:
+        """How many of `tokens`, from the first, the model holds already."""
+        held = self._llm.input_ids[: self._llm.n_tokens].tolist()
         prefix = 0
-        for a, b in zip(held, tokens[:-1], strict=False):
+        for a, b in zip(held, tokens, strict=False):
             if a != b:
                 break
             prefix += 1
-        llm.n_tokens = prefix
-        llm.eval(tokens[prefix:])
+        return prefix
+
+    def held_tokens(self, prompt: str) -> int:
+        """Tokens of `prompt`, from its first, that llama.cpp's cache holds."""
+        return self._held(self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+    def keep(self) -> _Kept:
+        """The tokens the model holds and their KV cache (about 28 KB a token for the 1.5B model): one
+        sequence's state, not llama-cpp-python's `save_state`, which also copies the batch's logits
+        (some 300 MB for a 152k vocabulary)."""
+        import ctypes
+
+        import llama_cpp
+
+        llm = self._llm
+        size = llama_cpp.llama_state_seq_get_size(llm._ctx.ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(llm._ctx.ctx, buffer, size, 0)
+        return _Kept(llm.input_ids[: llm.n_tokens].copy(), bytes(buffer)[:written])
+
+    def restore(self, kept: object | None) -> None:
+        """Put back what `keep` returned; the next prompt re-reads at least its last token (fresh logits)."""
+        import ctypes
+
+        import llama_cpp
+
+        if not isinstance(kept, _Kept):
+            return
+        llm = self._llm
+        llm._ctx.kv_cache_seq_rm(0, -1, -1)
+        llm.n_tokens = 0
+        data = (ctypes.c_uint8 * len(kept.state)).from_buffer_copy(kept.state)
+        if llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, data, len(kept.state), 0) != len(kept.state):
+            return  # the cache stays empty: the next prompt is read whole, as for a new model
+        llm.input_ids[: len(kept.tokens)] = kept.tokens
+        llm.n_tokens = len(kept.tokens)
+        llm._requires_eval = True  # llama-cpp-python: the logits are not those of the last token held
 
     def parameters(self) -> int | None:
         """The GGUF's weight count."""
@@ -102,6 +147,14 @@ class LlamaCppGenerator(Generator):
         logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
         first = [llm.tokenize(option.encode("utf-8"), add_bos=False, special=False)[0] for option in options]
         return normalised(options, [float(logits[t]) for t in first])
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """What `LlamaCppGenerator.keep` took: the tokens held and their sequence's state."""
+
+    tokens: np.ndarray
+    state: bytes
 
 
 def _special_tokens(template: str) -> list[str]:

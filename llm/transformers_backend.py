@@ -143,6 +143,7 @@ class TransformersGenerator(Generator):
                 return halt.is_set()
 
         inputs = self._tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
+        self.prompt_tokens_read = int(inputs["input_ids"].shape[1])  # no cache kept between calls: all of it
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         options = {
             **inputs,

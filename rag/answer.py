@@ -30,13 +30,11 @@ from rag.context import (
     DEFAULT_PASSAGE_TOKENS,
     ContextPlan,
     PassageBudget,
-    plan_context,
 )
+from rag.conversation import Conversation, Turn, plan_turn, sources_of_this_question, standalone_query
 from rag.prompt import CLOSEST_QUOTE, NO_ANSWER, system_prompt
 from rag.retriever import CrossEncoderReranker, RetrievalSettings, Retriever, relocated
 from rag.scope import Scope
-
-_ANAPHORA = re.compile(r"\b(it|its|this|that|these|those|they|them|their|he|she|his|her|there|also|else|more)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -77,32 +75,10 @@ class AnswerSettings:
 
 
 @dataclass
-class Turn:
-    """One exchange of a conversation."""
-
-    question: str
-    answer: CitedAnswer
-    passages: list[Hit]
-
-
-@dataclass
-class Conversation:
-    """The turns so far; older ones are paged out of the prompt when the window is full."""
-
-    turns: list[Turn] = field(default_factory=list)
-
-    def history(self) -> list[Message]:
-        """Past turns as chat messages, oldest first."""
-        messages: list[Message] = []
-        for turn in self.turns:
-            messages += [Message("user", turn.question), Message("assistant", turn.answer.text)]
-        return messages
-
-
-@dataclass
 class Prepared:
     """A question ready to generate: its standalone query, passages (compressed when the settings say
-    so) and context plan; `plan.included` are the numbered sources the citations resolve to."""
+    so) and context plan; `sources` are the numbered passages the citations resolve to: the plan's, and
+    in a follow-up those the conversation's earlier messages carry."""
 
     question: str
     query: str
@@ -111,6 +87,17 @@ class Prepared:
     best_similarity: float
     found: list[Hit] = field(default_factory=list)
     """The passages as retrieved, before compression: whose sentences quote first puts to the model."""
+    sources: dict[int, Hit] = field(default_factory=dict)
+    evidence: dict[int, Hit] = field(default_factory=dict)
+    """The passages found for this question, best first, by their numbers in the prompt: new ones and
+    those an earlier message carries already."""
+
+    def turn(self, answer: CitedAnswer) -> Turn:
+        """The exchange this question and `answer` make, for the conversation."""
+        if self.plan is None:
+            return Turn(self.question, answer, [])
+        message = self.plan.messages[-1].content
+        return Turn(self.question, answer, list(self.sources.values()), self.plan.numbered, message)
 
 
 @dataclass(frozen=True)
@@ -171,16 +158,6 @@ def _sentence_begun(draft: str, shown: int) -> bool:
     return _SENTENCE_BEGUN.search(draft, shown) is not None
 
 
-def standalone_query(question: str, conversation: Conversation | None) -> str:
-    """Make a follow-up searchable on its own: a short or pronoun-led follow-up carries the previous
-    question's words with it ("and how much does it cost?" -> "<previous question> and how much…")."""
-    if not conversation or not conversation.turns:
-        return question
-    if len(question.split()) <= 6 or _ANAPHORA.search(question):
-        return f"{conversation.turns[-1].question} {question}"
-    return question
-
-
 class Answerer:
     """Answers questions over one library with one generator."""
 
@@ -230,15 +207,17 @@ class Answerer:
                 query, hits, self.embedder.embed, self.generator.count_tokens, budget, self.store.page_text
             )
             hits = relocated(self.store, hits)
-        plan = plan_context(
+        planned = plan_turn(
             self.generator,
             question,
             hits,
-            conversation.history() if conversation else [],
+            conversation or Conversation(),
             answer_reserve=self.settings.answer_reserve,
             passage_tokens=budget.total if budget else None,
         )
-        return Prepared(question, query, hits, plan, best_similarity, retrieved)
+        return Prepared(
+            question, query, hits, planned.plan, best_similarity, retrieved, planned.sources, planned.evidence
+        )
 
     def generate(
         self,
@@ -256,16 +235,16 @@ class Answerer:
             answer = cite(prepared.question, NO_ANSWER, [], self.embedder.embed, self.generator.name)
             answer.timing = {"retrieval_best_similarity": prepared.best_similarity}
             return answer
-        checker = Checker(
-            prepared.question, prepared.plan.included, self.embedder.embed, self.generator.name, self._judge
-        )
+        checker = Checker(prepared.question, prepared.sources, self.embedder.embed, self.generator.name, self._judge)
         started = time.perf_counter()
         raw, first = self._write(prepared.plan, checker, on_token, on_check, cancel)
         elapsed = time.perf_counter() - started
+        written = self.generator.keep()  # the prompt and the answer, which a follow-up's prompt begins with
         checked = time.perf_counter()
         if on_check is not None:
             self._check_all(checker, raw, on_check, cancel)
         answer = checker.cite(raw, judge_more=not (cancel and cancel.is_set()))  # Stop stops the judge too
+        answer.sources = sources_of_this_question(answer, prepared.evidence)
         check_seconds = time.perf_counter() - checked
         second = answer.refused and self._worth_a_second_pass(prepared) and not (cancel and cancel.is_set())
         if second:
@@ -278,15 +257,19 @@ class Answerer:
             "tokens": generated,
             "tokens_per_second": (generated - 1) / decode if decode > 0 and generated > 1 else 0.0,
             "prompt_tokens": prepared.plan.prompt_tokens,
+            "prompt_tokens_read": self.generator.prompt_tokens_read or prepared.plan.prompt_tokens,
             "check_seconds": check_seconds,
         }
         if second:
             answer.timing["second_pass_seconds"] = time.perf_counter() - started - elapsed - check_seconds
         if self._judge is not None:
-            # The judge's prompts replaced the system prompt in llama.cpp's cache: put it back now, so the
-            # next question's first token does not wait for it (measured: first token p50 7.5 -> 9.8 s
-            # on the FAQ bench without this).
-            self.generator.prefill(self.generator.render([Message("system", system_prompt())]))
+            # The judge's prompts replaced the question's in llama.cpp's cache: put it back, so a follow-up
+            # processes only its new message, and the next question the system prompt (measured: first
+            # token p50 7.5 -> 9.8 s on the FAQ bench without the system prompt put back).
+            if written is not None:
+                self.generator.restore(written)
+            else:
+                self.generator.prefill(self.generator.render([Message("system", system_prompt())]))
         return answer
 
     def _write(
@@ -399,5 +382,5 @@ class Answerer:
             on_plan(prepared.plan)
         answer = self.generate(prepared, on_token, cancel, on_check)
         if conversation is not None:
-            conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))
+            conversation.turns.append(prepared.turn(answer))
         return answer

@@ -11,7 +11,11 @@ The window is not the only limit: every prompt token costs time before the first
 (`PassageBudget`), which `rag.compress` fits them into and `plan_context` enforces.
 
 The system message comes first and is the same for every question, so a backend that keeps the
-KV cache of the prompt prefix it has already seen reuses it from one question to the next.
+KV cache of the prompt prefix it has already seen reuses it from one question to the next. In a
+conversation the history can carry each earlier message as it was sent, passages included
+(`rag.answer.Conversation`): a follow-up's prompt then begins with everything the model has read and
+written, and only its own message is new; its passages are numbered on from the earlier ones
+(`Numbering`).
 """
 
 from __future__ import annotations
@@ -47,6 +51,16 @@ class PassageBudget:
         return max(0, min(self.per_passage, (self.total - spent) // max(1, remaining)))
 
 
+@dataclass(frozen=True)
+class Numbering:
+    """How a prompt numbers its passages: from `first` on (a follow-up's after those its conversation
+    used); `earlier`: the history carries numbered passages too, so a follow-up with no new ones says
+    that those apply."""
+
+    first: int = 1
+    earlier: bool = False
+
+
 class ContextOverflow(UserError):
     """Even the system prompt, the question and the answer reserve do not fit the window (`window`
     tokens)."""
@@ -74,6 +88,14 @@ class ContextPlan:
     history_messages: int
     dropped_messages: int
     messages: list[Message] = field(repr=False)
+    first_number: int = 1
+    """The number of the first included passage; the others follow on (a follow-up's passages are
+    numbered on from those its conversation's earlier messages carry)."""
+
+    @property
+    def numbered(self) -> dict[int, Hit]:
+        """The included passages by the numbers the prompt gives them."""
+        return dict(enumerate(self.included, start=self.first_number))
 
     @property
     def prompt_tokens(self) -> int:
@@ -103,7 +125,7 @@ class ContextPlan:
         for name, tokens in self.segments().items():
             share = tokens / self.window if self.window else 0
             lines.append(f"  {name:<15}{tokens:>6}  {'█' * round(share * 40)}")
-        for number, hit in enumerate(self.included, start=1):
+        for number, hit in self.numbered.items():
             lines.append(f"  [{number}] {hit.chunk.path.rsplit('/', 1)[-1]} {hit.chunk.where}")
         if self.dropped:
             lines.append(f"  {len(self.dropped)} passage(s) did not fit")
@@ -120,17 +142,20 @@ def plan_context(
     answer_reserve: int = DEFAULT_ANSWER_RESERVE,
     window: int | None = None,
     passage_tokens: int | None = None,
+    numbering: Numbering | None = None,
 ) -> ContextPlan:
     """Fill the window by priority: system, question and answer reserve first; then passages by rank;
     then history, newest first. Evicts oldest history, then weakest passages, until the rendered prompt
     fits. With `passage_tokens`, passages also stop (by rank) where their text would pass that many
-    tokens, however much room the window has."""
+    tokens, however much room the window has. The passages are numbered as `numbering`
+    says (from 1 when it is not given)."""
     window = window or generator.context_window
     system = system_prompt()
     # the fixed part first: without room for it there is no prompt at all
     budget = window - answer_reserve - _fixed_tokens(generator, system, question, answer_reserve, window)
     # then what the estimate says fits: passages by rank, then history, newest first
-    chosen = _Selection()
+    numbering = numbering or Numbering()
+    chosen = _Selection(first_number=numbering.first, earlier=numbering.earlier)
     budget = _take_passages(generator, hits, budget, passage_tokens, chosen)
     _take_history(generator.count_tokens, history, budget, chosen)
     # the rendered prompt is the judge: the template's own tokens were only estimated
@@ -146,10 +171,16 @@ class _Selection:
     blocks: list[str] = field(default_factory=list)
     dropped: list[Hit] = field(default_factory=list)
     history: list[Message] = field(default_factory=list)
+    first_number: int = 1
+    earlier: bool = False
+
+    def message(self, question: str) -> str:
+        """The user message for this selection."""
+        return question_message(question, self.blocks, self.earlier)
 
     def messages(self, system: str, question: str) -> list[Message]:
         """The prompt's messages for this selection."""
-        return [Message("system", system), *self.history, Message("user", question_message(question, self.blocks))]
+        return [Message("system", system), *self.history, Message("user", self.message(question))]
 
 
 def _rendered_tokens(generator: Generator, messages: Sequence[Message]) -> int:
@@ -177,7 +208,7 @@ def _take_passages(
     count = generator.count_tokens
     text_budget = passage_tokens
     for position, hit in enumerate(hits):
-        block = format_source(len(chosen.blocks) + 1, hit, generator.control_tokens)
+        block = format_source(chosen.first_number + len(chosen.blocks), hit, generator.control_tokens)
         cost = count(block + "\n\n")
         text_cost = count(hit.chunk.text) if text_budget is not None else 0
         if cost > budget or (text_budget is not None and text_cost > text_budget):
@@ -230,7 +261,7 @@ def _account(
     system_tokens = count(system)
     history_tokens = sum(count(m.content) for m in chosen.history)
     passage_tokens = sum(count(b + "\n\n") for b in chosen.blocks)
-    question_tokens = count(question_message(question, chosen.blocks)) - passage_tokens
+    question_tokens = count(chosen.message(question)) - passage_tokens
     return ContextPlan(
         window=window,
         system=system_tokens,
@@ -244,4 +275,5 @@ def _account(
         history_messages=len(chosen.history),
         dropped_messages=history_given - len(chosen.history),
         messages=chosen.messages(system, question),
+        first_number=chosen.first_number,
     )

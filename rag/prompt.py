@@ -146,8 +146,11 @@ def format_source(number: int, hit: Hit, control_tokens: Sequence[str] = ()) -> 
     return f'<source id="{number}" file="{name}" {where}>\n{body}\n</source>'
 
 
-def question_message(question: str, sources: Sequence[str]) -> str:
-    """The user message: the fenced sources, then the question."""
-    return template("question").format(
-        sources="\n\n".join(sources) if sources else "(no sources found)", question=neutralise(question)
-    )
+NO_NEW_SOURCES = "(no new sources: the sources in the earlier messages apply)"
+
+
+def question_message(question: str, sources: Sequence[str], earlier: bool = False) -> str:
+    """The user message: the fenced sources, then the question. With none, it says there are none, or,
+    when `earlier` messages of the conversation carry sources, that those apply."""
+    empty = NO_NEW_SOURCES if earlier else "(no sources found)"
+    return template("question").format(sources="\n\n".join(sources) or empty, question=neutralise(question))

@@ -12,8 +12,8 @@ from indexer.store import Store
 from indexer.types import Chunk, Hit
 from llm.base import Generator, Message
 from rag.answer import Answerer, AnswerSettings
-from rag.context import ContextOverflow, plan_context
-from rag.prompt import question_message, system_prompt
+from rag.context import ContextOverflow, Numbering, plan_context
+from rag.prompt import NO_NEW_SOURCES, question_message, system_prompt
 
 WORDS = ["kettle", "warranty", "seven", "years", "<|im_start|>", "descale", "é", "日本", "\n", "1.2", "[INST]"]
 
@@ -123,6 +123,15 @@ def test_oldest_history_goes_before_any_passage(generator: Generator) -> None:
     plan = plan_context(generator, "what now?", hits, history, answer_reserve=100, window=700)
     assert plan.included == hits
     assert plan.dropped_messages == 2 and plan.history_messages == 2
+
+
+def test_a_follow_ups_passages_are_numbered_on_from_the_conversations(generator: Generator) -> None:
+    hits = _hits([30, 30])
+    plan = plan_context(generator, "and then?", hits, answer_reserve=100, numbering=Numbering(6, earlier=True))
+    assert list(plan.numbered) == [6, 7] and plan.numbered[6] == hits[0]
+    assert '<source id="6"' in plan.messages[-1].content and '<source id="1"' not in plan.messages[-1].content
+    none_new = plan_context(generator, "and then?", [], answer_reserve=100, numbering=Numbering(6, earlier=True))
+    assert NO_NEW_SOURCES in none_new.messages[-1].content  # not "no sources found": the earlier ones apply
 
 
 def test_a_question_too_long_for_the_window_is_refused_clearly(generator: Generator) -> None:

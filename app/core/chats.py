@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.collections import write_json_atomically
-from rag.answer import Turn
 from rag.citations import CitedAnswer
+from rag.conversation import Turn
 from rag.scope import Scope
 
 TITLE_CHARS = 60

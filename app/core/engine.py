@@ -34,9 +34,10 @@ from indexer.store import (
 from indexer.types import Chunk, Hit, Page
 from llm.loader import llama_arrived, load_generator
 from llm.openai_backend import ServerSettings
-from rag.answer import Answerer, AnswerSettings, Conversation, Prepared, Turn, find
+from rag.answer import Answerer, AnswerSettings, Prepared, find
 from rag.citations import Checking, CitedAnswer
 from rag.context import ContextPlan
+from rag.conversation import Conversation, Turn
 from rag.retriever import RetrievalSettings, Retriever
 from rag.scope import Scope
 
@@ -310,7 +311,7 @@ class Engine:
         if events.prepared is not None:
             events.prepared(prepared)
         answer = answerer.generate(prepared, events.token, cancel, events.check)
-        self.conversation.turns.append(Turn(question, answer, prepared.plan.included if prepared.plan else []))
+        self.conversation.turns.append(prepared.turn(answer))
         return answer
 
     def search(

@@ -83,9 +83,13 @@ def _is_heading(sentence: str) -> bool:
 
 def previews(prepared: Prepared) -> list[Preview]:
     """The passages a prepared question will be answered from, numbered as the answer cites them."""
-    return previews_of(prepared.plan.included if prepared.plan else [], prepared.question)
+    return _numbered_previews(prepared.evidence, prepared.question)
 
 
 def previews_of(hits: list[Hit], question: str) -> list[Preview]:
     """Numbered previews of passages: each with the sentence that shares most words with the question."""
-    return [Preview(number, hit.chunk, best_sentence(hit.chunk.text, question)) for number, hit in enumerate(hits, 1)]
+    return _numbered_previews(dict(enumerate(hits, 1)), question)
+
+
+def _numbered_previews(hits: dict[int, Hit], question: str) -> list[Preview]:
+    return [Preview(number, hit.chunk, best_sentence(hit.chunk.text, question)) for number, hit in hits.items()]

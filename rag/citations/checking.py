@@ -6,7 +6,7 @@ reads the sentences the words find supported, one at a time, and every verdict i
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,10 +42,17 @@ class Checker:
     by the final check, and the final check is `cite`'s."""
 
     def __init__(
-        self, question: str, passages: Sequence[Hit], embed: EmbedFn, model: str = "", judge: JudgeFn | None = None
+        self,
+        question: str,
+        passages: Sequence[Hit] | Mapping[int, Hit],
+        embed: EmbedFn,
+        model: str = "",
+        judge: JudgeFn | None = None,
     ) -> None:
+        """`passages` numbered from 1 in order, or by the numbers a mapping gives them (a follow-up's)."""
         self.question, self.model = question, model
-        self.sources = {n: hit.chunk for n, hit in enumerate(passages, start=1)}
+        numbered = passages if isinstance(passages, Mapping) else dict(enumerate(passages, start=1))
+        self.sources = {n: hit.chunk for n, hit in numbered.items()}
         self._embed, self._judge = embed, judge
         self._vectors: dict[str, np.ndarray] = {}
         self._verdicts: dict[tuple[str, str], str | None] = {}
