@@ -214,6 +214,7 @@ class Answerer:
             conversation or Conversation(),
             answer_reserve=self.settings.answer_reserve,
             passage_tokens=budget.total if budget else None,
+            relocate=lambda pieces: relocated(self.store, pieces),
         )
         return Prepared(
             question, query, hits, planned.plan, best_similarity, retrieved, planned.sources, planned.evidence

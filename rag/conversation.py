@@ -10,11 +10,12 @@ history of questions and answers alone is sent: whichever is fewer tokens to rea
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from indexer.types import Chunk, Hit
 from llm.base import Generator, Message
-from rag.citations import CitedAnswer, markers, passage_sentences
+from rag.citations import CitedAnswer, markers
 from rag.context import ContextPlan, Numbering, plan_context
 
 _ANAPHORA = re.compile(r"\b(it|its|this|that|these|those|they|them|their|he|she|his|her|there|also|else|more)\b", re.I)
@@ -84,6 +85,14 @@ def standalone_query(question: str, conversation: Conversation | None) -> str:
     return question
 
 
+Relocate = Callable[[list[Hit]], list[Hit]]
+"""Names each passage's location anew from its page (`rag.retriever.relocated`): a part of a passage
+spans other lines than the passage."""
+MIN_PIECE_WORDS = 4
+"""What is left of a passage once the earlier messages' part of it is taken away is sent only from this
+many words on."""
+
+
 @dataclass(frozen=True)
 class Planned:
     """A question's context plan in its conversation, the numbered passages its citations resolve to
@@ -102,15 +111,17 @@ def plan_turn(
     conversation: Conversation,
     answer_reserve: int,
     passage_tokens: int | None,
+    relocate: Relocate,
 ) -> Planned:
     """The plan of a question in its conversation that the model reads fastest: the history carried
     (cheap while llama.cpp holds it: a follow-up reads only its new message; thousands of tokens where
     it does not: a model server, transformers, another chat asked in between, the oldest turn paged out
     of the window), or the questions and answers alone."""
-    carried = _plan(generator, question, hits, conversation, answer_reserve, passage_tokens, carry=True)
+    inputs = (generator, question, hits, conversation, answer_reserve, passage_tokens, relocate)
+    carried = _plan(*inputs, carry=True)
     if not conversation.turns:
         return carried
-    compact = _plan(generator, question, hits, conversation, answer_reserve, passage_tokens, carry=False)
+    compact = _plan(*inputs, carry=False)
     return compact if _to_read(generator, compact.plan) < _to_read(generator, carried.plan) else carried
 
 
@@ -126,51 +137,87 @@ def _plan(
     conversation: Conversation,
     answer_reserve: int,
     passage_tokens: int | None,
+    relocate: Relocate,
     carry: bool,
 ) -> Planned:
-    """With `carry`, the history carries each turn's message with its passages, and a passage an earlier
-    message carries (the same sentences or more) is not sent again but keeps its number; one whose
+    """With `carry`, the history carries each turn's message with its passages, and what an earlier
+    message carries of a passage (by its span on the page) is not sent again: a passage held whole keeps
+    its number, and of one held in part only the rest is sent, as a new numbered passage; one whose
     message the window no longer holds is sent again. Without, the history is the questions and answers
     alone."""
     carried = conversation.carried() if carry else {}
     plan = None
     for _ in range(len(conversation.turns) + 1):
-        read = {index: number for index, hit in enumerate(hits) if (number := _read_in(hit, carried))}
+        unread = [_unread(hit, carried) for hit in hits]
+        pieces = [rest for (_, rest), hit in zip(unread, hits, strict=True) if rest is not None and rest is not hit]
+        relocated = dict(zip(map(id, pieces), relocate(pieces), strict=True))
+        unread = [(numbers, relocated.get(id(rest), rest)) for numbers, rest in unread]
         plan = plan_context(
             generator,
             question,
-            [hit for index, hit in enumerate(hits) if index not in read],
+            [rest for _, rest in unread if rest is not None],
             conversation.history(carry),
             answer_reserve=answer_reserve,
             passage_tokens=passage_tokens,
             numbering=Numbering(conversation.next_number(), earlier=bool(carried)),
         )
         still = conversation.carried(plan.history_messages) if carry else {}
-        if all(number in still for number in read.values()):
+        if all(number in still for numbers, _ in unread for number in numbers):
             break
         carried = still
     assert plan is not None
     sources = {**(conversation.carried(plan.history_messages) if carry else {}), **plan.numbered}
-    numbers = {id(hit): number for number, hit in plan.numbered.items()}
+    sent = {id(hit): number for number, hit in plan.numbered.items()}
     evidence = {}
-    for index, hit in enumerate(hits):
-        number = read.get(index) or numbers.get(id(hit))
-        if number in sources:
-            evidence[number] = sources[number]
+    for numbers, rest in unread:  # by rank: what earlier messages hold of a passage, then its rest
+        for number in [*numbers, sent.get(id(rest))]:
+            if number in sources:
+                evidence[number] = sources[number]
     return Planned(plan, sources, evidence)
 
 
-def _read_in(hit: Hit, carried: dict[int, Hit]) -> int | None:
-    """The number of a carried passage of the same chunk that holds every sentence of `hit`, if any."""
-    if hit.chunk.id is None:
-        return None
-    wanted = [" ".join(unit.text.split()) for unit in passage_sentences(hit.chunk.text)]
+def _unread(hit: Hit, carried: dict[int, Hit]) -> tuple[list[int], Hit | None]:
+    """The carried passages that hold part of `hit` (the same page's text, by span), and the rest of it
+    still to send: None when they hold all of it (or all but a few words), `hit` itself when they hold
+    none of it (or only its middle), the part after (before) what they hold when they hold its beginning
+    (end)."""
+    numbers: list[int] = []
+    rest: Hit | None = hit
     for number, earlier in carried.items():
-        if earlier.chunk.id == hit.chunk.id:
-            text = " ".join(earlier.chunk.text.split())
-            if all(sentence in text for sentence in wanted):
-                return number
-    return None
+        if rest is None:
+            break
+        held, wanted = earlier.chunk, rest.chunk
+        if (held.doc_id, held.page) != (wanted.doc_id, wanted.page) or not _spans_text(held) or not _spans_text(wanted):
+            continue
+        if held.char_end <= wanted.char_start or wanted.char_end <= held.char_start:
+            continue  # apart
+        if held.char_start <= wanted.char_start and wanted.char_end <= held.char_end:
+            rest = None
+        elif held.char_start <= wanted.char_start:
+            rest = _slice(rest, held.char_end, wanted.char_end)
+        elif wanted.char_end <= held.char_end:
+            rest = _slice(rest, wanted.char_start, held.char_start)
+        else:
+            continue  # it holds only the middle: the passage goes whole
+        numbers.append(number)
+    return numbers, rest
+
+
+def _spans_text(chunk: Chunk) -> bool:
+    """Whether the chunk's span on its page is its text (``page[char_start:char_end] == text``), so a
+    part of it can be cut by page offsets."""
+    return chunk.char_end - chunk.char_start == len(chunk.text)
+
+
+def _slice(hit: Hit, start: int, end: int) -> Hit | None:
+    """The part of a passage between two page offsets, trimmed; None when a few words or less are left."""
+    chunk = hit.chunk
+    text = chunk.text[start - chunk.char_start : end - chunk.char_start]
+    start += len(text) - len(text.lstrip())
+    text = text.strip()
+    if len(text.split()) < MIN_PIECE_WORDS:
+        return None
+    return Hit(replace(chunk, text=text, char_start=start, char_end=start + len(text)), hit.score)
 
 
 def sources_of_this_question(answer: CitedAnswer, evidence: dict[int, Hit]) -> dict[int, Chunk]:

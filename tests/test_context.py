@@ -10,10 +10,14 @@ from hypothesis import strategies as st
 from indexer.embedder import Embedder
 from indexer.store import Store
 from indexer.types import Chunk, Hit
+from llm import llamacpp_backend
 from llm.base import Generator, Message
+from llm.loader import load_generator
 from rag.answer import Answerer, AnswerSettings
+from rag.citations import CitedAnswer
 from rag.context import ContextOverflow, Numbering, plan_context
-from rag.prompt import NO_NEW_SOURCES, question_message, system_prompt
+from rag.conversation import Conversation, Turn, plan_turn
+from rag.prompt import NO_NEW_SOURCES, format_source, question_message, system_prompt
 
 WORDS = ["kettle", "warranty", "seven", "years", "<|im_start|>", "descale", "é", "日本", "\n", "1.2", "[INST]"]
 
@@ -132,6 +136,43 @@ def test_a_follow_ups_passages_are_numbered_on_from_the_conversations(generator:
     assert '<source id="6"' in plan.messages[-1].content and '<source id="1"' not in plan.messages[-1].content
     none_new = plan_context(generator, "and then?", [], answer_reserve=100, numbering=Numbering(6, earlier=True))
     assert NO_NEW_SOURCES in none_new.messages[-1].content  # not "no sources found": the earlier ones apply
+
+
+@pytest.mark.skipif(not llamacpp_backend.available(), reason="llama-cpp-python (the 'llama' extra) is not installed")
+def test_a_follow_up_sends_only_what_the_earlier_messages_do_not_carry_of_a_passage() -> None:
+    """The light model on llama.cpp, holding the first exchange as a conversation leaves it."""
+    generator = load_generator("light", backend="llama.cpp")
+    page = (
+        "Alpha: the kettle holds two litres. Beta: it boils in three minutes. "
+        "Gamma: descale it every four weeks. Delta: the base is dishwasher safe."
+    )
+
+    def passage(first: str, last: str) -> Hit:
+        start, end = page.index(first), page.index(".", page.index(last)) + 1
+        return Hit(Chunk(7, 3, start, end, page[start:end], id=70, path="/docs/kettle.pdf"), 0.9)
+
+    earlier = passage("Alpha", "Beta")
+    asked = "How much does it hold?"
+    answer = CitedAnswer(asked, "It holds two litres [1].", {1: earlier.chunk}, [1])
+    message = question_message(asked, [format_source(1, earlier, generator.control_tokens)])
+    conversation = Conversation([Turn(asked, answer, [earlier], {1: earlier}, message)])
+    generator.prefill(generator.render([Message("system", system_prompt()), *conversation.history()]))
+    planned = plan_turn(
+        generator,
+        "And how often do I descale it?",
+        [passage("Beta", "Delta"), passage("Alpha", "Alpha")],
+        conversation,
+        answer_reserve=100,
+        passage_tokens=None,
+        relocate=list,
+    )
+    assert planned.plan.messages[1].content == message  # the history carries the earlier message as sent
+    ((number, rest),) = planned.plan.numbered.items()  # only the part of the first passage not carried
+    assert number == 2 and rest.chunk.text == page[page.index("Gamma") :]
+    assert page[rest.chunk.char_start : rest.chunk.char_end] == rest.chunk.text  # its span stays exact
+    new = planned.plan.messages[-1].content
+    assert "Gamma" in new and "Beta" not in new and "Alpha" not in new
+    assert list(planned.evidence) == [1, 2] and planned.sources.keys() == {1, 2}
 
 
 def test_a_question_too_long_for_the_window_is_refused_clearly(generator: Generator) -> None:
