@@ -161,6 +161,26 @@ def test_a_refresh_keeps_a_folder_not_found_and_forget_removes_it(
     assert f"the library holds nothing under {drive}; check the path" in capsys.readouterr().err
 
 
+def test_an_answer_piped_to_a_reader_who_leaves_is_still_made_and_exported(tmp_path: Path) -> None:
+    """`footnotes ask … --export F | head -c 1`: the reader is gone before the first word."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "boat.md").write_text("# Boat\nThe bilge pump must be tested every spring.\n")
+    library = str(tmp_path / "lib")
+    assert main(["--library", library, "index", str(docs), "--quiet"]) == 0
+    exported = tmp_path / "answer.md"
+    command = [sys.executable, "-m", "app", "--library", library, "ask", "When must the bilge pump be tested?"]
+    command += ["--model", "light", "--backend", "transformers", "--export", str(exported)]
+    reader, writer = os.pipe()
+    process = subprocess.Popen(command, stdout=writer, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    os.close(writer)
+    os.close(reader)  # nobody reads what it prints
+    errors = process.stderr.read()
+    assert process.wait() == 0, errors
+    assert "Exported to" in errors and "Traceback" not in errors
+    assert "bilge pump must be tested every spring" in exported.read_text(encoding="utf-8")
+
+
 def test_version() -> None:
     result = _cli("--version")
     assert result.returncode == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -29,6 +30,17 @@ logger = logging.getLogger("footnotes.cli")
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _out(text: str = "", end: str = "\n") -> None:
+    """Print to stdout. When its reader has gone (`footnotes ask … | head`), stdout goes nowhere from then
+    on, so the answer is still made, logged and exported instead of the command dying mid-answer."""
+    try:
+        print(text, end=end, flush=True)
+    except BrokenPipeError:
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(nowhere, sys.stdout.fileno())
+        os.close(nowhere)
 
 
 def _engine(args: argparse.Namespace) -> Engine:
@@ -61,17 +73,17 @@ def _answer(engine: Engine, question: str, args: argparse.Namespace, scope: Scop
 
     def stream(token: str) -> None:
         streamed.append(token)
-        print(token, end="", flush=True)
+        _out(token, end="")
 
     events = AnswerEvents(plan=show_plan, token=None if args.json else stream)
     answer = engine.ask(question, events, threading.Event(), scope)
     _log_answer(engine.answerer(_say).generator, question, answer)
     if args.json:
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        _out(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print()
+        _out()
         if checked := checked_line("".join(streamed), answer):
-            print(checked)
+            _out(checked)
         _print_sources(answer)
     return answer
 
@@ -101,19 +113,19 @@ def _log_answer(generator: Generator, question: str, answer: CitedAnswer) -> Non
 
 def _print_sources(answer: CitedAnswer) -> None:
     if answer.withheld:
-        print(f"(withheld, most of it is not what your files say: “{' '.join(answer.withheld.split())}”)")
+        _out(f"(withheld, most of it is not what your files say: “{' '.join(answer.withheld.split())}”)")
     if answer.removed_markers:
-        print(f"(removed citations that pointed at no source: {answer.removed_markers})")
+        _out(f"(removed citations that pointed at no source: {answer.removed_markers})")
     for note in answer.notes:
-        print(f"  {note}")
+        _out(f"  {note}")
     listed = answer.cited
     if answer.refused and answer.sources:
         listed = answer.cited + [n for n in sorted(answer.sources) if n not in answer.cited]
-        print("Closest passages:")
+        _out("Closest passages:")
     for n in listed:
         chunk = answer.sources[n]
         excerpt = " ".join(chunk.text.split())
-        print(f"[{n}] {display_name(chunk.path)}, {chunk.where}: {excerpt[:160]}{'…' if len(excerpt) > 160 else ''}")
+        _out(f"[{n}] {display_name(chunk.path)}, {chunk.where}: {excerpt[:160]}{'…' if len(excerpt) > 160 else ''}")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
