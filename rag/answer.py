@@ -338,7 +338,9 @@ class Answerer:
             return refused
         vector = self.embedder.embed([prepared.query])[0]
         units = [(n, u.text) for n, hit in enumerate(prepared.found, 1) for u in passage_sentences(hit.chunk.text)]
-        units = [(n, text) for n, text in units if len(text.split()) >= 5]
+        # A question states nothing: quoted, an FAQ's own heading ("Are there package upgrades in stable?")
+        # was "the closest the files come" to the answer that follows it.
+        units = [(n, text) for n, text in units if len(text.split()) >= 5 and not text.rstrip().endswith("?")]
         if not units:
             return refused
         closeness = self.embedder.embed([" ".join(text.split()) for _, text in units]) @ vector

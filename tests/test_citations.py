@@ -222,3 +222,59 @@ def test_an_added_marker_points_to_the_passage_that_states_the_claim_not_one_mer
         model="test",
     )
     assert answer.text == "The lawn should be mowed once a week in summer [1]."
+
+
+FAQ_PAGE = (
+    "9.2 Must I go into single user mode in order to upgrade a package? No. Packages can be upgraded in place, "
+    "even in running systems. 9.3 Do I have to keep all those .deb archive files on my disk? No. If you have "
+    "downloaded the files to your disk then after you have installed the packages, you can remove them from "
+    "your system."
+)
+FAQ = chunk_of(FAQ_PAGE, 0, 50, 4, "/docs/debian-faq.pdf")
+KEEP = "Do I have to keep the downloaded .deb files afterwards?"
+
+
+@pytest.mark.parametrize(
+    "draft",
+    ["No, you do not have to keep the downloaded .deb files afterwards.", "No, you don't have to keep the .deb files."],
+)
+def test_a_no_that_an_faq_gives_its_own_question_is_supported_by_that_no(embedder: Embedder, draft: str) -> None:
+    """Read as words, the FAQ's question ("Do I have to keep …?") said the opposite of a right "no"."""
+    answer = cite(KEEP, draft, [Hit(FAQ, 0.9)], embedder.embed)
+    assert not answer.refused and answer.cited == [1]
+    (check,) = answer.sentences
+    assert check.verdict == "supported" and check.evidence[0].text == "No."
+    assert FAQ_PAGE[check.evidence[0].char_start : check.evidence[0].char_end] == "No."
+
+
+def test_a_yes_where_the_faq_says_no_withholds_the_answer(embedder: Embedder) -> None:
+    """The chat of 6 December: a follow-up answered "Yes, you have to keep …" beside the page's "No." and
+    was shown, its second sentence footnoted."""
+    draft = "Yes, you have to keep the downloaded .deb files afterwards. You can remove them from your system [1]."
+    answer = cite(KEEP, draft, [Hit(FAQ, 0.9)], embedder.embed)
+    assert answer.refused and answer.withheld.startswith("Yes, you have to keep")
+    first = answer.sentences[0]
+    assert first.verdict == "contradicted" and first.contradiction is not None
+    assert first.contradiction.text == "No." and "answers 'no'" in first.reason
+
+
+def test_a_yes_to_another_question_than_the_faqs_is_not_read_against_its_no(embedder: Embedder) -> None:
+    """'Can I upgrade without single user mode?' yes and 'Must I go into single user mode?' no agree: a
+    different verb (can, must) and a denial on one side only leave the FAQ's no out of it."""
+    draft = "Yes, you can upgrade a package without going into single user mode [1]."
+    answer = cite(
+        "Can I upgrade a package without going into single user mode?", draft, [Hit(FAQ, 0.9)], embedder.embed
+    )
+    assert not any("answers 'no'" in s.reason for s in answer.sentences)
+
+
+@pytest.mark.parametrize(("opening", "withheld"), [("Yes.", True), ("No.", False)])
+def test_a_bare_yes_or_no_is_read_as_said_of_the_question(embedder: Embedder, opening: str, withheld: bool) -> None:
+    """Seen on the FAQ: "Yes. … you can remove them from your system [1]." was shown for "Do I have to keep
+    the .deb files after installing the packages?"."""
+    draft = f"{opening} After you have installed the packages, you can remove them from your system [1]."
+    answer = cite(
+        "Do I have to keep the .deb files after installing the packages?", draft, [Hit(FAQ, 0.9)], embedder.embed
+    )
+    assert answer.refused is withheld
+    assert answer.sentences[0].verdict == ("contradicted" if withheld else "supported")

@@ -306,7 +306,7 @@ class Engine:
         prepared = answerer.prepare(question, self.conversation, scope, found)
         events.plan(prepared.plan)
         events.status(
-            f"Writing the answer from {len(prepared.plan.included)} passage(s)…" if prepared.plan else "Writing…"
+            f"Writing the answer from {len(prepared.evidence)} passage(s)…" if prepared.plan else "Writing…"
         )
         if events.prepared is not None:
             events.prepared(prepared)

@@ -14,6 +14,7 @@ from indexer.text_units import stems
 from indexer.types import Chunk
 from rag.citations.judge import JudgeFn
 from rag.citations.records import Evidence, SentenceCheck
+from rag.citations.replies import Reply, particle, source_reply
 from rag.citations.sentences import (
     AnswerSentence,
     PassageSentence,
@@ -307,11 +308,14 @@ def check_answer(
     matches = {id(s): m for s, m in zip(facts, found, strict=True)}
     excused = _excused(question, [stated_text(c) for c in sources.values()])
     asked = stems(question)
-    checks = [
-        _echo(s) if _repeats(s, asked) else _check(s, matches.get(id(s), {}), sources, excused, judge)
-        for s in sentences
-    ]
-    return _rewrite(text, sentences, checks), checks, [s.kind == "fact" for s in sentences]
+    checks = [_verdict(s, asked, matches.get(id(s), {}), sources, excused, judge) for s in sentences]
+    is_fact = [s.kind == "fact" for s in sentences]
+    # An answer that opens with a bare "Yes." or "No." says it of the question itself.
+    said = particle(sentences[0].core) if sentences and not is_fact[0] else None
+    reply = source_reply(f"{said}, {question}", sources) if said else None
+    if reply is not None:
+        checks[0], is_fact[0] = _answered(sentences[0], reply, sources), True
+    return _rewrite(text, sentences, checks), checks, is_fact
 
 
 def _repeats(sentence: AnswerSentence, asked: set[str]) -> bool:
@@ -319,6 +323,41 @@ def _repeats(sentence: AnswerSentence, asked: set[str]) -> bool:
     basic installation is [3]."): it restates what was asked and says nothing of its own."""
     words = stems(sentence.claim)
     return sentence.kind == "fact" and len(words) >= 2 and words <= asked
+
+
+def _verdict(
+    sentence: AnswerSentence,
+    asked: set[str],
+    matches: dict[int, Match],
+    sources: dict[int, Chunk],
+    excused: set[str],
+    judge: JudgeFn | None,
+) -> SentenceCheck:
+    """A sentence that says yes or no to a question a source asks and answers at once with its own yes
+    or no is checked against that reply (`rag.citations.replies`): words alone would read the source's
+    question as a statement ("Do I have to keep them?" against "No, you do not have to keep them"). A
+    sentence that only restates the question is an echo; any other goes to `_check`."""
+    reply = source_reply(sentence.claim, sources) if sentence.kind == "fact" else None
+    if reply is not None:
+        return _answered(sentence, reply, sources)
+    if _repeats(sentence, asked):
+        return _echo(sentence)
+    return _check(sentence, matches, sources, excused, judge)
+
+
+def _answered(sentence: AnswerSentence, reply: Reply, sources: dict[int, Chunk]) -> SentenceCheck:
+    """The verdict a source's own yes or no gives a sentence: supported by the same, contradicted by the
+    other."""
+    if reply.agrees:
+        cites, score = [reply.number], reply.evidence.score
+        evidence = [reply.evidence]
+        return SentenceCheck(sentence.written(cites), cites, score, True, "", evidence, sentence.model_cites, SUPPORTED)
+    source = sources[reply.number]
+    reason = f"[{reply.number}] {Path(source.path).name}, {source.where}: the source answers {reply.said!r}"
+    score = reply.evidence.score
+    return SentenceCheck(
+        sentence.written([]), [], score, False, reason, [], sentence.model_cites, CONTRADICTED, reply.evidence
+    )
 
 
 def _echo(sentence: AnswerSentence) -> SentenceCheck:

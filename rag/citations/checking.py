@@ -15,8 +15,9 @@ from indexer.types import Hit
 from rag.citations.attribution import EmbedFn, check_answer
 from rag.citations.judge import JudgeFn
 from rag.citations.records import CitedAnswer
+from rag.citations.replies import particle
 from rag.citations.sentences import MARKER, is_refusal, markers, split_answer, strip_invalid_markers
-from rag.citations.verdicts import SUPPORTED
+from rag.citations.verdicts import CONTRADICTED, SUPPORTED
 from rag.prompt import NO_ANSWER
 
 _LINK_CITATION = re.compile(r"\[([^\[\]\n]{3,}?)\]\((\d{1,3})\)")
@@ -117,6 +118,9 @@ class Checker:
             pass  # whether the answer stands is decided once, on all of it
         elif facts and supported * 2 < len(facts):
             # Most of it is not what the sources say.
+            withheld, refused = text, True
+        elif facts and facts[0].verdict == CONTRADICTED and particle(facts[0].text):
+            # Its yes or no is the other way round from the source's: whatever follows, the answer is wrong.
             withheld, refused = text, True
         elif not facts and refusals:
             refused = True
