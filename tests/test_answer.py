@@ -106,10 +106,11 @@ def test_follow_up_questions_use_the_conversation(answerer: Answerer, warranty_a
 def test_a_follow_up_reads_only_its_new_message_and_numbers_its_passages_on(
     corpus_library: Store, embedder: Embedder
 ) -> None:
-    """The quality model on llama.cpp, whose citation judge reads other prompts after each answer: the
-    follow-up's prompt begins with the first turn as the model read and wrote it, that part is not read
-    again, and its passages are numbered after the first turn's, whose numbers it can still cite."""
-    answerer = Answerer(corpus_library, embedder, load_generator("quality", backend="llama.cpp"))
+    """The light model on llama.cpp (what CI installs; the quality model's judge displacing the cache is
+    `test_llm`'s keep and restore): the follow-up's prompt begins with the first turn as the model read
+    and wrote it, that part is not read again, and its passages are numbered after the first turn's,
+    whose numbers it can still cite."""
+    answerer = Answerer(corpus_library, embedder, load_generator("light", backend="llama.cpp"))
     conversation = Conversation()
     first = answerer.ask("How long is the warranty of the Zephyr-9 kettle?", conversation)
     assert any(first.sources[n].page == 2 for n in first.cited)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from llm import llamacpp_backend
-from llm.base import Generator
+from llm.base import Generator, Halt, Message
 from llm.bundled import LIGHT, BundledModelError, assemble, gguf_architecture, model_cache_dir
-from llm.loader import pick_backend
+from llm.loader import load_generator, pick_backend
 
 
 def test_bundled_light_model_is_assembled_verified_and_a_qwen2_gguf(generator: Generator) -> None:
@@ -90,3 +90,30 @@ def test_the_quality_model_waits_for_llama_cpp_on_the_light_one_instead_of_8_gb_
     assert loaded["said"][0] == "llama.cpp is not installed yet: answering with the light model until it is…"
     if llamacpp_backend.available():  # here it is: the next question loads the quality model on it
         assert llama_arrived(generator, "quality", "auto")
+
+
+@pytest.mark.skipif(not llamacpp_backend.available(), reason="llama-cpp-python (the 'llama' extra) is not installed")
+def test_llama_cpp_holds_again_what_it_kept_after_other_prompts_displaced_it() -> None:
+    """What a follow-up needs after the citation judge has read its own prompts: the question and answer
+    held again, so only the follow-up is processed, and the reply the same as from a fresh read."""
+    generator = load_generator("light", backend="llama.cpp")
+    asked = [Message("system", "Answer briefly."), Message("user", "Name three colours of the rainbow.")]
+    first = generator.render(asked)
+    reply = "".join(generator.stream_prompt(first, 24, 0.0, Halt()))
+    kept = generator.keep()
+    follow = generator.render([*asked, Message("assistant", reply), Message("user", "And which comes first?")])
+    generator.prefill(generator.render([Message("system", "Judge."), Message("user", "Is grass green? " * 20)]))
+    assert generator.held_tokens(follow) < 10  # the judge's prompt displaced it
+    generator.restore(kept)
+    assert generator.held_tokens(follow) >= generator.count_tokens(first)
+    "".join(generator.stream_prompt(follow, 8, 0.0, Halt()))
+    assert generator.prompt_tokens_read <= generator.count_tokens(follow) - generator.count_tokens(first)
+    options = ["Red", "Violet", "Orange", "The"]
+    restored = generator.choice_probabilities(follow, options)
+    generator.prefill(generator.render([Message("system", "Judge."), Message("user", "Is the sky blue? " * 20)]))
+    assert generator.held_tokens(follow) < 10
+    fresh = generator.choice_probabilities(follow, options)  # the whole prompt read afresh
+    # the same next-word odds (a cache computed token by token differs from one read in a batch only in
+    # rounding, so the greedy reply may not be word for word the same)
+    assert restored is not None and fresh is not None
+    assert max(abs(restored[o] - fresh[o]) for o in options) < 0.05, (restored, fresh)
