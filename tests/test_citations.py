@@ -278,3 +278,27 @@ def test_a_bare_yes_or_no_is_read_as_said_of_the_question(embedder: Embedder, op
     )
     assert answer.refused is withheld
     assert answer.sentences[0].verdict == ("contradicted" if withheld else "supported")
+
+
+FREE_PAGE = (
+    "Debian is free software. When we speak of free software, we refer to freedom, not price. Free software "
+    "means that you have the freedom to distribute copies of free software, that you receive source code or "
+    "can get it if you want it, and that you can change the software. Debian offers no support contracts of its own."
+)
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "The price of a Debian support contract is not mentioned in the sources [1].",
+        "The documents do not mention the price of a Debian support contract [1].",
+    ],
+)
+def test_sources_said_to_be_silent_in_other_words_make_a_refusal_not_a_footnoted_fact(
+    embedder: Embedder, draft: str
+) -> None:
+    """Seen in a chat: "The price of a Debian support contract is not mentioned in the sources [8]." was
+    checked as a fact and footnoted to the FAQ's "freedom, not price"."""
+    passage = Hit(chunk_of(FREE_PAGE, 0, 10, 5, "/docs/debian-faq.pdf"), 0.5)
+    answer = cite("What is the price of a Debian support contract?", draft, [passage], embedder.embed)
+    assert answer.refused and answer.text == NO_ANSWER and answer.cited == []

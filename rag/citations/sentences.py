@@ -27,10 +27,21 @@ _NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3})*(?:\.\d+)?")
 _NAME = re.compile(r"(?<=[a-z0-9,;)] )[A-Z][a-z]{3,}\b")
 
 
+_SILENT_SOURCES = re.compile(
+    r"\b(?:not|never)\s+(?:\w+\s+)?(?:mentioned|stated|specified|given|provided|found|covered|listed|"
+    r"discussed|included|addressed|described)\s+(?:in|by)\s+(?:the|these|your|any(?:\s+of\s+the)?)\s+"
+    r"(?:provided\s+)?(?:sources|documents|files|passages|context|texts)(?=\s*(?:\[[\d,\s]+\]\s*)*(?:[.,;:!]|$))"
+    r"|\b(?:the|these|your)\s+(?:provided\s+)?(?:sources|documents|files|passages|texts)\s+(?:do|did)\s*(?:not|n't)\s+"
+    r"(?:mention|state|specify|give|provide|include|cover|discuss|address|describe|say|contain)\b"
+)
+"""The other ways a model says its sources are silent ("The price … is not mentioned in the sources"):
+seen checked as a fact, and footnoted to a page that says "free as in freedom, not price"."""
+
+
 def is_refusal(text: str) -> bool:
     """True when the text says the sources do not hold the answer."""
     lowered = text.lower().replace("’", "'")
-    return any(phrase in lowered for phrase in _REFUSALS)
+    return any(phrase in lowered for phrase in _REFUSALS) or _SILENT_SOURCES.search(lowered) is not None
 
 
 def strip_invalid_markers(text: str, valid: set[int]) -> tuple[str, list[int]]:
