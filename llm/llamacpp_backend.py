@@ -20,6 +20,46 @@ def available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
 
 
+SIMD = (
+    "SSE3", "SSSE3", "AVX", "AVX_VNNI", "AVX2", "F16C", "FMA", "BMI2", "AVX512", "AVX512_VBMI", "AVX512_VNNI",
+    "AVX512_BF16", "AMX_INT8", "NEON", "ARM_FMA", "FP16_VA", "DOTPROD", "MATMUL_INT8", "SVE", "SME",
+)  # fmt: skip
+"""Instruction sets llama.cpp reports in its system info, by its names."""
+FASTER_X86 = {
+    "avx512f": "AVX512",
+    "avx512_vbmi": "AVX512_VBMI",
+    "avx512_vnni": "AVX512_VNNI",
+    "avx512_bf16": "AVX512_BF16",
+    "avx_vnni": "AVX_VNNI",
+    "amx_int8": "AMX_INT8",
+}
+"""x86 CPU flags (as /proc/cpuinfo names them) whose kernels llama.cpp has beyond AVX2, and its names."""
+
+
+def kernels() -> list[str]:
+    """The instruction sets the installed llama.cpp's CPU kernels use (its own system info)."""
+    import llama_cpp
+
+    return kernels_in(llama_cpp.llama_print_system_info().decode("utf-8", "replace"))
+
+
+def kernels_in(system_info: str) -> list[str]:
+    """The instruction sets that llama.cpp's system info ("CPU : AVX = 1 | AVX2 = 1 | ...") says are on."""
+    import re
+
+    return [name for name, on in re.findall(r"(\w+) = (\d+)", system_info) if on == "1" and name in SIMD]
+
+
+def unused(build: Sequence[str], cpuinfo: str) -> list[str]:
+    """Instruction sets that this CPU has (its /proc/cpuinfo text), that llama.cpp has faster kernels for,
+    and that the build does not use: a portable build leaves them, a build for this CPU would not."""
+    import re
+
+    match = re.search(r"^flags\s*:(.*)$", cpuinfo, re.MULTILINE)
+    flags = set(match.group(1).split()) if match else set()
+    return [name for flag, name in FASTER_X86.items() if flag in flags and name not in build]
+
+
 class LlamaCppGenerator(Generator):
     """A GGUF model run by llama.cpp on the CPU, with the chat template stored in the file."""
 

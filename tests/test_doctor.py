@@ -48,6 +48,8 @@ def test_doctor_reports_the_installation_and_the_library_health(
     backends = _lines(out, "Backends")
     assert any(line.startswith("OK") and "transformers " in line for line in backends)
     assert any(line.startswith("INFO") and "auto picks " in line for line in backends)
+    kernels = [line for line in backends if "llama.cpp kernels: " in line]
+    assert len(kernels) == 1 and ("AVX2" in kernels[0] or "NEON" in kernels[0])
     assert any("pinned SHA-256 " in line for line in _lines(out, "Model"))
     assert _lines(out, "Embedder")[0].startswith("OK      Embedder       all-MiniLM-L6-v2")
     assert _lines(out, "Log")[0].startswith(f"OK      Log            {log_in_tmp / LOG_FILE} (")

@@ -117,3 +117,24 @@ def test_llama_cpp_holds_again_what_it_kept_after_other_prompts_displaced_it() -
     # rounding, so the greedy reply may not be word for word the same)
     assert restored is not None and fresh is not None
     assert max(abs(restored[o] - fresh[o]) for o in options) < 0.05, (restored, fresh)
+
+
+# /proc/cpuinfo's flags line of an AVX-512 server CPU (Intel Xeon, Sapphire Rapids), shortened.
+AVX512_CPU = (
+    "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8481C\n"
+    "flags\t\t: fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx f16c avx2 bmi2 avx512f avx512dq avx512bw "
+    "avx512vl avx512_vnni avx512_bf16 amx_bf16 amx_tile amx_int8\n"
+)
+
+
+def test_llama_cpp_says_which_kernels_it_runs_and_which_of_the_cpus_it_leaves() -> None:
+    build = llamacpp_backend.kernels()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file() and " avx2 " in cpuinfo.read_text():
+        assert "AVX2" in build and "FMA" in build  # the portable x86 build: AVX2 kernels, no newer ones
+    portable = llamacpp_backend.kernels_in("CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | AVX512 = 0 | FMA = 1 | OPENMP = 1 |")
+    assert portable == ["SSE3", "AVX", "AVX2", "FMA"]
+    assert llamacpp_backend.unused(portable, AVX512_CPU) == ["AVX512", "AVX512_VNNI", "AVX512_BF16", "AMX_INT8"]
+    native = [*portable, "AVX512", "AVX512_VNNI", "AVX512_BF16", "AMX_INT8"]
+    assert llamacpp_backend.unused(native, AVX512_CPU) == []
+    assert llamacpp_backend.unused(portable, "processor\t: 0\nflags\t\t: fpu sse avx avx2 fma\n") == []

@@ -149,6 +149,7 @@ def check_backends() -> list[Finding]:
         chosen_binding = getattr(llamacpp_backend, "chosen_binding", lambda: "llama-cpp-python")
         binding = chosen_binding() or "llama-cpp-python"
         findings.append(Finding(OK, "Backends", f"llama.cpp ({binding} {_version(binding)})"))
+        findings.append(_llama_kernels())
     else:
         findings.append(
             Finding(INFO, "Backends", "llama.cpp not installed (optional, ~5x faster on the CPU: make run builds it)")
@@ -159,6 +160,24 @@ def check_backends() -> list[Finding]:
     meanwhile = f"; until llama.cpp is installed the {interim} model answers" if interim != preset else ""
     findings.append(Finding(INFO, "Backends", f"auto picks {chosen} for the default model ({preset}){meanwhile}"))
     return findings
+
+
+def _llama_kernels() -> Finding:
+    """Which instruction sets llama.cpp's kernels use, and those of this CPU that the build leaves out."""
+    from llm import llamacpp_backend
+
+    build = llamacpp_backend.kernels()
+    cpuinfo = Path("/proc/cpuinfo")
+    left = llamacpp_backend.unused(build, cpuinfo.read_text(errors="replace")) if cpuinfo.is_file() else []
+    said = f"llama.cpp kernels: {', '.join(build) or 'none reported'}"
+    if not left:
+        return Finding(OK, "Backends", said)
+    return Finding(
+        INFO,
+        "Backends",
+        f"{said}; this CPU also has {', '.join(left)}, which this portable build does not use "
+        '(README, "llama.cpp: prebuilt or compiled")',
+    )
 
 
 def check_models(verify: bool) -> list[Finding]:

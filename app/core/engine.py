@@ -305,9 +305,7 @@ class Engine:
         events.status("Reading passages…")
         prepared = answerer.prepare(question, self.conversation, scope, found)
         events.plan(prepared.plan)
-        events.status(
-            f"Writing the answer from {len(prepared.evidence)} passage(s)…" if prepared.plan else "Writing…"
-        )
+        events.status(f"Writing the answer from {len(prepared.evidence)} passage(s)…" if prepared.plan else "Writing…")
         if events.prepared is not None:
             events.prepared(prepared)
         answer = answerer.generate(prepared, events.token, cancel, events.check)
