@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import zip_longest
 
 import numpy as np
 
@@ -336,23 +337,13 @@ class Answerer:
         stands when none does, or when the model cannot judge."""
         if self._judge is None:
             return refused
-        vector = self.embedder.embed([prepared.query])[0]
-        units = [(n, u.text) for n, hit in enumerate(prepared.found, 1) for u in passage_sentences(hit.chunk.text)]
-        # A question states nothing: quoted, an FAQ's own heading ("Are there package upgrades in stable?")
-        # was "the closest the files come" to the answer that follows it.
-        units = [(n, text) for n, text in units if len(text.split()) >= 5 and not text.rstrip().endswith("?")]
-        if not units:
-            return refused
-        closeness = self.embedder.embed([" ".join(text.split()) for _, text in units]) @ vector
-        # The best passage's own sentences first (the answer is often there in other words than the
-        # question's, far from it in embedding space), then the closest of the others.
-        order = sorted(range(len(units)), key=lambda i: (units[i][0] != 1, -closeness[i]))
         scored = []
-        for index in order[: self.settings.second_pass_sentences]:
+        for number, text in self._quote_candidates(prepared):
             if cancel is not None and cancel.is_set():
                 return refused
-            number, text = units[index]
             scored.append((answers(self.generator, prepared.question, text) or 0.0, number, text))
+        if not scored:
+            return refused
         chance, number, text = max(scored)
         if chance < self.settings.second_pass_confidence:
             return refused
@@ -366,6 +357,25 @@ class Answerer:
         answer.text = f"{CLOSEST_QUOTE} {answer.text}"
         answer.refused = True
         return answer
+
+    def _quote_candidates(self, prepared: Prepared) -> list[tuple[int, str]]:
+        """The sentences quote first puts to the model, in turn, with their passages' numbers: the
+        best passage's own (the answer is often there in other words than the question's, far from it in
+        embedding space) in turn with the closest of the others'. The best passage alone filled every
+        turn, and "Is the non-free section part of the Debian system?" was answered with a fragment of
+        it while the FAQ's "…which are not formally part of the Debian system" went unread."""
+        vector = self.embedder.embed([prepared.query])[0]
+        units = [(n, u.text) for n, hit in enumerate(prepared.found, 1) for u in passage_sentences(hit.chunk.text)]
+        # A question states nothing: quoted, an FAQ's own heading ("Are there package upgrades in stable?")
+        # was "the closest the files come" to the answer that follows it.
+        units = [(n, text) for n, text in units if len(text.split()) >= 5 and not text.rstrip().endswith("?")]
+        if not units:
+            return []
+        closeness = self.embedder.embed([" ".join(text.split()) for _, text in units]) @ vector
+        best = sorted((i for i in range(len(units)) if units[i][0] == 1), key=lambda i: -closeness[i])
+        others = sorted((i for i in range(len(units)) if units[i][0] != 1), key=lambda i: -closeness[i])
+        order = [i for pair in zip_longest(best, others) for i in pair if i is not None]
+        return [units[i] for i in order[: self.settings.second_pass_sentences]]
 
     def ask(
         self,

@@ -211,3 +211,28 @@ def test_a_question_is_embedded_once_and_searched_once(answerer: Answerer, monke
     prepared = answerer.prepare(question)
     assert prepared.plan is not None and any("four weeks" in h.chunk.text for h in prepared.plan.included)
     assert embedded.count([question]) == 1 and retrieved == [question]
+
+
+def test_quote_first_puts_the_other_passages_sentences_to_the_model_too(answerer: Answerer) -> None:
+    from indexer.types import Chunk, Hit
+    from rag.answer import Prepared
+
+    best = (
+        "The Zephyr-9 kettle holds 1.7 litres of water. Its base plugs into any standard wall socket. "
+        "The kettle switches itself off when the water boils. A blue light shows while the kettle is heating. "
+        "The lid opens with a button on the top of the handle. The kettle comes in black, white and red."
+    )
+    other = "Never put the Zephyr-9 kettle in a dishwasher: wipe it with a damp cloth instead."
+    found = [
+        Hit(Chunk(1, 1, 0, len(best), best, id=1, path="/docs/zephyr-manual.pdf"), 0.8),
+        Hit(Chunk(1, 4, 0, len(other), other, id=2, path="/docs/zephyr-manual.pdf"), 0.7),
+    ]
+    question = "Can the Zephyr-9 kettle go in the dishwasher?"
+
+    read = answerer._quote_candidates(Prepared(question, question, found, None, 0.8, found=found))
+
+    # The best passage has six sentences, more than the model is asked about, and none answers: while it
+    # filled every turn, the other passage's answer was never put to the model.
+    assert len(read) == answerer.settings.second_pass_sentences
+    assert (2, other) in read, read
+    assert read[0][0] == 1  # the best passage's closest sentence still comes first
