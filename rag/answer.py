@@ -20,6 +20,7 @@ import numpy as np
 from indexer.embedder import Embedder
 from indexer.pagekind import CONTENT
 from indexer.store import LibraryStore
+from indexer.text_units import stems
 from indexer.types import Hit
 from llm.base import Generator, Message
 from rag.citations import Checker, Checking, CitedAnswer, JudgeFn, cite, judge_of, passage_sentences
@@ -360,10 +361,13 @@ class Answerer:
 
     def _quote_candidates(self, prepared: Prepared) -> list[tuple[int, str]]:
         """The sentences quote first puts to the model, in turn, with their passages' numbers: the
-        best passage's own (the answer is often there in other words than the question's, far from it in
-        embedding space) in turn with the closest of the others'. The best passage alone filled every
-        turn, and "Is the non-free section part of the Debian system?" was answered with a fragment of
-        it while the FAQ's "…which are not formally part of the Debian system" went unread."""
+        best passage's own, closest first (the answer is often there in other words than the question's,
+        far from it in embedding space), in turn with the closest of the other passages' sentences that
+        share most of the question's words. The best passage alone filled every turn, and "Is the
+        non-free section part of the Debian system?" was answered with a fragment of it while the FAQ's
+        "…which are not formally part of the Debian system" went unread; the others' sentences without
+        the question's words were tried too (manuals bench, 42 questions) and the 1.5B judge said yes to
+        misleading ones ("The default value is ~/.bash_history" for how many commands bash keeps)."""
         vector = self.embedder.embed([prepared.query])[0]
         units = [(n, u.text) for n, hit in enumerate(prepared.found, 1) for u in passage_sentences(hit.chunk.text)]
         # A question states nothing: quoted, an FAQ's own heading ("Are there package upgrades in stable?")
@@ -373,7 +377,11 @@ class Answerer:
             return []
         closeness = self.embedder.embed([" ".join(text.split()) for _, text in units]) @ vector
         best = sorted((i for i in range(len(units)) if units[i][0] == 1), key=lambda i: -closeness[i])
-        others = sorted((i for i in range(len(units)) if units[i][0] != 1), key=lambda i: -closeness[i])
+        asked = stems(prepared.question)
+        others = sorted(
+            (i for i in range(len(units)) if units[i][0] != 1 and 2 * len(asked & stems(units[i][1])) > len(asked)),
+            key=lambda i: -closeness[i],
+        )
         order = [i for pair in zip_longest(best, others) for i in pair if i is not None]
         return [units[i] for i in order[: self.settings.second_pass_sentences]]
 

@@ -223,9 +223,11 @@ def test_quote_first_puts_the_other_passages_sentences_to_the_model_too(answerer
         "The lid opens with a button on the top of the handle. The kettle comes in black, white and red."
     )
     other = "Never put the Zephyr-9 kettle in a dishwasher: wipe it with a damp cloth instead."
+    aside = "Glass and steel parts of kitchen appliances are cleaned with warm soapy water."
     found = [
         Hit(Chunk(1, 1, 0, len(best), best, id=1, path="/docs/zephyr-manual.pdf"), 0.8),
         Hit(Chunk(1, 4, 0, len(other), other, id=2, path="/docs/zephyr-manual.pdf"), 0.7),
+        Hit(Chunk(1, 5, 0, len(aside), aside, id=3, path="/docs/zephyr-manual.pdf"), 0.6),
     ]
     question = "Can the Zephyr-9 kettle go in the dishwasher?"
 
@@ -236,3 +238,6 @@ def test_quote_first_puts_the_other_passages_sentences_to_the_model_too(answerer
     assert len(read) == answerer.settings.second_pass_sentences
     assert (2, other) in read, read
     assert read[0][0] == 1  # the best passage's closest sentence still comes first
+    # another passage's sentence without most of the question's words is not put to the model (the 1.5B
+    # judge said yes to such sentences that did not answer)
+    assert all(number != 3 for number, _ in read), read
